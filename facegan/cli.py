@@ -1,0 +1,137 @@
+"""The ``facegan`` command: train and generate. Errors are one line on stderr and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from facegan import models
+
+
+def _train(args) -> int:
+    from tqdm import tqdm
+
+    from facegan.train import TrainConfig, Trainer
+
+    module = models.get(args.technique)
+    if not args.resume and not args.data:
+        raise ValueError("--data is required (an image folder), unless --resume continues a run")
+    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
+                 if getattr(args, f.name, None) is not None}
+    cfg = TrainConfig(**overrides) if not args.resume else (TrainConfig(**overrides) if args.steps else None)
+    model_cfg = module.Config(**{k: v for k, v in (args.model or {}).items()}) if not args.resume else None
+    trainer = Trainer(args.technique, args.data, args.out, model_cfg, cfg, resume=args.resume)
+    start = trainer.step
+    bar = tqdm(total=trainer.cfg.steps, initial=start, unit="step", dynamic_ncols=True,
+               disable=args.quiet, desc=f"{args.technique}")
+
+    def progress(status):
+        bar.n = status["step"]
+        bar.set_postfix({k: f"{v:.3f}" for k, v in status.get("losses", {}).items()}
+                        | {"img/s": f"{status.get('images_per_s', 0):.0f}"}, refresh=False)
+        bar.refresh()
+
+    print(f"training {args.technique} on {len(trainer.data)} images ({len(trainer.data.skipped)} unreadable "
+          f"skipped) from {trainer.data_name} on {trainer.device}, step {start} -> {trainer.cfg.steps}",
+          file=sys.stderr)
+    last = trainer.run(progress)
+    bar.close()
+    print(f"{trainer.status['state']} at step {trainer.step}: {last}")
+    return 0
+
+
+def _generate(args) -> int:
+    import torch
+
+    from facegan import hub, latent
+    from facegan.images import save_grid
+
+    if args.checkpoint:
+        model = hub.load(args.checkpoint)
+    else:
+        default = hub.default_checkpoint(args.technique)
+        print(default.notice, file=sys.stderr)
+        model = hub.load_folder(default.folder)
+    if models.technique_of(model) != args.technique:
+        raise ValueError(f"{args.checkpoint} is a {models.technique_of(model)} checkpoint, not {args.technique}")
+    nz = model.latent_dim
+    if args.code:
+        codes = [c for c in args.code.replace(",", " ").split()]
+    else:
+        codes = latent.random_codes(args.count, nz, args.seed)
+    z = torch.stack([latent.code_to_z(c, nz) for c in codes])
+    images = model.generate(z)
+    out = save_grid(images, args.out, ncol=args.columns)
+    print(out)
+    if args.print_codes:
+        print("\n".join(codes))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="facegan", description="Generate and edit anime faces with GANs.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a model on a folder of images",
+                       description="Train a technique on an image folder; resumable with --resume.")
+    t.add_argument("technique", choices=list(models.TECHNIQUES))
+    t.add_argument("--data", help="image folder (recursive; jpg/png/webp); with --resume defaults to the run's")
+    t.add_argument("--out", required=True, help="output folder: checkpoints, samples, metrics, status")
+    t.add_argument("--steps", type=int, help="total steps (default 10000)")
+    t.add_argument("--batch-size", type=int, dest="batch_size", help="default 128")
+    t.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    t.add_argument("--seed", type=int)
+    t.add_argument("--device", help="auto (default), cpu, cuda, cuda:1")
+    t.add_argument("--log-every", type=int, dest="log_every")
+    t.add_argument("--sample-every", type=int, dest="sample_every")
+    t.add_argument("--checkpoint-every", type=int, dest="checkpoint_every")
+    t.add_argument("--keep-last", type=int, dest="keep_last")
+    t.add_argument("--limit", type=int, help="use only the first N images")
+    t.add_argument("--compile", action="store_true", default=None, help="torch.compile G and D (GPU)")
+    t.add_argument("--model", type=_json_obj, help='model config overrides as JSON, e.g. \'{"ngf": 32}\'')
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=_train)
+
+    g = sub.add_parser("generate", help="generate faces from a code or a seed",
+                       description="Generate faces: one from --code, or a grid of --count from --seed.")
+    g.add_argument("technique", choices=list(models.TECHNIQUES))
+    g.add_argument("--checkpoint", help="checkpoint folder or '<hub repo>@<revision>' (default: the bundled model)")
+    g.add_argument("--code", help="hex code(s) of faces, e.g. 32 hex digits for nz=16; several separated by commas")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--count", type=int, default=1)
+    g.add_argument("--columns", type=int, help="faces per row of the grid")
+    g.add_argument("--out", required=True, help="output PNG")
+    g.add_argument("--print-codes", action="store_true", help="print the code of every face")
+    g.set_defaults(func=_generate)
+    return p
+
+
+def _json_obj(text: str) -> dict:
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"not JSON: {e}") from e
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("expected a JSON object")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # one clear line, no traceback, non-zero exit
+        if getattr(args, "debug", False):
+            raise
+        print(f"facegan: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""Checkpoints as data: a folder of ``config.json`` + ``model.safetensors`` (+ README.md card).
+
+The same layout as huggingface_hub's ``PyTorchModelHubMixin``, so a local folder and a
+Hub repo are interchangeable. A checkpoint reference is either a local folder or
+``<repo id>@<revision>``; the latter is downloaded with ``hf_hub_download`` pinned to
+that revision into the normal HF cache. ``checkpoints/manifest.json`` names each app's
+default: a Hub repo, revision and sha256, and the bundled folder used when the Hub
+cannot be reached.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import socket
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from facegan import models
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+CARD_NAME = "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = ROOT / "checkpoints" / "manifest.json"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint reference that cannot be loaded; the message says why."""
+
+
+# ----------------------------------------------------------------------------- save / load
+
+
+def save_pretrained(model: torch.nn.Module, folder: str | os.PathLike, card: str | None = None,
+                    dtype: torch.dtype | None = None, extra_config: dict | None = None) -> Path:
+    """Write ``config.json`` + ``model.safetensors`` (+ ``README.md``) into ``folder``.
+
+    The files are written into a temporary folder beside it and renamed into place, so a
+    crash never leaves a half-written checkpoint. ``dtype`` (e.g. ``torch.float16``)
+    shrinks floating-point weights for shipping; BatchNorm counters stay integer.
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        write_model_files(model, tmp, card, dtype, extra_config)
+        replace_dir(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def write_model_files(model: torch.nn.Module, folder: Path, card: str | None = None,
+                      dtype: torch.dtype | None = None, extra_config: dict | None = None) -> None:
+    state = {}
+    for k, v in model.state_dict().items():
+        v = v.detach().to("cpu")
+        if dtype is not None and v.is_floating_point():
+            v = v.to(dtype)
+        state[k] = v.contiguous()
+    save_file(state, folder / WEIGHTS_NAME, metadata={"format": "pt"})
+    config = {"technique": models.technique_of(model), **dataclasses.asdict(model.config), **(extra_config or {})}
+    (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+    if card:
+        (folder / CARD_NAME).write_text(card)
+
+
+def replace_dir(src: Path, dst: Path) -> None:
+    """Move ``src`` to ``dst`` with renames only: ``dst`` is either the old or the new folder."""
+    if dst.exists():
+        old = dst.with_name(f".{dst.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(dst, old)
+        os.replace(src, dst)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(src, dst)
+
+
+def read_config(folder: str | os.PathLike) -> dict:
+    path = Path(folder) / CONFIG_NAME
+    if not path.is_file():
+        raise CheckpointError(f"no {CONFIG_NAME} in {folder}: not a facegan checkpoint folder")
+    return json.loads(path.read_text())
+
+
+def load_folder(folder: str | os.PathLike, device: str | torch.device = "cpu") -> torch.nn.Module:
+    """A model from a checkpoint folder, strictly (every tensor present, no extra ones), in eval mode."""
+    folder = Path(folder)
+    raw = read_config(folder)
+    technique = raw.get("technique")
+    module = models.get(technique)
+    fields = {f.name for f in dataclasses.fields(module.Config)}
+    cfg = module.Config(**{k: v for k, v in raw.items() if k in fields})
+    model = module.Model(cfg)
+    weights = folder / WEIGHTS_NAME
+    if not weights.is_file():
+        raise CheckpointError(f"no {WEIGHTS_NAME} in {folder}")
+    state = load_file(weights)
+    own = model.state_dict()
+    missing, unexpected = own.keys() - state.keys(), state.keys() - own.keys()
+    if missing or unexpected:
+        raise CheckpointError(f"{weights} does not match a {technique} model with this config: "
+                              f"missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}")
+    model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=True)
+    return model.to(device).eval()
+
+
+# ----------------------------------------------------------------------------- the Hub
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def parse_ref(ref: str) -> tuple[str, str] | None:
+    """``"user/repo@rev"`` -> ``("user/repo", "rev")``; None for anything that is not a Hub ref."""
+    if "@" not in ref or os.path.exists(ref):
+        return None
+    repo, rev = ref.rsplit("@", 1)
+    if repo.count("/") != 1 or not rev or not all(repo.split("/")):
+        return None
+    return repo, rev
+
+
+def endpoint_reachable(timeout: float = 2.0) -> bool:
+    """A fast TCP probe of HF_ENDPOINT, so an offline machine falls back in milliseconds
+    instead of waiting through huggingface_hub's retries."""
+    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def download(repo_id: str, revision: str, sha256: str | None = None) -> Path:
+    """The checkpoint folder of ``repo_id`` at ``revision`` in the HF cache.
+
+    A cached copy is used without touching the network; otherwise the files are
+    downloaded. When ``sha256`` is given, ``model.safetensors`` must match it.
+    """
+    from huggingface_hub import hf_hub_download
+
+    def fetch(local_only: bool) -> Path:
+        files = [hf_hub_download(repo_id, name, revision=revision, local_files_only=local_only)
+                 for name in (CONFIG_NAME, WEIGHTS_NAME)]
+        return Path(files[1])
+
+    try:
+        weights = fetch(local_only=True)
+    except Exception:
+        if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+            raise CheckpointError(f"{repo_id}@{revision} is not in the HF cache and HF_HUB_OFFLINE is set")
+        if not endpoint_reachable():
+            raise CheckpointError(f"the Hugging Face Hub ({os.environ.get('HF_ENDPOINT', 'huggingface.co')}) "
+                                  f"cannot be reached to download {repo_id}@{revision}")
+        try:
+            weights = fetch(local_only=False)
+        except Exception as e:
+            raise CheckpointError(f"could not download {repo_id}@{revision}: {e}") from e
+    if sha256 and sha256_of(weights) != sha256:
+        raise CheckpointError(f"sha256 of {repo_id}@{revision}/{WEIGHTS_NAME} does not match the manifest: "
+                              "refusing to load it")
+    return weights.parent
+
+
+def resolve(ref: str | os.PathLike) -> Path:
+    """A checkpoint reference (local folder or ``repo@revision``) -> a local folder."""
+    ref = str(ref)
+    if Path(ref).is_dir():
+        return Path(ref)
+    hub = parse_ref(ref)
+    if hub is None:
+        raise CheckpointError(f"{ref!r} is neither a checkpoint folder nor a '<hub repo id>@<revision>' reference")
+    return download(*hub)
+
+
+def load(ref: str | os.PathLike, device: str | torch.device = "cpu") -> torch.nn.Module:
+    """Load a model from a local folder or ``repo@revision``."""
+    return load_folder(resolve(ref), device)
+
+
+@dataclass
+class Default:
+    """The default checkpoint of an app: where it was found, and a notice for the user."""
+
+    folder: Path
+    source: str  # "hub" or "bundled"
+    notice: str
+
+
+def read_manifest(path: str | os.PathLike = MANIFEST) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def default_checkpoint(name: str, manifest: str | os.PathLike = MANIFEST) -> Default:
+    """The manifest's default for ``name`` from the Hub (pinned revision, sha256 checked),
+    else its bundled folder with a notice that says why."""
+    entry = read_manifest(manifest)[name]
+    bundled = (Path(manifest).parent / entry["bundled"]).resolve()
+    if entry.get("repo") and entry.get("revision"):
+        try:
+            folder = download(entry["repo"], entry["revision"], entry.get("sha256"))
+            return Default(folder, "hub", f"Loaded {entry['repo']}@{entry['revision']} from the Hugging Face Hub.")
+        except CheckpointError as e:
+            reason = str(e)
+    else:
+        reason = "the manifest names no Hub repo"
+    if not (bundled / WEIGHTS_NAME).is_file():
+        raise CheckpointError(f"default checkpoint {name!r}: {reason}, and the bundled folder {bundled} is missing")
+    return Default(bundled, "bundled", f"Using the bundled checkpoint ({bundled.name}): {reason}.")

@@ -1,0 +1,103 @@
+"""Latent codes: hex codes and bytes, seeds, lerp / slerp, offset vectors, morph frames.
+
+A DCGAN latent is uniform in [-1, 1]; article 002 shows each dimension as a byte 0-255,
+so a 16-dim z is a 32-hex-digit code that reproduces a face exactly::
+
+    byte b  ->  z = b / 127.5 - 1        (0 -> -1, 255 -> 1)
+"""
+
+from __future__ import annotations
+
+import re
+
+import torch
+
+
+class CodeError(ValueError):
+    """A hex code that is not 2 * nz hex digits."""
+
+
+def bytes_to_z(values) -> torch.Tensor:
+    """(..., nz) ints in 0..255 -> (..., nz) float in [-1, 1]."""
+    return torch.as_tensor(values, dtype=torch.float32) / 127.5 - 1.0
+
+
+def z_to_bytes(z: torch.Tensor) -> torch.Tensor:
+    """(..., nz) float -> (..., nz) uint8, the nearest byte (clamped to [-1, 1])."""
+    return ((z.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+def code_to_bytes(code: str, nz: int = 16) -> list[int]:
+    """'82763953b2740fef4d321dde7af002f7' -> [130, 118, ...]. Spaces and a 0x prefix are ignored."""
+    clean = re.sub(r"\s+", "", str(code)).lower().removeprefix("0x")
+    if len(clean) != 2 * nz or not re.fullmatch(r"[0-9a-f]*", clean):
+        raise CodeError(f"a face code is {2 * nz} hex digits (0-9, a-f); got {code!r}")
+    return [int(clean[i:i + 2], 16) for i in range(0, len(clean), 2)]
+
+
+def bytes_to_code(values) -> str:
+    return "".join(f"{int(v):02x}" for v in values)
+
+
+def code_to_z(code: str, nz: int = 16) -> torch.Tensor:
+    """A hex code -> (nz,) latent in [-1, 1]."""
+    return bytes_to_z(code_to_bytes(code, nz))
+
+
+def z_to_code(z: torch.Tensor) -> str:
+    """(nz,) latent -> its hex code (each dimension rounded to the nearest byte)."""
+    return bytes_to_code(z_to_bytes(z).tolist())
+
+
+def random_codes(n: int, nz: int = 16, seed: int | None = None) -> list[str]:
+    """``n`` random codes, reproducible from ``seed``: uniform bytes = the uniform prior."""
+    g = torch.Generator().manual_seed(seed) if seed is not None else None
+    values = torch.randint(0, 256, (n, nz), generator=g)
+    return [bytes_to_code(row.tolist()) for row in values]
+
+
+def lerp(a: torch.Tensor, b: torch.Tensor, t: float | torch.Tensor) -> torch.Tensor:
+    return a + (b - a) * t
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float | torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
+    """Spherical interpolation along the great circle (by angle), falling back to lerp
+    for (anti)parallel vectors. Norms are interpolated linearly, so a uniform-prior
+    latent stays inside the cube's typical radius."""
+    na, nb = a.norm(dim=-1, keepdim=True), b.norm(dim=-1, keepdim=True)
+    ua, ub = a / na.clamp_min(eps), b / nb.clamp_min(eps)
+    cos = (ua * ub).sum(-1, keepdim=True).clamp(-1, 1)
+    omega = torch.acos(cos)
+    so = torch.sin(omega)
+    t = torch.as_tensor(t, dtype=a.dtype)
+    direction = torch.where(so.abs() < 1e-4, lerp(ua, ub, t),
+                            (torch.sin((1 - t) * omega) * ua + torch.sin(t * omega) * ub) / so.clamp_min(eps))
+    return direction * lerp(na, nb, t)
+
+
+def path(latents: torch.Tensor, steps: int, mode: str = "slerp", loop: bool = False) -> torch.Tensor:
+    """Frames through K >= 2 latents (K, nz): ``steps`` frames per segment, the last
+    latent included (or, with ``loop``, back to the first). -> (T, nz)."""
+    if latents.shape[0] < 2:
+        raise ValueError("a morph needs at least 2 faces")
+    if mode not in ("lerp", "slerp"):
+        raise ValueError(f"mode is 'lerp' or 'slerp', not {mode!r}")
+    f = lerp if mode == "lerp" else slerp
+    points = torch.cat([latents, latents[:1]]) if loop else latents
+    t = torch.arange(steps, dtype=latents.dtype)[:, None] / steps
+    frames = [f(points[i][None], points[i + 1][None], t) for i in range(len(points) - 1)]
+    if not loop:
+        frames.append(points[-1:])
+    return torch.cat(frames)
+
+
+def offset_vector(good: torch.Tensor, bad: torch.Tensor) -> torch.Tensor:
+    """Article 002: mean(good) - mean(bad), the direction from bad faces to good ones. (K, nz) each."""
+    if len(good) == 0 or len(bad) == 0:
+        raise ValueError("an offset vector needs at least one good and one bad face")
+    return good.float().mean(0) - bad.float().mean(0)
+
+
+def apply_offset(z: torch.Tensor, offset: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
+    """Add ``strength`` * offset and clamp back into the prior's box [-1, 1]."""
+    return (z + strength * offset).clamp(-1, 1)

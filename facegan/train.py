@@ -1,0 +1,387 @@
+"""One training loop for every technique; the technique's module supplies the step.
+
+An output folder holds everything a run makes, so a run can be watched, stopped,
+resumed and loaded by path alone::
+
+    out/
+      run.json                 technique, data, model and training config (what --resume reads)
+      status.json              live state: step, losses, images/s, ETA, state (the app polls it)
+      metrics.jsonl            one JSON line per log step
+      samples/step-000500.png  8x8 grids of the EMA generator on fixed latents; latest.png
+      checkpoints/step-000500/ config.json + model.safetensors (EMA G + D) + README.md
+                               + training_state.pt (raw weights, optimisers, RNG, step)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import signal
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from facegan import data as data_lib
+from facegan import hub, models
+from facegan.images import save_grid
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 10_000
+    batch_size: int = 128
+    seed: int = 0
+    log_every: int = 50  # also how often the NaN guard looks (a host sync)
+    sample_every: int = 500
+    checkpoint_every: int = 1000
+    keep_last: int = 3  # checkpoints kept; older ones are deleted
+    ema_decay: float = 0.999
+    device: str = "auto"  # "auto" = cuda when available
+    amp: bool = True  # bf16 autocast on GPU
+    channels_last: bool = True  # on GPU
+    compile: bool = False  # torch.compile G and D (GPU)
+    flip: bool = True  # random horizontal mirror
+    n_samples: int = 64  # faces in each sample grid
+    limit: int = 0  # use only the first N images (0 = all)
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class StopTraining(Exception):
+    pass
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def hardware(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def write_json(path: Path, obj) -> None:
+    """Atomic: readers see the old or the new file, never half of one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f, indent=1)
+    os.replace(tmp, path)
+
+
+def read_json(path: Path, default=None):
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return default
+
+
+class EMA:
+    """Exponential moving average of G's weights; buffers (BN statistics) are copied."""
+
+    def __init__(self, module: nn.Module, decay: float):
+        self.module = copy.deepcopy(module).eval().requires_grad_(False)
+        self.decay = decay
+
+    @torch.no_grad()
+    def update(self, module: nn.Module, step: int) -> None:
+        # Warm-up so early checkpoints are not dominated by the random init.
+        decay = min(self.decay, (1 + step) / (10 + step))
+        ema_p = list(self.module.parameters())
+        torch._foreach_lerp_(ema_p, [p.detach() for p in module.parameters()], 1 - decay)
+        for b_ema, b in zip(self.module.buffers(), module.buffers()):
+            b_ema.copy_(b)
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(generator: nn.Module, sample_latent: Callable, batches: int = 8, batch: int = 64) -> None:
+    """Re-estimate BN running statistics of an (EMA) generator from its own outputs, so
+    single images in eval mode look like the training-mode batches (a DCGAN pitfall)."""
+    bns = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return
+    device = next(generator.parameters()).device
+    g = torch.Generator().manual_seed(0)
+    momenta = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches below
+    generator.train()
+    for _ in range(batches):
+        generator(sample_latent(batch, generator=g).to(device))
+    for m, mom in zip(bns, momenta):
+        m.momentum = mom
+    generator.eval()
+
+
+def model_card(run: dict, status: dict) -> str:
+    cfg = run["model_config"]
+    lines = [
+        "---", "library_name: facegan", f"tags: [gan, {run['technique']}, anime, faces]", "---", "",
+        f"# facegan {run['technique']} checkpoint", "",
+        f"Trained with `facegan train {run['technique']}` ({run['technique']} on {cfg.get('image_size', '?')} px faces).",
+        "",
+        "| | |", "|---|---|",
+        f"| data | `{run['data']}` ({status.get('n_images', '?')} images, {status.get('skipped', 0)} unreadable skipped) |",
+        f"| steps | {status['step']} at batch {run['train_config']['batch_size']} |",
+        f"| hardware | {status.get('hardware', '?')} |",
+        f"| training time | {status.get('elapsed_s', 0) / 3600:.2f} h |",
+        f"| speed | {status.get('images_per_s', 0):.0f} images/s |",
+        f"| last losses | {', '.join(f'{k} {v:.3f}' for k, v in status.get('losses', {}).items())} |",
+        "", "## Config", "", "```json", json.dumps(cfg, indent=1), "```", "",
+        "Weights: `model.safetensors` (the EMA generator and the discriminator). "
+        "Load with `facegan.hub.load(folder)`.", "",
+    ]
+    return "\n".join(lines)
+
+
+def checkpoints(out: Path) -> list[Path]:
+    """A run's checkpoint folders, oldest first."""
+    d = Path(out) / "checkpoints"
+    if not d.is_dir():
+        return []
+    return sorted(p for p in d.iterdir() if re.fullmatch(r"step-\d+", p.name) and (p / "training_state.pt").is_file())
+
+
+def latest_checkpoint(out: str | os.PathLike) -> Path | None:
+    found = checkpoints(Path(out))
+    return found[-1] if found else None
+
+
+# ----------------------------------------------------------------------------- the loop
+
+
+class Trainer:
+    """Owns a run: the model, its step, EMA, data, output folder. ``run()`` trains to ``cfg.steps``."""
+
+    def __init__(self, technique: str, data: str | os.PathLike | data_lib.ImageSet, out: str | os.PathLike,
+                 model_config=None, cfg: TrainConfig | None = None, resume: bool = False):
+        self.out = Path(out)
+        self.module = models.get(technique)
+        run = read_json(self.out / "run.json") if resume else None
+        if resume and run is None:
+            raise FileNotFoundError(f"nothing to resume in {self.out}: no run.json")
+        if run:  # the saved configs win, except the length of the run
+            model_config = self.module.Config(**run["model_config"])
+            steps = cfg.steps if cfg else run["train_config"]["steps"]
+            cfg = TrainConfig(**{**run["train_config"], "steps": steps})
+            data = data if isinstance(data, data_lib.ImageSet) else (data or run["data"])
+        self.cfg = cfg or TrainConfig()
+        self.model_config = model_config or self.module.Config()
+        self.technique = technique
+        self.device = pick_device(self.cfg.device)
+
+        # Data first: a bad folder is refused before anything is written.
+        self.data = data if isinstance(data, data_lib.ImageSet) else self.load_data(data)
+        self.data_name = "(in memory)" if isinstance(data, data_lib.ImageSet) else str(data)
+
+        torch.manual_seed(self.cfg.seed)
+        self.model = self.module.Model(self.model_config).to(self.device)
+        if self.device.type == "cuda" and self.cfg.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        self.step_fn = self.module.TrainStep(self.model, self.model_config)
+        self.ema = EMA(self.model.generator, self.cfg.ema_decay)
+        self.batches = data_lib.Batches(self.data, self.cfg.batch_size, self.cfg.seed, self.device, self.cfg.flip)
+        self.fixed_z = self.model.sample_latent(self.cfg.n_samples, generator=torch.Generator().manual_seed(1234))
+        self.step = 0
+        self.elapsed = 0.0
+        self.status: dict = {}
+        self.stop_requested = False
+
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "samples").mkdir(exist_ok=True)
+        self.run_info = {
+            "technique": technique, "data": self.data_name,
+            "model_config": dataclasses.asdict(self.model_config), "train_config": dataclasses.asdict(self.cfg),
+        }
+        if resume and (ckpt := latest_checkpoint(self.out)):
+            self.load_state(ckpt)
+        write_json(self.out / "run.json", self.run_info)
+        if self.cfg.compile:
+            self.model.generator.compile()
+            self.model.discriminator.compile()
+
+    def load_data(self, path) -> data_lib.ImageSet:
+        size = self.model_config.image_size
+        if hasattr(self.module, "load_data"):
+            return self.module.load_data(path, self.model_config, limit=self.cfg.limit or None)
+        return data_lib.load_folder(path, size, limit=self.cfg.limit or None)
+
+    def autocast(self):
+        if self.device.type == "cuda" and self.cfg.amp:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    # -- state ----------------------------------------------------------------
+
+    def export_model(self) -> nn.Module:
+        """The model as shipped: the EMA generator (BN re-estimated) and the current D."""
+        export = copy.deepcopy(self.model)
+        export.generator.load_state_dict(self.ema.module.state_dict())
+        recalibrate_batchnorm(export.generator, export.sample_latent)
+        return export.eval()
+
+    def training_state(self) -> dict:
+        state = {
+            "step": self.step, "elapsed": self.elapsed, "model": self.model.state_dict(),
+            "ema": self.ema.module.state_dict(), "step_fn": self.step_fn.state_dict(),
+            "rng_cpu": torch.get_rng_state(),
+        }
+        if self.device.type == "cuda":
+            state["rng_cuda"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+    def load_state(self, ckpt: Path) -> None:
+        # weights_only: torch's restricted unpickler (tensors, dicts, numbers), no code.
+        state = torch.load(ckpt / "training_state.pt", map_location=self.device, weights_only=True)
+        self.model.load_state_dict(state["model"])
+        self.ema.module.load_state_dict(state["ema"])
+        self.step_fn.load_state_dict(state["step_fn"])
+        torch.set_rng_state(state["rng_cpu"].cpu())
+        if "rng_cuda" in state and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["rng_cuda"].cpu(), self.device)
+        self.step, self.elapsed = state["step"], state.get("elapsed", 0.0)
+
+    def save_checkpoint(self) -> Path:
+        """Write checkpoints/step-N atomically (temporary folder, then rename); keep the last K."""
+        ckpt_dir = self.out / "checkpoints"
+        ckpt_dir.mkdir(exist_ok=True)
+        final = ckpt_dir / f"step-{self.step:06d}"
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=ckpt_dir))
+        try:
+            hub.write_model_files(self.export_model(), tmp, model_card(self.run_info, self.status))
+            torch.save(self.training_state(), tmp / "training_state.pt")
+            hub.replace_dir(tmp, final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        for old in checkpoints(self.out)[:-self.cfg.keep_last]:
+            shutil.rmtree(old, ignore_errors=True)
+        return final
+
+    def save_samples(self) -> Path:
+        export = self.export_model()
+        with torch.no_grad():
+            images = export.generate(self.fixed_z.to(self.device))
+        path = self.out / "samples" / f"step-{self.step:06d}.png"
+        save_grid(images, path)
+        shutil.copyfile(path, self.out / "samples" / ".latest.png")
+        os.replace(self.out / "samples" / ".latest.png", self.out / "samples" / "latest.png")
+        return path
+
+    def write_status(self, state: str, **extra) -> None:
+        self.status.update(state=state, step=self.step, steps=self.cfg.steps, pid=os.getpid(),
+                           technique=self.technique, updated=time.time(), elapsed_s=self.elapsed,
+                           hardware=hardware(self.device), batch_size=self.cfg.batch_size,
+                           n_images=len(self.data), skipped=len(self.data.skipped), **extra)
+        write_json(self.out / "status.json", self.status)
+
+    # -- the loop -------------------------------------------------------------
+
+    def run(self, progress: Callable[[dict], None] | None = None) -> Path | None:
+        """Train until ``cfg.steps``; returns the last checkpoint. SIGTERM/SIGINT or
+        ``request_stop()`` end the run after the current step with a checkpoint."""
+        cfg = self.cfg
+        self.write_status("running")
+        old_handlers = self._install_signal_handlers()
+        last = latest_checkpoint(self.out)
+        sums: dict[str, torch.Tensor] = {}
+        count, t0 = 0, time.perf_counter()
+        try:
+            while self.step < cfg.steps and not self.stop_requested:
+                real, labels = self.batches(self.step)
+                if self.device.type == "cuda" and cfg.channels_last:
+                    real = real.contiguous(memory_format=torch.channels_last)
+                losses = self.step_fn(real, self.autocast) if labels is None else self.step_fn(real, self.autocast, labels)
+                self.ema.update(self.model.generator, self.step)
+                self.step += 1
+                for k, v in losses.items():  # summed on the device: no host sync per step
+                    sums[k] = sums[k] + v.float() if k in sums else v.float()
+                count += 1
+                due = {n for n, every in (("log", cfg.log_every), ("sample", cfg.sample_every),
+                                          ("ckpt", cfg.checkpoint_every)) if every and self.step % every == 0}
+                if self.step == cfg.steps:
+                    due |= {"log", "sample", "ckpt"}
+                if not due and not self.stop_requested:
+                    continue
+                # NaN guard, before anything is saved: the last good checkpoint stays.
+                means = {k: (v / count).item() for k, v in sums.items()}
+                bad = [k for k, v in means.items() if not math.isfinite(v)]
+                if bad:
+                    raise TrainingDiverged(
+                        f"{', '.join(bad)} became NaN/inf between steps {self.step - count} and {self.step}; "
+                        f"stopped. Last good checkpoint: {last or 'none'}. Try a lower learning rate.")
+                now = time.perf_counter()
+                self.elapsed += now - t0
+                ips = count * cfg.batch_size / max(now - t0, 1e-9)
+                t0, sums, count = now, {}, 0
+                record = {"step": self.step, **means, "images_per_s": ips, "time": time.time()}
+                with open(self.out / "metrics.jsonl", "a") as f:
+                    f.write(json.dumps(record) + "\n")
+                eta = (cfg.steps - self.step) * cfg.batch_size / ips if ips > 0 else None
+                self.status.update(losses=means, images_per_s=ips, eta_s=eta)
+                if "sample" in due or self.stop_requested:
+                    self.status["sample"] = str(self.save_samples())
+                if "ckpt" in due or self.stop_requested:
+                    last = self.save_checkpoint()
+                    self.status["checkpoint"] = str(last)
+                self.write_status("running")
+                if progress:
+                    progress(self.status)
+            state = "finished" if self.step >= cfg.steps else "stopped"
+            if last is None or last.name != f"step-{self.step:06d}":
+                last = self.save_checkpoint()
+                self.status["checkpoint"] = str(last)
+            self.write_status(state)
+            return last
+        except TrainingDiverged as e:
+            self.write_status("failed", error=str(e))
+            raise
+        except BaseException as e:
+            self.write_status("failed", error=f"{type(e).__name__}: {e}")
+            raise
+        finally:
+            self._restore_signal_handlers(old_handlers)
+
+    def request_stop(self, *_) -> None:
+        self.stop_requested = True
+
+    def _install_signal_handlers(self):
+        if not _in_main_thread():
+            return None
+        return {s: signal.signal(s, self.request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
+
+    @staticmethod
+    def _restore_signal_handlers(old) -> None:
+        for s, h in (old or {}).items():
+            signal.signal(s, h)
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def train(technique: str, data, out, model_config=None, cfg: TrainConfig | None = None, resume: bool = False,
+          progress: Callable[[dict], None] | None = None) -> Path | None:
+    """Train ``technique`` on ``data`` (a folder or an ImageSet) into ``out``; returns the last checkpoint."""
+    return Trainer(technique, data, out, model_config, cfg, resume).run(progress)
