@@ -70,6 +70,31 @@ def _generate(args) -> int:
     return 0
 
 
+def _export(args) -> int:
+    import json
+    import shutil
+
+    import torch
+
+    from facegan import hub
+
+    src = hub.resolve(args.checkpoint)
+    model = hub.load_folder(src)
+    card = (src / hub.CARD_NAME).read_text() if (src / hub.CARD_NAME).is_file() else None
+    out = hub.save_pretrained(model, args.out, card, dtype=torch.float16 if args.fp16 else None)
+    for extra in args.include or []:
+        shutil.copy(extra, out)
+    sha = hub.sha256_of(out / hub.WEIGHTS_NAME)
+    if args.manifest:
+        manifest = json.loads(hub.MANIFEST.read_text()) if hub.MANIFEST.is_file() else {}
+        entry = manifest.setdefault(args.manifest, {})
+        entry.update(sha256=sha, bundled=str(out.resolve().relative_to(hub.MANIFEST.parent.resolve())))
+        hub.MANIFEST.write_text(json.dumps(manifest, indent=2) + "\n")
+    size = (out / hub.WEIGHTS_NAME).stat().st_size / 1e6
+    print(f"{out} ({size:.1f} MB, sha256 {sha})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="facegan", description="Generate and edit anime faces with GANs.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -105,6 +130,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", required=True, help="output PNG")
     g.add_argument("--print-codes", action="store_true", help="print the code of every face")
     g.set_defaults(func=_generate)
+
+    e = sub.add_parser("export", help="copy a checkpoint as a shippable folder (fp16, model card)",
+                       description="Write a checkpoint's config.json + model.safetensors (+ README.md) to --out; "
+                                   "--manifest NAME records its sha256 in checkpoints/manifest.json.")
+    e.add_argument("checkpoint", help="checkpoint folder (e.g. runs/x/checkpoints/step-005000) or repo@revision")
+    e.add_argument("--out", required=True)
+    e.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
+    e.add_argument("--include", nargs="*", help="extra files to copy in (e.g. a sample grid)")
+    e.add_argument("--manifest", help="update this entry of checkpoints/manifest.json")
+    e.set_defaults(func=_export)
     return p
 
 

@@ -51,6 +51,7 @@ def save_pretrained(model: torch.nn.Module, folder: str | os.PathLike, card: str
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; a checkpoint is meant to be shared
     try:
         write_model_files(model, tmp, card, dtype, extra_config)
         replace_dir(tmp, folder)

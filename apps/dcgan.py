@@ -1,0 +1,224 @@
+"""DCGAN explorer tab: faces from codes and seeds, ranking by D, offset vectors, morphing.
+
+Thin: widget values -> facegan.explorer.Explorer -> pictures. Every action is a named
+endpoint (``dcgan_*``) that gradio_client can call.
+"""
+
+from __future__ import annotations
+
+import tempfile
+
+try:
+    from apps.common import checkpoint_chooser, load_model
+except ImportError:  # run as a script from apps/
+    from common import checkpoint_chooser, load_model
+
+import gradio as gr
+
+from facegan import latent
+from facegan.explorer import Explorer
+
+TECHNIQUE = "dcgan"
+N_SLIDERS = 16  # article 002's UI: the 16-dim z as 0-255 sliders
+START_CODE = "cbbfc4c798a26ba1babeaeaf53865766"  # article 002's 'good' average code
+
+
+def explorer(ckpt: str) -> Explorer:
+    return Explorer(load_model(TECHNIQUE, ckpt))
+
+
+def parse_codes(text: str, nz: int, at_least: int = 0, what: str = "codes") -> list[str]:
+    """Codes from a textbox (one per line, or separated by spaces/commas) -> normalised list."""
+    raw = [c for c in (text or "").replace(",", " ").split() if c]
+    if len(raw) < at_least:
+        raise gr.Error(f"{what}: need at least {at_least} code(s), got {len(raw)}")
+    try:
+        return [latent.bytes_to_code(latent.code_to_bytes(c, nz)) for c in raw]
+    except latent.CodeError as e:
+        raise gr.Error(f"{what}: {e}") from None
+
+
+def _check_sliders(ex: Explorer) -> None:
+    if ex.nz != N_SLIDERS:
+        raise gr.Error(f"the sliders drive 16-dim models; this checkpoint has nz={ex.nz}: type a {2 * ex.nz}-digit code")
+
+
+# -- endpoints ------------------------------------------------------------------
+
+
+def face_from_code(ckpt: str, code: str):
+    """dcgan_face: a code -> (face, normalised code, 16 slider values)."""
+    ex = explorer(ckpt)
+    (code,) = parse_codes(code, ex.nz, 1, "code")
+    values = latent.code_to_bytes(code, ex.nz)
+    sliders = values[:N_SLIDERS] + [0] * (N_SLIDERS - len(values[:N_SLIDERS]))
+    return ex.face(code), code, *sliders
+
+
+def face_from_sliders(ckpt: str, *values: float):
+    """dcgan_sliders: 16 values 0-255 -> (face, code)."""
+    ex = explorer(ckpt)
+    _check_sliders(ex)
+    code = latent.bytes_to_code(int(round(min(max(v, 0), 255))) for v in values)
+    return ex.face(code), code
+
+
+def random_face(ckpt: str):
+    """dcgan_random: a random face -> (face, code, 16 slider values)."""
+    ex = explorer(ckpt)
+    return face_from_code(ckpt, ex.random_codes(1)[0])
+
+
+def generate(ckpt: str, seed: float, count: float):
+    """dcgan_generate: ``count`` faces from ``seed`` -> gallery of (face, code)."""
+    ex = explorer(ckpt)
+    codes = ex.random_codes(int(count), int(seed))
+    return list(zip(ex.faces(codes), codes))
+
+
+def rank(ckpt: str, n: float, k: float, seed: float):
+    """dcgan_rank: ``n`` faces from ``seed`` scored by D -> (best k, worst k) galleries."""
+    ex = explorer(ckpt)
+    n, k = int(n), int(k)
+    if not 1 <= k <= n:
+        raise gr.Error(f"k must be between 1 and N ({n})")
+    r = ex.rank(ex.random_codes(n, int(seed)))
+    pics = ex.faces(r.codes[:k] + r.codes[-k:])
+    label = [f"{c} · D {s:.3f}" for c, s in zip(r.codes, r.scores)]
+    best = list(zip(pics[:k], label[:k]))
+    worst = list(zip(pics[k:], label[-k:]))[::-1]  # worst first
+    return best, worst
+
+
+def offset(ckpt: str, good: str, bad: str, strength: float, seed: float, count: float):
+    """dcgan_offset: new samples with and without strength * (mean(good) - mean(bad)) added."""
+    ex = explorer(ckpt)
+    good_codes = parse_codes(good, ex.nz, 1, "good faces")
+    bad_codes = parse_codes(bad, ex.nz, 1, "bad faces")
+    codes = ex.random_codes(int(count), int(seed))
+    steered = ex.steer(codes, good_codes, bad_codes, float(strength))
+    info = (f"mean of good: `{latent.z_to_code(ex.z(good_codes).mean(0))}` · mean of bad: "
+            f"`{latent.z_to_code(ex.z(bad_codes).mean(0))}` · offset norm "
+            f"{ex.offset(good_codes, bad_codes).norm():.3f} (latent units)")
+    return list(zip(ex.faces(codes), codes)), list(zip(ex.faces(steered), steered)), info
+
+
+def morph(ckpt: str, codes: str, frames: float, mode: str, loop: bool, fps: float):
+    """dcgan_morph: a GIF and an MP4 through 2+ codes -> (gif, mp4, [gif, mp4] downloads)."""
+    ex = explorer(ckpt)
+    code_list = parse_codes(codes, ex.nz, 2, "morph")
+    gif, mp4 = ex.morph(code_list, int(frames), mode, int(fps), bool(loop),
+                        out_dir=tempfile.mkdtemp(prefix="facegan-morph-"))
+    return str(gif), str(mp4), [str(gif), str(mp4)]
+
+
+def append_code(box: str, code: str) -> str:
+    lines = [c for c in (box or "").split("\n") if c.strip()]
+    return "\n".join(lines + [code])
+
+
+# -- layout ---------------------------------------------------------------------
+
+
+def render():
+    """The tab's widgets and events, inside an open Blocks/Tab. Returns the checkpoint chooser
+    and the (fn, inputs, outputs) that shows the first face on page load."""
+    ckpt, _ = checkpoint_chooser(TECHNIQUE)
+    start = latent.code_to_bytes(START_CODE)
+
+    gr.Markdown("### Explore one face\nMove a slider (each is one of the 16 latent dimensions, 0-255) "
+                "or paste a 32-hex-digit code: the code reproduces the face exactly.")
+    with gr.Row():
+        with gr.Column(scale=3):
+            sliders = []
+            with gr.Row():
+                for col in range(2):
+                    with gr.Column(min_width=200):
+                        for i in range(col * 8, col * 8 + 8):
+                            sliders.append(gr.Slider(0, 255, value=start[i], step=1, label=f"z{i}"))
+        with gr.Column(scale=2):
+            face = gr.Image(label="Face", type="pil", format="png", height=256, interactive=False)
+            code = gr.Textbox(START_CODE, label="Code", info="32 hex digits; press Enter to apply",
+                              max_lines=1, buttons=["copy"])
+            with gr.Row():
+                random_btn = gr.Button("🎲 Random face")
+                good_btn = gr.Button("👍 Good")
+                bad_btn = gr.Button("👎 Bad")
+                morph_btn = gr.Button("➕ To morph")
+
+    gr.Markdown("### Faces from a seed\nClick a face to open it above.")
+    with gr.Row():
+        seed = gr.Number(0, label="Seed", precision=0, minimum=0)
+        count = gr.Slider(1, 64, value=32, step=1, label="Faces")
+        grid_btn = gr.Button("Generate", variant="primary")
+    gallery = gr.Gallery(label="Faces", columns=8, height="auto", object_fit="contain", format="png")
+
+    gr.Markdown("### Ranking by the discriminator\nGenerate N faces and show the k that D finds most "
+                "and least real (article 002: often, but not always, the better and the worse faces).")
+    with gr.Row():
+        rank_n = gr.Slider(8, 512, value=128, step=1, label="N faces")
+        rank_k = gr.Slider(1, 32, value=10, step=1, label="k")
+        rank_seed = gr.Number(0, label="Seed", precision=0, minimum=0)
+        rank_btn = gr.Button("Rank", variant="primary")
+    best = gr.Gallery(label="Best k (highest D score)", columns=10, height="auto", format="png")
+    worst = gr.Gallery(label="Worst k (lowest D score)", columns=10, height="auto", format="png")
+
+    gr.Markdown("### Offset vectors\nMark faces 👍 / 👎 above (or paste codes). The average of the good codes "
+                "minus the average of the bad ones is added to new samples (article 002).")
+    with gr.Row():
+        good = gr.Textbox(label="Good codes", lines=4, placeholder="one code per line")
+        bad = gr.Textbox(label="Bad codes", lines=4, placeholder="one code per line")
+    with gr.Row():
+        strength = gr.Slider(0, 2, value=1.0, step=0.05, label="Strength")
+        off_seed = gr.Number(0, label="Seed", precision=0, minimum=0)
+        off_count = gr.Slider(1, 32, value=16, step=1, label="Faces")
+        off_btn = gr.Button("Apply offset", variant="primary")
+    off_info = gr.Markdown()
+    with gr.Row():
+        before = gr.Gallery(label="Without offset", columns=8, height="auto", format="png")
+        after = gr.Gallery(label="With offset", columns=8, height="auto", format="png")
+
+    gr.Markdown("### Morph\nTwo or more codes (➕ adds the current face); lerp or slerp between them.")
+    with gr.Row():
+        morph_codes = gr.Textbox(label="Codes", lines=4, placeholder="one code per line")
+        with gr.Column():
+            frames = gr.Slider(2, 60, value=24, step=1, label="Frames per face")
+            mode = gr.Radio(["slerp", "lerp"], value="slerp", label="Interpolation")
+            with gr.Row():
+                loop = gr.Checkbox(True, label="Loop back to the first face")
+                fps = gr.Slider(5, 30, value=20, step=1, label="FPS")
+            morph_go = gr.Button("Make GIF + MP4", variant="primary")
+    with gr.Row():
+        gif = gr.Image(label="GIF", type="filepath", height=256, interactive=False)
+        mp4 = gr.Video(label="MP4", height=256, interactive=False, autoplay=True, loop=True)
+        files = gr.File(label="Download", file_count="multiple", interactive=False)
+
+    # -- events: the named ones are the API (see README) --------------------------
+    code.submit(face_from_code, [ckpt, code], [face, code, *sliders], api_name="dcgan_face")
+    gr.on([s.release for s in sliders], face_from_sliders, [ckpt, *sliders], [face, code], api_name="dcgan_sliders")
+    random_btn.click(random_face, [ckpt], [face, code, *sliders], api_name="dcgan_random")
+    grid_btn.click(generate, [ckpt, seed, count], gallery, api_name="dcgan_generate")
+    rank_btn.click(rank, [ckpt, rank_n, rank_k, rank_seed], [best, worst], api_name="dcgan_rank")
+    off_btn.click(offset, [ckpt, good, bad, strength, off_seed, off_count], [before, after, off_info],
+                  api_name="dcgan_offset")
+    morph_go.click(morph, [ckpt, morph_codes, frames, mode, loop, fps], [gif, mp4, files], api_name="dcgan_morph")
+
+    def open_selected(ckpt_value, evt: gr.SelectData):
+        caption = (evt.value or {}).get("caption") or ""
+        return face_from_code(ckpt_value, caption.split(" ")[0])
+
+    for g in (gallery, best, worst, before, after):
+        g.select(open_selected, [ckpt], [face, code, *sliders], api_visibility="private")
+    good_btn.click(append_code, [good, code], good, api_visibility="private", queue=False)
+    bad_btn.click(append_code, [bad, code], bad, api_visibility="private", queue=False)
+    morph_btn.click(append_code, [morph_codes, code], morph_codes, api_visibility="private", queue=False)
+    ckpt.change(face_from_code, [ckpt, code], [face, code, *sliders], api_visibility="private")
+    return ckpt, (face_from_code, [ckpt, code], [face, code, *sliders])
+
+
+def build_demo() -> gr.Blocks:
+    """The DCGAN explorer alone (e.g. for a Space of its own)."""
+    with gr.Blocks(title="facegan · DCGAN explorer") as demo:
+        _, (fn, inputs, outputs) = render()
+        demo.load(fn, inputs, outputs, api_visibility="private")
+    return demo

@@ -1,0 +1,51 @@
+"""facegan: one browser app, a tab per technique. `python apps/main.py [--port 7860] [--host 127.0.0.1] [--share]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import gradio as gr  # noqa: E402
+
+from apps import dcgan, training  # noqa: E402
+from apps.common import checkpoint_choices  # noqa: E402
+
+MAX_QUEUE = 32  # pending events before new ones are refused: a busy CPU never builds an endless backlog
+MAX_UPLOAD = "10mb"
+
+
+def build_demo() -> gr.Blocks:
+    with gr.Blocks(title="facegan") as demo:
+        gr.Markdown("# facegan\nGenerate and edit anime faces with GANs. Every button is also a "
+                    "Python API, a `facegan` command and a `gradio_client` endpoint (see the README).")
+        with gr.Tabs():
+            with gr.Tab("DCGAN explorer") as dcgan_tab:
+                dcgan_ckpt, first_face = dcgan.render()
+            with gr.Tab("Training"):
+                attach, job_out = training.render()
+        demo.load(*first_face, api_visibility="private")
+        demo.load(attach, outputs=job_out, api_visibility="private")
+        # A run finished in the Training tab shows up in the chooser when the tab is opened.
+        dcgan_tab.select(lambda: gr.Dropdown(choices=checkpoint_choices("dcgan")), outputs=dcgan_ckpt,
+                         api_visibility="private", queue=False)
+    demo.queue(max_size=MAX_QUEUE, default_concurrency_limit=2)
+    return demo
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description="The facegan app.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for a LAN)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--share", action="store_true", help="also give a public gradio.live link")
+    args = p.parse_args(argv)
+    build_demo().launch(server_name=args.host, server_port=args.port, share=args.share,
+                        max_file_size=MAX_UPLOAD)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""Training tab: start, watch, stop and resume `facegan train` jobs on this machine.
+
+The job runs in its own process (facegan.jobs); this tab only reads its folder, so a
+page reload or an app restart re-attaches to a running job.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+try:
+    from apps.common import ROOT
+except ImportError:
+    from common import ROOT
+
+import gradio as gr
+import pandas as pd
+
+from facegan import jobs, models
+
+
+def default_data() -> str:
+    """$FACEGAN_DATA/anime-faces-64, else ../shared/data/anime-faces-64 when present, else empty."""
+    for base in (os.environ.get("FACEGAN_DATA"), ROOT.parent / "shared" / "data"):
+        if base and (Path(base) / "anime-faces-64").is_dir():
+            return str((Path(base) / "anime-faces-64").resolve())
+    return ""
+
+
+def new_out(technique: str) -> str:
+    return str(jobs.runs_dir() / f"{technique}-{time.strftime('%Y%m%d-%H%M%S')}")
+
+
+def _fmt_eta(seconds) -> str:
+    if seconds is None:
+        return "–"
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
+
+
+def describe(st: dict) -> str:
+    if not st or st.get("state") in (None, "none"):
+        return "No job yet."
+    losses = " · ".join(f"{k} {v:.3f}" for k, v in (st.get("losses") or {}).items())
+    lines = [f"**{st['state']}** · step {st.get('step', 0)} / {st.get('steps', '?')} · "
+             f"{st.get('images_per_s', 0) or 0:.0f} images/s · ETA {_fmt_eta(st.get('eta_s'))}",
+             f"{losses or 'waiting for the first log step…'}",
+             f"<small>{st.get('out', '')} · {st.get('hardware', '')}</small>"]
+    if st.get("checkpoint"):
+        lines.append(f"<small>latest checkpoint: `{st['checkpoint']}`</small>")
+    if st.get("error"):
+        lines.append(f"⚠️ {st['error']}")
+    return "\n\n".join(lines)
+
+
+def loss_table(out: str) -> pd.DataFrame:
+    """metrics.jsonl in long form (step, loss, value), the shape gr.LinePlot draws one line per loss from."""
+    rows = [(rec["step"], k, v) for rec in jobs.metrics(out) for k, v in rec.items() if k.startswith("loss")]
+    return pd.DataFrame(rows, columns=["step", "loss", "value"])
+
+
+# -- endpoints ------------------------------------------------------------------
+
+
+def start(technique: str, data: str, steps: float, batch_size: float, out: str, resume: bool):
+    """train_start: validate and start a job -> its output folder."""
+    out = (out or "").strip() or new_out(technique)
+    try:
+        folder = jobs.start(technique, (data or "").strip() or None, out, int(steps), int(batch_size), bool(resume))
+    except (jobs.JobError, ValueError) as e:
+        raise gr.Error(str(e)) from None
+    return str(folder)
+
+
+def status(out: str):
+    """train_status: the job's state (JSON), the latest sample grid and the loss table."""
+    if not out:
+        return {}, None, None
+    st = jobs.status(out)
+    sample = Path(out) / "samples" / "latest.png"
+    return st, (str(sample) if sample.is_file() else None), loss_table(out)
+
+
+def stop(out: str):
+    """train_stop: stop the job after its current step (it writes a checkpoint) -> its state."""
+    try:
+        return jobs.stop(out)
+    except jobs.JobError as e:
+        raise gr.Error(str(e)) from None
+
+
+def attach():
+    """On page load: the running job, if any (re-attach after a reload or restart)."""
+    running = jobs.active()
+    return str(running) if running else ""
+
+
+# -- layout ---------------------------------------------------------------------
+
+
+def render():
+    """The tab's widgets and events. Returns (attach, job_out) for main's page-load event."""
+    gr.Markdown("Train on a folder of face images (jpg/png/webp, any size: they are resized). "
+                "The job runs in its own process: you can reload the page or restart the app, it goes on. "
+                "Finished runs appear in the technique's checkpoint list.")
+    with gr.Row():
+        technique = gr.Dropdown(list(models.TECHNIQUES), value="dcgan", label="Technique")
+        data = gr.Textbox(default_data(), label="Data folder", placeholder="/path/to/faces")
+        out = gr.Textbox(new_out("dcgan"), label="Output folder",
+                         info="a new folder, or a run's folder with Resume ticked")
+    with gr.Row():
+        steps = gr.Number(5000, label="Steps", precision=0, minimum=1)
+        batch = gr.Number(64, label="Batch size", precision=0, minimum=1)
+        resume = gr.Checkbox(False, label="Resume from the last checkpoint in the output folder")
+    with gr.Row():
+        start_btn = gr.Button("▶ Start", variant="primary")
+        stop_btn = gr.Button("■ Stop")
+    job_out = gr.Textbox(label="Watching", interactive=False, max_lines=1)
+    state = gr.JSON(visible=False)
+    summary = gr.Markdown("No job yet.")
+    with gr.Row():
+        sample = gr.Image(label="Latest samples (EMA generator, fixed latents)", type="filepath",
+                          interactive=False, height=420)
+        plot = gr.LinePlot(x="step", y="value", color="loss", label="Losses", height=420)
+    timer = gr.Timer(2.0)
+
+    start_btn.click(start, [technique, data, steps, batch, out, resume], job_out, api_name="train_start")
+    stop_btn.click(stop, [job_out], state, api_name="train_stop")
+    job_out.change(status, [job_out], [state, sample, plot], api_name="train_status")
+    timer.tick(status, [job_out], [state, sample, plot], api_visibility="private", show_progress="hidden")
+    state.change(describe, state, summary, api_visibility="private", queue=False, show_progress="hidden")
+    technique.change(new_out, technique, out, api_visibility="private", queue=False)
+    return attach, job_out

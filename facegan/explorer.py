@@ -1,0 +1,101 @@
+"""The DCGAN explorer as a Python API (what the app's DCGAN tab calls).
+
+Every face is named by its hex code (``latent.py``), so anything shown can be
+reproduced: ``Explorer(model).faces(["82763953b2740fef4d321dde7af002f7"])``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from facegan import images as img_lib
+from facegan import latent
+
+
+@dataclass
+class Ranked:
+    """Faces sorted by D's score, best first: codes, scores in [0, 1] and images (N, 3, H, W)."""
+
+    codes: list[str]
+    scores: list[float]
+    images: torch.Tensor
+
+
+class Explorer:
+    """Sample, rank, steer and morph faces of a model with a uniform [-1, 1] latent."""
+
+    def __init__(self, model: torch.nn.Module, batch: int = 256):
+        self.model = model.eval()
+        self.nz = model.latent_dim
+        self.batch = batch
+        self.device = next(model.parameters()).device
+
+    # -- codes -> pictures ------------------------------------------------------
+
+    def z(self, codes: list[str]) -> torch.Tensor:
+        """Codes -> (N, nz) latents. Raises latent.CodeError for an invalid code."""
+        return torch.stack([latent.code_to_z(c, self.nz) for c in codes])
+
+    @torch.inference_mode()
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        """(N, nz) -> (N, 3, H, W) in [-1, 1], in batches."""
+        return torch.cat([self.model.generate(part.to(self.device)).float().cpu()
+                          for part in z.split(self.batch)])
+
+    def faces(self, codes: list[str]) -> list[Image.Image]:
+        return img_lib.to_pil(self.generate(self.z(codes)))
+
+    def face(self, code: str) -> Image.Image:
+        return self.faces([code])[0]
+
+    def grid(self, codes: list[str], columns: int | None = None) -> np.ndarray:
+        return img_lib.grid(self.generate(self.z(codes)), columns)
+
+    def random_codes(self, count: int, seed: int | None = None) -> list[str]:
+        return latent.random_codes(count, self.nz, seed)
+
+    # -- ranking by D (article 002) --------------------------------------------
+
+    @torch.inference_mode()
+    def rank(self, codes: list[str]) -> Ranked:
+        """Score every face with D and sort, best (most 'real') first."""
+        images = self.generate(self.z(codes))
+        scores = torch.cat([self.model.score(part.to(self.device)).cpu() for part in images.split(self.batch)])
+        order = torch.argsort(scores, descending=True, stable=True)
+        return Ranked([codes[i] for i in order.tolist()], scores[order].tolist(), images[order])
+
+    # -- offset vectors (article 002) -------------------------------------------
+
+    def offset(self, good: list[str], bad: list[str]) -> torch.Tensor:
+        """mean(good) - mean(bad) in latent space: (nz,)."""
+        return latent.offset_vector(self.z(good), self.z(bad))
+
+    def steer(self, codes: list[str], good: list[str], bad: list[str], strength: float = 1.0) -> list[str]:
+        """The codes moved by ``strength`` times the good-minus-bad offset."""
+        moved = latent.apply_offset(self.z(codes), self.offset(good, bad), strength)
+        return [latent.z_to_code(z) for z in moved]
+
+    # -- morphing ---------------------------------------------------------------
+
+    def morph_frames(self, codes: list[str], steps: int = 24, mode: str = "slerp", loop: bool = True,
+                     size: int = 256) -> np.ndarray:
+        """(T, size, size, 3) uint8 frames through the faces of ``codes``."""
+        frames = self.generate(latent.path(self.z(codes), steps, mode, loop))
+        return img_lib.upscale(img_lib.to_uint8(frames), size)
+
+    def morph(self, codes: list[str], steps: int = 24, mode: str = "slerp", fps: int = 20, loop: bool = True,
+              size: int = 256, out_dir: str | os.PathLike | None = None) -> tuple[Path, Path]:
+        """A GIF and an MP4 through the faces of ``codes``; returns their paths."""
+        frames = self.morph_frames(codes, steps, mode, loop, size)
+        out = Path(out_dir or tempfile.mkdtemp(prefix="facegan-morph-"))
+        out.mkdir(parents=True, exist_ok=True)
+        stem = f"morph-{mode}-" + "-".join(c[:6] for c in codes[:4])
+        return (img_lib.save_gif(frames, out / f"{stem}.gif", fps),
+                img_lib.save_mp4(frames, out / f"{stem}.mp4", fps))

@@ -1,0 +1,182 @@
+"""Training jobs: ``facegan train`` in a separate process that the app starts, watches and stops.
+
+Everything a job knows is in its output folder (``job.json``, ``status.json``,
+``train.log``, samples, checkpoints), so the app re-attaches after a page reload or
+a restart by reading files. One job runs at a time per machine: ``<runs>/.active``
+names it while its process lives.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from facegan import data as data_lib
+from facegan import models
+from facegan.train import latest_checkpoint, read_json, write_json
+
+ROOT = Path(__file__).resolve().parent.parent
+_children: dict[int, subprocess.Popen] = {}  # processes this app started, reaped on poll
+
+
+class JobError(ValueError):
+    """A job that cannot be started or stopped; the message says why."""
+
+
+def runs_dir() -> Path:
+    """Where jobs write by default: $FACEGAN_RUNS, else ./runs beside the package."""
+    return Path(os.environ.get("FACEGAN_RUNS", ROOT / "runs")).resolve()
+
+
+def alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    if pid in _children:  # our own child: poll() reaps it, so a finished job is not a zombie
+        return _children[pid].poll() is None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie still answers kill(0)
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except OSError:
+        return True
+
+
+def active(root: Path | None = None) -> Path | None:
+    """The output folder of the job running now, or None."""
+    lock = read_json((root or runs_dir()) / ".active")
+    if lock and alive(lock.get("pid")):
+        return Path(lock["out"])
+    return None
+
+
+def start(technique: str, data: str | os.PathLike | None, out: str | os.PathLike, steps: int, batch_size: int,
+          resume: bool = False, extra_args: list[str] | None = None, root: Path | None = None) -> Path:
+    """Start ``facegan train`` in the background; returns its output folder.
+
+    Refused with a JobError (before any process starts) when a job is already running,
+    the technique is unknown, the data folder has no images, or there is nothing to resume.
+    """
+    root = root or runs_dir()
+    models.get(technique)
+    out = Path(out).expanduser().resolve()
+    if (running := active(root)) is not None:
+        raise JobError(f"a training job is already running in {running}: stop it first (one job at a time)")
+    if steps < 1 or batch_size < 1:
+        raise JobError("steps and batch size must be positive")
+    if resume:
+        if read_json(out / "run.json") is None:
+            raise JobError(f"nothing to resume in {out}: it has no run.json")
+    else:
+        if not data:
+            raise JobError("choose a data folder")
+        try:
+            found = data_lib.list_images(data)
+        except data_lib.DataError as e:
+            raise JobError(str(e)) from e
+        if not found:
+            raise JobError(f"no images ({', '.join(data_lib.IMAGE_EXTENSIONS)}) found under {data}")
+        if batch_size > len(found):
+            raise JobError(f"batch size {batch_size} is larger than the data set ({len(found)} images)")
+        if (out / "run.json").exists():
+            raise JobError(f"{out} already holds a run: tick Resume to continue it, or choose a new folder")
+    out.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "facegan", "train", technique, "--out", str(out),
+           "--steps", str(steps), "--quiet", *(extra_args or [])]
+    if resume:
+        cmd.append("--resume")
+    else:
+        cmd += ["--data", str(Path(data).resolve()), "--batch-size", str(batch_size)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    log = open(out / "train.log", "a")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT, env=env,
+                            start_new_session=True)  # its own group: a Ctrl-C in the app's terminal doesn't kill it
+    log.close()
+    _children[proc.pid] = proc
+    job = {"pid": proc.pid, "out": str(out), "technique": technique, "command": cmd, "started": time.time()}
+    write_json(out / "job.json", job)
+    root.mkdir(parents=True, exist_ok=True)
+    write_json(root / ".active", job)
+    return out
+
+
+def status(out: str | os.PathLike) -> dict:
+    """The job's state: status.json (step, losses, images/s, ETA, sample, checkpoint) plus
+    ``state`` corrected by the process table: a job whose process is gone without saying
+    so is 'died', with the end of its log as ``error``."""
+    out = Path(out)
+    job = read_json(out / "job.json", {})
+    st = read_json(out / "status.json", {}) or {}
+    running = alive(job.get("pid"))
+    state = st.get("state")
+    if running and state not in ("running",):
+        state = "starting"
+    elif not running and state in (None, "running"):
+        state = "died" if job else (state or "none")
+        if job:
+            st["error"] = log_tail(out) or "the training process ended without a word"
+    st["state"] = state
+    st["out"] = str(out)
+    st["running"] = running
+    last = latest_checkpoint(out)
+    st["checkpoint"] = str(last) if last else None
+    return st
+
+
+def log_tail(out: Path, lines: int = 5) -> str:
+    try:
+        text = (Path(out) / "train.log").read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def stop(out: str | os.PathLike, timeout: float = 60.0) -> dict:
+    """Ask the job to stop (SIGTERM): it finishes the step, writes a checkpoint, exits."""
+    out = Path(out)
+    job = read_json(out / "job.json", {})
+    pid = job.get("pid")
+    if not alive(pid):
+        raise JobError(f"no training job is running in {out}")
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.time() + timeout
+    while alive(pid) and time.time() < deadline:
+        time.sleep(0.1)
+    return status(out)
+
+
+def metrics(out: str | os.PathLike) -> list[dict]:
+    """The run's metrics.jsonl as a list of records (step, losses, images_per_s)."""
+    path = Path(out) / "metrics.jsonl"
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            continue  # a line being written right now
+    return records
+
+
+def finished_checkpoints(root: Path | None = None, technique: str | None = None) -> list[Path]:
+    """The latest checkpoint of every run under ``root`` (newest first), for checkpoint choosers."""
+    root = root or runs_dir()
+    if not root.is_dir():
+        return []
+    found = []
+    for run in root.iterdir():
+        info = read_json(run / "run.json") if run.is_dir() else None
+        if not info or (technique and info.get("technique") != technique):
+            continue
+        if (last := latest_checkpoint(run)) is not None:
+            found.append(last)
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
