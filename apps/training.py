@@ -6,6 +6,8 @@ page reload or an app restart re-attaches to a running job.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import time
 from pathlib import Path
@@ -65,11 +67,26 @@ def loss_table(out: str) -> pd.DataFrame:
 # -- endpoints ------------------------------------------------------------------
 
 
-def start(technique: str, data: str, steps: float, batch_size: float, out: str, resume: bool):
-    """train_start: validate and start a job -> its output folder."""
+def default_model_config(technique: str) -> str:
+    return json.dumps(dataclasses.asdict(models.get(technique).Config()))
+
+
+def start(technique: str, data: str, steps: float, batch_size: float, out: str, resume: bool,
+          model_config: str = ""):
+    """train_start: validate and start a job -> its output folder. ``model_config``: JSON overrides
+    of the technique's Config (ignored on resume, which keeps the run's own)."""
     out = (out or "").strip() or new_out(technique)
+    extra = []
+    if (model_config or "").strip() and not resume:
+        try:
+            overrides = json.loads(model_config)
+            models.get(technique).Config(**overrides)  # unknown fields are refused here, not in the job
+        except (ValueError, TypeError) as e:
+            raise gr.Error(f"model config is not valid for {technique}: {e}") from None
+        extra = ["--model", json.dumps(overrides)]
     try:
-        folder = jobs.start(technique, (data or "").strip() or None, out, int(steps), int(batch_size), bool(resume))
+        folder = jobs.start(technique, (data or "").strip() or None, out, int(steps), int(batch_size), bool(resume),
+                            extra_args=extra)
     except (jobs.JobError, ValueError) as e:
         raise gr.Error(str(e)) from None
     return str(folder)
@@ -115,6 +132,8 @@ def render():
         steps = gr.Number(5000, label="Steps", precision=0, minimum=1)
         batch = gr.Number(64, label="Batch size", precision=0, minimum=1)
         resume = gr.Checkbox(False, label="Resume from the last checkpoint in the output folder")
+    with gr.Accordion("Model config", open=False):
+        model_config = gr.Code(default_model_config("dcgan"), language="json", label="JSON (the technique's Config)")
     with gr.Row():
         start_btn = gr.Button("▶ Start", variant="primary")
         stop_btn = gr.Button("■ Stop")
@@ -127,10 +146,11 @@ def render():
         plot = gr.LinePlot(x="step", y="value", color="loss", label="Losses", height=420)
     timer = gr.Timer(2.0)
 
-    start_btn.click(start, [technique, data, steps, batch, out, resume], job_out, api_name="train_start")
+    start_btn.click(start, [technique, data, steps, batch, out, resume, model_config], job_out, api_name="train_start")
     stop_btn.click(stop, [job_out], state, api_name="train_stop")
     job_out.change(status, [job_out], [state, sample, plot], api_name="train_status")
     timer.tick(status, [job_out], [state, sample, plot], api_visibility="private", show_progress="hidden")
     state.change(describe, state, summary, api_visibility="private", queue=False, show_progress="hidden")
-    technique.change(new_out, technique, out, api_visibility="private", queue=False)
+    technique.change(lambda t: (new_out(t), default_model_config(t)), technique, [out, model_config],
+                     api_visibility="private", queue=False)
     return attach, job_out

@@ -129,8 +129,8 @@ def load_labelled(root: str | os.PathLike, size: int, csv_path: str | os.PathLik
                 paths.append(hit)
                 names.append(label)
                 break
-    if limit:
-        paths, names = paths[:limit], names[:limit]
+        if limit and len(paths) >= limit:  # no need to look for the other files
+            break
     if not paths:
         raise DataError(f"none of the files named in {csv_path} exist under {root}")
     arrays, skipped = _decode(paths, size)
