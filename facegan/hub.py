@@ -14,9 +14,11 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import tempfile
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -91,7 +93,13 @@ def read_config(folder: str | os.PathLike) -> dict:
     path = Path(folder) / CONFIG_NAME
     if not path.is_file():
         raise CheckpointError(f"no {CONFIG_NAME} in {folder}: not a facegan checkpoint folder")
-    return json.loads(path.read_text())
+    try:
+        config = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{path} is not valid JSON: {e}") from e
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path} is not a JSON object")
+    return config
 
 
 def load_folder(folder: str | os.PathLike, device: str | torch.device = "cpu") -> torch.nn.Module:
@@ -99,19 +107,33 @@ def load_folder(folder: str | os.PathLike, device: str | torch.device = "cpu") -
     folder = Path(folder)
     raw = read_config(folder)
     technique = raw.get("technique")
-    module = models.get(technique)
+    try:
+        module = models.get(technique)
+    except ValueError as e:
+        raise CheckpointError(f"{folder / CONFIG_NAME}: {e}") from e
     fields = {f.name for f in dataclasses.fields(module.Config)}
-    cfg = module.Config(**{k: v for k, v in raw.items() if k in fields})
-    model = module.Model(cfg)
+    try:
+        cfg = module.Config(**{k: v for k, v in raw.items() if k in fields})
+        model = module.Model(cfg)
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{folder / CONFIG_NAME} is not a valid {technique} config: {e}") from e
     weights = folder / WEIGHTS_NAME
     if not weights.is_file():
         raise CheckpointError(f"no {WEIGHTS_NAME} in {folder}")
-    state = load_file(weights)
+    try:
+        state = load_file(weights)
+    except Exception as e:  # safetensors raises its own SafetensorError for a damaged file
+        raise CheckpointError(f"{weights} is not a readable safetensors file: {e}") from e
     own = model.state_dict()
     missing, unexpected = own.keys() - state.keys(), state.keys() - own.keys()
     if missing or unexpected:
         raise CheckpointError(f"{weights} does not match a {technique} model with this config: "
                               f"missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}")
+    wrong = [f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}" for k, v in own.items() if state[k].shape != v.shape]
+    if wrong:
+        raise CheckpointError(f"{weights} does not match a {technique} model with the config in {CONFIG_NAME}: "
+                              f"tensor shapes differ (file vs model): {', '.join(wrong[:3])}"
+                              + (f" and {len(wrong) - 3} more" if len(wrong) > 3 else ""))
     model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=True)
     return model.to(device).eval()
 
@@ -127,26 +149,58 @@ def sha256_of(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
+# The Hub's rule for a namespace or repo name: letters, digits, "_", "-", ".", beginning and ending
+# with a letter, digit or "_", no "--" or ".." (huggingface_hub's validate_repo_id).
+_REPO_PART = re.compile(r"\w(?:[\w.-]{0,94}\w)?")
+
+
 def parse_ref(ref: str) -> tuple[str, str] | None:
-    """``"user/repo@rev"`` -> ``("user/repo", "rev")``; None for anything that is not a Hub ref."""
+    """``"user/repo@rev"`` -> ``("user/repo", "rev")``; None for anything that is not a Hub ref
+    (an existing path, no revision, no namespace, or a name the Hub would not accept)."""
     if "@" not in ref or os.path.exists(ref):
         return None
     repo, rev = ref.rsplit("@", 1)
-    if repo.count("/") != 1 or not rev or not all(repo.split("/")):
+    parts = repo.split("/")
+    if len(parts) != 2 or not rev.strip() or rev != rev.strip():
+        return None
+    if not all(_REPO_PART.fullmatch(p) and "--" not in p and ".." not in p for p in parts):
         return None
     return repo, rev
 
 
+def hub_endpoint() -> str:
+    """The endpoint huggingface_hub downloads from: HF_ENDPOINT as it read it at import."""
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT
+
+
 def endpoint_reachable(timeout: float = 2.0) -> bool:
-    """A fast TCP probe of HF_ENDPOINT, so an offline machine falls back in milliseconds
-    instead of waiting through huggingface_hub's retries."""
-    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    port = url.port or (443 if url.scheme == "https" else 80)
+    """A fast TCP probe of the Hub endpoint (or of the proxy that requests to it go through),
+    so an offline machine falls back in milliseconds instead of waiting through
+    huggingface_hub's retries."""
+    url = urlparse(hub_endpoint())
+    host, port = url.hostname, url.port or (443 if url.scheme == "https" else 80)
+    proxies = urllib.request.getproxies()  # the same *_PROXY / NO_PROXY variables httpx reads
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    if proxy and host and not urllib.request.proxy_bypass(host):
+        p = urlparse(proxy if "://" in proxy else f"http://{proxy}")
+        host, port = p.hostname, p.port or (443 if p.scheme == "https" else 80)
+    if not host:
+        return False
     try:
-        with socket.create_connection((url.hostname, port), timeout=timeout):
+        with socket.create_connection((host, port), timeout=timeout):
             return True
     except OSError:
         return False
+
+
+def offline_mode() -> bool:
+    """HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE), as huggingface_hub or the environment says now."""
+    from huggingface_hub import constants
+
+    env = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or "0"
+    return constants.is_offline_mode() or env.strip().lower() in ("1", "true", "yes", "on")
 
 
 def download(repo_id: str, revision: str, sha256: str | None = None) -> Path:
@@ -164,11 +218,11 @@ def download(repo_id: str, revision: str, sha256: str | None = None) -> Path:
 
     try:
         weights = fetch(local_only=True)
-    except Exception:
-        if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+    except (OSError, ValueError):  # not cached (LocalEntryNotFoundError), or a repo id the Hub refuses
+        if offline_mode():
             raise CheckpointError(f"{repo_id}@{revision} is not in the HF cache and HF_HUB_OFFLINE is set")
         if not endpoint_reachable():
-            raise CheckpointError(f"the Hugging Face Hub ({os.environ.get('HF_ENDPOINT', 'huggingface.co')}) "
+            raise CheckpointError(f"the Hugging Face Hub ({hub_endpoint()}) "
                                   f"cannot be reached to download {repo_id}@{revision}")
         try:
             weights = fetch(local_only=False)
@@ -212,7 +266,10 @@ def read_manifest(path: str | os.PathLike = MANIFEST) -> dict:
 def default_checkpoint(name: str, manifest: str | os.PathLike = MANIFEST) -> Default:
     """The manifest's default for ``name`` from the Hub (pinned revision, sha256 checked),
     else its bundled folder with a notice that says why."""
-    entry = read_manifest(manifest)[name]
+    entries = read_manifest(manifest)
+    if name not in entries:
+        raise CheckpointError(f"{manifest} names no default checkpoint {name!r}; it has {', '.join(entries) or 'none'}")
+    entry = entries[name]
     bundled = (Path(manifest).parent / entry["bundled"]).resolve()
     if entry.get("repo") and entry.get("revision"):
         try:
