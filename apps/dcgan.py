@@ -21,6 +21,7 @@ from facegan.explorer import Explorer
 TECHNIQUE = "dcgan"
 N_SLIDERS = 16  # article 002's UI: the 16-dim z as 0-255 sliders
 START_CODE = "cbbfc4c798a26ba1babeaeaf53865766"  # article 002's 'good' average code
+FACE_PX, THUMB_PX = 256, 128  # display sizes (the model makes 64 px faces)
 
 
 def explorer(ckpt: str) -> Explorer:
@@ -52,7 +53,7 @@ def face_from_code(ckpt: str, code: str):
     (code,) = parse_codes(code, ex.nz, 1, "code")
     values = latent.code_to_bytes(code, ex.nz)
     sliders = values[:N_SLIDERS] + [0] * (N_SLIDERS - len(values[:N_SLIDERS]))
-    return ex.face(code), code, *sliders
+    return ex.face(code, FACE_PX), code, *sliders
 
 
 def face_from_sliders(ckpt: str, *values: float):
@@ -60,7 +61,7 @@ def face_from_sliders(ckpt: str, *values: float):
     ex = explorer(ckpt)
     _check_sliders(ex)
     code = latent.bytes_to_code(int(round(min(max(v, 0), 255))) for v in values)
-    return ex.face(code), code
+    return ex.face(code, FACE_PX), code
 
 
 def random_face(ckpt: str):
@@ -73,7 +74,7 @@ def generate(ckpt: str, seed: float, count: float):
     """dcgan_generate: ``count`` faces from ``seed`` -> gallery of (face, code)."""
     ex = explorer(ckpt)
     codes = ex.random_codes(int(count), int(seed))
-    return list(zip(ex.faces(codes), codes))
+    return list(zip(ex.faces(codes, THUMB_PX), codes))
 
 
 def rank(ckpt: str, n: float, k: float, seed: float):
@@ -83,7 +84,7 @@ def rank(ckpt: str, n: float, k: float, seed: float):
     if not 1 <= k <= n:
         raise gr.Error(f"k must be between 1 and N ({n})")
     r = ex.rank(ex.random_codes(n, int(seed)))
-    pics = ex.faces(r.codes[:k] + r.codes[-k:])
+    pics = ex.faces(r.codes[:k] + r.codes[-k:], THUMB_PX)
     label = [f"{c} · D {s:.3f}" for c, s in zip(r.codes, r.scores)]
     best = list(zip(pics[:k], label[:k]))
     worst = list(zip(pics[k:], label[-k:]))[::-1]  # worst first
@@ -100,7 +101,7 @@ def offset(ckpt: str, good: str, bad: str, strength: float, seed: float, count: 
     info = (f"mean of good: `{latent.z_to_code(ex.z(good_codes).mean(0))}` · mean of bad: "
             f"`{latent.z_to_code(ex.z(bad_codes).mean(0))}` · offset norm "
             f"{ex.offset(good_codes, bad_codes).norm():.3f} (latent units)")
-    return list(zip(ex.faces(codes), codes)), list(zip(ex.faces(steered), steered)), info
+    return list(zip(ex.faces(codes, THUMB_PX), codes)), list(zip(ex.faces(steered, THUMB_PX), steered)), info
 
 
 def morph(ckpt: str, codes: str, frames: float, mode: str, loop: bool, fps: float):
@@ -146,52 +147,57 @@ def render():
                 bad_btn = gr.Button("👎 Bad")
                 morph_btn = gr.Button("➕ To morph")
 
-    gr.Markdown("### Faces from a seed\nClick a face to open it above.")
-    with gr.Row():
-        seed = gr.Number(0, label="Seed", precision=0, minimum=0)
-        count = gr.Slider(1, 64, value=32, step=1, label="Faces")
-        grid_btn = gr.Button("Generate", variant="primary")
-    gallery = gr.Gallery(label="Faces", columns=8, height="auto", object_fit="contain", format="png")
-
-    gr.Markdown("### Ranking by the discriminator\nGenerate N faces and show the k that D finds most "
-                "and least real (article 002: often, but not always, the better and the worse faces).")
-    with gr.Row():
-        rank_n = gr.Slider(8, 512, value=128, step=1, label="N faces")
-        rank_k = gr.Slider(1, 32, value=10, step=1, label="k")
-        rank_seed = gr.Number(0, label="Seed", precision=0, minimum=0)
-        rank_btn = gr.Button("Rank", variant="primary")
-    best = gr.Gallery(label="Best k (highest D score)", columns=10, height="auto", format="png")
-    worst = gr.Gallery(label="Worst k (lowest D score)", columns=10, height="auto", format="png")
-
-    gr.Markdown("### Offset vectors\nMark faces 👍 / 👎 above (or paste codes). The average of the good codes "
-                "minus the average of the bad ones is added to new samples (article 002).")
-    with gr.Row():
-        good = gr.Textbox(label="Good codes", lines=4, placeholder="one code per line")
-        bad = gr.Textbox(label="Bad codes", lines=4, placeholder="one code per line")
-    with gr.Row():
-        strength = gr.Slider(0, 2, value=1.0, step=0.05, label="Strength")
-        off_seed = gr.Number(0, label="Seed", precision=0, minimum=0)
-        off_count = gr.Slider(1, 32, value=16, step=1, label="Faces")
-        off_btn = gr.Button("Apply offset", variant="primary")
-    off_info = gr.Markdown()
-    with gr.Row():
-        before = gr.Gallery(label="Without offset", columns=8, height="auto", format="png")
-        after = gr.Gallery(label="With offset", columns=8, height="auto", format="png")
-
-    gr.Markdown("### Morph\nTwo or more codes (➕ adds the current face); lerp or slerp between them.")
-    with gr.Row():
-        morph_codes = gr.Textbox(label="Codes", lines=4, placeholder="one code per line")
-        with gr.Column():
-            frames = gr.Slider(2, 60, value=24, step=1, label="Frames per face")
-            mode = gr.Radio(["slerp", "lerp"], value="slerp", label="Interpolation")
+    with gr.Tabs():
+        with gr.Tab("Faces from a seed"):
+            gr.Markdown("Click a face to open it above.")
             with gr.Row():
-                loop = gr.Checkbox(True, label="Loop back to the first face")
-                fps = gr.Slider(5, 30, value=20, step=1, label="FPS")
-            morph_go = gr.Button("Make GIF + MP4", variant="primary")
-    with gr.Row():
-        gif = gr.Image(label="GIF", type="filepath", height=256, interactive=False)
-        mp4 = gr.Video(label="MP4", height=256, interactive=False, autoplay=True, loop=True)
-        files = gr.File(label="Download", file_count="multiple", interactive=False)
+                seed = gr.Number(0, label="Seed", precision=0, minimum=0)
+                count = gr.Slider(1, 64, value=32, step=1, label="Faces")
+                grid_btn = gr.Button("Generate", variant="primary")
+            gallery = gr.Gallery(label="Faces", columns=8, height="auto", object_fit="contain", format="png")
+
+        with gr.Tab("Ranking by D"):
+            gr.Markdown("Generate N faces and show the k that the discriminator finds most and least real "
+                        "(article 002: often, but not always, the better and the worse faces).")
+            with gr.Row():
+                rank_n = gr.Slider(8, 512, value=128, step=1, label="N faces")
+                rank_k = gr.Slider(1, 32, value=10, step=1, label="k")
+                rank_seed = gr.Number(0, label="Seed", precision=0, minimum=0)
+                rank_btn = gr.Button("Rank", variant="primary")
+            best = gr.Gallery(label="Best k (highest D score)", columns=10, height="auto", format="png")
+            worst = gr.Gallery(label="Worst k (lowest D score)", columns=10, height="auto", format="png")
+
+        with gr.Tab("Offset vectors"):
+            gr.Markdown("Mark faces 👍 / 👎 above (or paste codes). The average of the good codes minus the "
+                        "average of the bad ones is added to new samples (article 002).")
+            with gr.Row():
+                good = gr.Textbox(label="Good codes", lines=4, placeholder="one code per line")
+                bad = gr.Textbox(label="Bad codes", lines=4, placeholder="one code per line")
+            with gr.Row():
+                strength = gr.Slider(0, 2, value=1.0, step=0.05, label="Strength")
+                off_seed = gr.Number(0, label="Seed", precision=0, minimum=0)
+                off_count = gr.Slider(1, 32, value=16, step=1, label="Faces")
+                off_btn = gr.Button("Apply offset", variant="primary")
+            off_info = gr.Markdown()
+            with gr.Row():
+                before = gr.Gallery(label="Without offset", columns=4, height="auto", format="png")
+                after = gr.Gallery(label="With offset", columns=4, height="auto", format="png")
+
+        with gr.Tab("Morph"):
+            gr.Markdown("Two or more codes (➕ adds the current face); lerp or slerp between them.")
+            with gr.Row():
+                morph_codes = gr.Textbox(label="Codes", lines=5, placeholder="one code per line")
+                with gr.Column():
+                    frames = gr.Slider(2, 60, value=24, step=1, label="Frames per face")
+                    mode = gr.Radio(["slerp", "lerp"], value="slerp", label="Interpolation")
+                    with gr.Row():
+                        loop = gr.Checkbox(True, label="Loop back to the first face")
+                        fps = gr.Slider(5, 30, value=20, step=1, label="FPS")
+                    morph_go = gr.Button("Make GIF + MP4", variant="primary")
+            with gr.Row():
+                gif = gr.Image(label="GIF", type="filepath", height=256, interactive=False)
+                mp4 = gr.Video(label="MP4", height=256, interactive=False, autoplay=True, loop=True)
+                files = gr.File(label="Download", file_count="multiple", interactive=False)
 
     # -- events: the named ones are the API (see README) --------------------------
     code.submit(face_from_code, [ckpt, code], [face, code, *sliders], api_name="dcgan_face")

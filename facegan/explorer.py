@@ -49,11 +49,15 @@ class Explorer:
         return torch.cat([self.model.generate(part.to(self.device)).float().cpu()
                           for part in z.split(self.batch)])
 
-    def faces(self, codes: list[str]) -> list[Image.Image]:
-        return img_lib.to_pil(self.generate(self.z(codes)))
+    def faces(self, codes: list[str], size: int | None = None) -> list[Image.Image]:
+        """Codes -> PIL faces, enlarged to ``size`` px (Lanczos) for display when given."""
+        pics = img_lib.to_pil(self.generate(self.z(codes)))
+        if size:
+            pics = [p.resize((size, size), Image.Resampling.LANCZOS) for p in pics]
+        return pics
 
-    def face(self, code: str) -> Image.Image:
-        return self.faces([code])[0]
+    def face(self, code: str, size: int | None = None) -> Image.Image:
+        return self.faces([code], size)[0]
 
     def grid(self, codes: list[str], columns: int | None = None) -> np.ndarray:
         return img_lib.grid(self.generate(self.z(codes)), columns)
