@@ -46,7 +46,7 @@ def _generate(args) -> int:
     import torch
 
     from facegan import hub, latent
-    from facegan.images import save_grid
+    from facegan.images import save_grid, to_pil
 
     if args.checkpoint:
         model = hub.load(args.checkpoint)
@@ -63,7 +63,12 @@ def _generate(args) -> int:
         codes = latent.random_codes(args.count, nz, args.seed)
     z = torch.stack([latent.code_to_z(c, nz) for c in codes])
     images = model.generate(z)
-    out = save_grid(images, args.out, ncol=args.columns)
+    if len(images) == 1:  # one face is the face itself, not a 1x1 grid with a white border
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        to_pil(images)[0].save(out)
+    else:
+        out = save_grid(images, args.out, ncol=args.columns)
     print(out)
     if args.print_codes:
         print("\n".join(codes))

@@ -1,0 +1,214 @@
+"""The training loop: its output folder, exact resume, the NaN guard, and the CLI end to end."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import N_FACES, ROOT
+from PIL import Image
+
+from facegan import data, hub
+from facegan.models import dcgan
+from facegan.train import TrainConfig, Trainer, TrainingDiverged, latest_checkpoint
+
+TINY = {"ngf": 8, "ndf": 8}
+
+
+def tiny_model(**kw) -> dcgan.Config:
+    return dcgan.Config(**TINY, **kw)
+
+
+def tiny_train(**kw) -> TrainConfig:
+    base = {"steps": 4, "batch_size": 4, "device": "cpu", "n_samples": 4, "log_every": 1, "sample_every": 0,
+            "checkpoint_every": 0, "seed": 0}
+    return TrainConfig(**{**base, **kw})
+
+
+@pytest.fixture
+def face_set(face_folder) -> data.ImageSet:
+    return data.load_folder(face_folder, 64)
+
+
+def _assert_tree_equal(a, b, where="") -> None:
+    """Bit-identical nested state (dicts / lists of tensors and numbers)."""
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            _assert_tree_equal(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _assert_tree_equal(x, y, f"{where}[{i}]")
+    elif isinstance(a, torch.Tensor):
+        assert torch.equal(a, b), f"{where} differs"
+    else:
+        assert a == b, where
+
+
+def test_run_writes_its_output_folder(face_folder, tmp_path):
+    out = tmp_path / "run"
+    cfg = tiny_train(steps=4, sample_every=2, checkpoint_every=1, keep_last=2)
+    last = Trainer("dcgan", face_folder, out, tiny_model(), cfg).run()
+
+    run = json.loads((out / "run.json").read_text())
+    assert run["technique"] == "dcgan" and run["data"] == str(face_folder)
+    assert run["model_config"]["ngf"] == 8 and run["train_config"]["steps"] == 4
+
+    status = json.loads((out / "status.json").read_text())
+    assert status["state"] == "finished" and status["step"] == 4 and status["steps"] == 4
+    assert status["n_images"] == N_FACES and status["skipped"] == 1
+    assert status["checkpoint"] == str(last)
+
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2, 3, 4]
+    for r in records:
+        assert {"loss_d", "loss_g", "loss_fm"} <= r.keys()
+        assert all(math.isfinite(r[k]) for k in ("loss_d", "loss_g", "loss_fm"))
+
+    samples = out / "samples"
+    assert (samples / "step-000002.png").is_file() and (samples / "step-000004.png").is_file()
+    assert (samples / "latest.png").read_bytes() == (samples / "step-000004.png").read_bytes()
+    with Image.open(samples / "latest.png") as im:
+        assert im.mode == "RGB" and im.size[0] > 64
+
+    # keep_last=2: only the two newest of the four checkpoints remain
+    ckpts = sorted(p.name for p in (out / "checkpoints").iterdir())
+    assert ckpts == ["step-000003", "step-000004"]
+    assert last == out / "checkpoints" / "step-000004" == latest_checkpoint(out)
+    for name in ("config.json", "model.safetensors", "training_state.pt", "README.md"):
+        assert (last / name).is_file(), name
+
+    model = hub.load_folder(last)
+    assert isinstance(model, dcgan.Model) and not model.training
+    assert model.config.ngf == 8
+    images = model.generate(model.sample_latent(3, generator=torch.Generator().manual_seed(0)))
+    assert images.shape == (3, 3, 64, 64) and torch.isfinite(images).all()
+    assert images.abs().max() <= 1 and images.std() > 0
+
+
+def test_resume_is_exact(face_set, tmp_path):
+    """4 steps straight == 2 steps, checkpoint, a new Trainer(resume=True), 2 more: bit for bit."""
+    straight = Trainer("dcgan", face_set, tmp_path / "a", tiny_model(), tiny_train(steps=4))
+    straight.run()
+
+    first = Trainer("dcgan", face_set, tmp_path / "b", tiny_model(), tiny_train(steps=2))
+    first.run()
+    assert latest_checkpoint(tmp_path / "b").name == "step-000002"
+    torch.manual_seed(999)  # the checkpoint, not the process, must carry the RNG
+    resumed = Trainer("dcgan", face_set, tmp_path / "b", cfg=TrainConfig(steps=4), resume=True)
+    assert resumed.step == 2 and resumed.cfg.batch_size == 4 and resumed.model_config.ngf == 8
+    resumed.run()
+    assert resumed.step == 4
+
+    _assert_tree_equal(straight.model.state_dict(), resumed.model.state_dict(), "model")
+    _assert_tree_equal(straight.ema.module.state_dict(), resumed.ema.module.state_dict(), "ema")
+    _assert_tree_equal(straight.step_fn.state_dict(), resumed.step_fn.state_dict(), "optimisers")
+    a = (tmp_path / "a" / "checkpoints" / "step-000004" / "model.safetensors").read_bytes()
+    b = (tmp_path / "b" / "checkpoints" / "step-000004" / "model.safetensors").read_bytes()
+    assert a == b
+    # and the straight run really moved away from step 2
+    two = torch.load(tmp_path / "b" / "checkpoints" / "step-000002" / "training_state.pt", weights_only=True)
+    assert not torch.equal(two["model"]["generator.net.0.weight"],
+                           straight.model.state_dict()["generator.net.0.weight"])
+
+
+def test_resume_without_a_run_is_refused(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing to resume"):
+        Trainer("dcgan", None, tmp_path / "empty", resume=True)
+
+
+def test_absurd_learning_rate_is_caught(face_set, tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(TrainingDiverged, match=r"NaN/inf .*Last good checkpoint: none"):
+        Trainer("dcgan", face_set, out, tiny_model(lr=1e30), tiny_train(steps=4)).run()
+    status = json.loads((out / "status.json").read_text())
+    assert status["state"] == "failed" and "NaN/inf" in status["error"]
+    assert latest_checkpoint(out) is None
+
+
+def test_nan_guard_keeps_the_last_good_checkpoint(face_set, tmp_path):
+    out = tmp_path / "run"
+    trainer = Trainer("dcgan", face_set, out, tiny_model(), tiny_train(steps=6, checkpoint_every=2))
+
+    def blow_up_after_step_2(status):
+        # a real divergence: after the step-2 checkpoint the learning rate becomes absurd
+        if status["step"] == 2:
+            for opt in (trainer.step_fn.opt_g, trainer.step_fn.opt_d):
+                for group in opt.param_groups:
+                    group["lr"] = 1e30
+
+    with pytest.raises(TrainingDiverged) as info:
+        trainer.run(blow_up_after_step_2)
+    message = str(info.value)
+    assert "NaN/inf" in message and "step-000002" in message and "lower learning rate" in message
+
+    status = json.loads((out / "status.json").read_text())
+    assert status["state"] == "failed" and status["error"] == message
+    assert status["step"] in (3, 4)
+    ckpt = latest_checkpoint(out)
+    assert ckpt is not None and ckpt.name == "step-000002"  # nothing was saved after the NaN
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2]
+
+    model = hub.load_folder(ckpt)
+    assert all(torch.isfinite(t).all() for t in model.state_dict().values() if t.is_floating_point())
+    assert torch.isfinite(model.generate(model.sample_latent(2))).all()
+    state = torch.load(ckpt / "training_state.pt", weights_only=True)
+    assert state["step"] == 2
+    assert all(torch.isfinite(t).all() for t in state["model"].values() if t.is_floating_point())
+
+
+# ----------------------------------------------------------------------------- the CLI
+
+
+def facegan_cli(*args, cwd=None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "facegan", *map(str, args)], cwd=cwd or ROOT, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def _one_line_error(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("facegan: error: ") and "Traceback" not in proc.stderr
+    return lines[0]
+
+
+def test_cli_train_then_generate(face_folder, tmp_path):
+    out = tmp_path / "run"
+    proc = facegan_cli("train", "dcgan", "--data", face_folder, "--out", out, "--steps", 3, "--batch-size", 4,
+                       "--model", json.dumps(TINY), "--device", "cpu", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    ckpt = out / "checkpoints" / "step-000003"
+    assert str(ckpt) in proc.stdout
+    assert json.loads((out / "status.json").read_text())["state"] == "finished"
+
+    code = "82763953b2740fef4d321dde7af002f7"
+    pngs = [tmp_path / "x.png", tmp_path / "y.png"]
+    for png in pngs:
+        gen = facegan_cli("generate", "dcgan", "--checkpoint", ckpt, "--code", code, "--out", png)
+        assert gen.returncode == 0, gen.stderr
+    with Image.open(pngs[0]) as im:
+        assert im.size == (64, 64) and im.mode == "RGB"
+    assert pngs[0].read_bytes() == pngs[1].read_bytes()
+
+    bad = facegan_cli("generate", "dcgan", "--checkpoint", ckpt, "--code", "xyz", "--out", tmp_path / "z.png")
+    assert "32 hex digits" in _one_line_error(bad)
+    assert not (tmp_path / "z.png").exists()
+
+
+def test_cli_train_refuses_an_empty_folder(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = tmp_path / "run"
+    proc = facegan_cli("train", "dcgan", "--data", empty, "--out", out, "--steps", 3, "--batch-size", 4,
+                       "--model", json.dumps(TINY), "--quiet")
+    assert "no images" in _one_line_error(proc) and str(empty) in proc.stderr
+    assert not out.exists()  # refused before anything was written
