@@ -120,9 +120,12 @@ def status(out: str | os.PathLike) -> dict:
     if running and state not in ("running",):
         state = "starting"
     elif not running and state in (None, "running"):
-        state = "died" if job else (state or "none")
-        if job:
-            st["error"] = log_tail(out) or "the training process ended without a word"
+        if job.get("stop_requested"):  # stopped before it could say so (e.g. while still starting up)
+            state = "stopped"
+        else:
+            state = "died" if job else (state or "none")
+            if job:
+                st["error"] = log_tail(out) or "the training process ended without a word"
     st["state"] = state
     st["out"] = str(out)
     st["running"] = running
@@ -146,6 +149,9 @@ def stop(out: str | os.PathLike, timeout: float = 60.0) -> dict:
     pid = job.get("pid")
     if not alive(pid):
         raise JobError(f"no training job is running in {out}")
+    # Recorded first: a job stopped while still starting (before its SIGTERM handler is in
+    # place) ends without writing its state, and is 'stopped', not 'died'.
+    write_json(out / "job.json", {**job, "stop_requested": time.time()})
     os.kill(pid, signal.SIGTERM)
     deadline = time.time() + timeout
     while alive(pid) and time.time() < deadline:

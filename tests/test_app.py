@@ -1,0 +1,342 @@
+"""The app end to end: apps.main.build_demo() served in-process on 127.0.0.1 and driven
+through gradio_client, the way a script (or the README's examples) would use it.
+
+One server for the module. FACEGAN_RUNS points at a temporary folder before the app is
+built, so every training job of these tests writes there; HF_HUB_OFFLINE makes the
+default checkpoint the bundled one without touching the network.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from facegan import hub, jobs, latent
+
+CODE = "cbbfc4c798a26ba1babeaeaf53865766"  # the app's start code
+OTHER = "82763953b2740fef4d321dde7af002f7"
+HEX32 = re.compile(r"[0-9a-f]{32}")
+TINY_MODEL = '{"ngf": 8, "ndf": 8}'
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `apps` is not an installed package: plain `pytest` finds it too
+    sys.path.insert(0, str(ROOT))
+
+
+# ----------------------------------------------------------------------------- fixtures
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("runs")
+
+
+@pytest.fixture(scope="module")
+def client(runs):
+    """The whole app on a free port; jobs still running at the end are stopped."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FACEGAN_RUNS", str(runs))
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        mp.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+        mp.setenv("OMP_NUM_THREADS", "1")  # for the training subprocesses
+        from apps.main import build_demo
+
+        demo = build_demo()
+        port = free_port()
+        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+        try:
+            yield Client(f"http://127.0.0.1:{port}/", verbose=False)
+        finally:
+            for pid, proc in list(jobs._children.items()):  # only processes this app started
+                if proc.poll() is None:
+                    os.kill(pid, signal.SIGKILL)
+                    proc.wait(timeout=10)
+            demo.close()
+
+
+@pytest.fixture(scope="module")
+def tiny_faces(tmp_path_factory) -> Path:
+    """16 random 64x64 PNGs."""
+    folder = tmp_path_factory.mktemp("tiny_faces")
+    rng = np.random.default_rng(0)
+    for i in range(16):
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(folder / f"face_{i:02d}.png")
+    return folder
+
+
+def pixels(path) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"), dtype=np.int16)
+
+
+def same_picture(a, b, tol: int = 0) -> bool:
+    pa, pb = pixels(a), pixels(b)
+    return pa.shape == pb.shape and int(np.abs(pa - pb).max()) <= tol
+
+
+def library_face(code: str, size: int, ckpt: str = "default") -> np.ndarray:
+    """The face of ``code`` rendered here with the library (the model makes 64 px; the app may enlarge)."""
+    from apps.common import load_model
+    from facegan.explorer import Explorer
+
+    pic = Explorer(load_model("dcgan", ckpt)).faces([code])[0]
+    if pic.size != (size, size):
+        pic = pic.resize((size, size), Image.Resampling.LANCZOS)
+    return np.asarray(pic.convert("RGB"), dtype=np.int16)
+
+
+def face(client, code, ckpt="default"):
+    return client.predict(ckpt, code, api_name="/dcgan_face")
+
+
+def wait_for(client, out, states, timeout=120.0, pred=lambda st: True) -> dict:
+    deadline = time.time() + timeout
+    st = {}
+    while time.time() < deadline:
+        st, _sample, _plot = client.predict(out, api_name="/train_status")
+        if st.get("state") in states and pred(st):
+            return st
+        if st.get("state") in ("died", "failed"):
+            pytest.fail(f"training job {st.get('state')}: {st.get('error')}")
+        time.sleep(0.3)
+    pytest.fail(f"job in {out} did not reach {states} in {timeout:.0f} s; last status {st}")
+
+
+def start_job(client, data, out, steps, batch=4, resume=False, model=TINY_MODEL):
+    return client.predict("dcgan", str(data) if data is not None else "", steps, batch, str(out), resume, model,
+                          api_name="/train_start")
+
+
+# ----------------------------------------------------------------------------- DCGAN explorer
+
+
+def test_face_is_reproducible_from_its_code_and_sliders(client):
+    img1, code1, *sliders1 = face(client, CODE.upper())  # codes are case-insensitive, normalised on the way back
+    img2, code2, *sliders2 = face(client, CODE)
+    assert code1 == code2 == CODE
+    assert Path(img1).read_bytes() == Path(img2).read_bytes()
+    assert same_picture(img1, img2)
+    size = pixels(img1).shape[0]
+    assert size >= 64 and pixels(img1).shape == (size, size, 3) and pixels(img1).std() > 1  # a picture
+    assert np.abs(pixels(img1) - library_face(CODE, size)).max() <= 2  # the model's face for that code
+    assert sliders1 == sliders2 == latent.code_to_bytes(CODE)
+    assert len(sliders1) == 16
+
+    img3, code3 = client.predict("default", *sliders1, api_name="/dcgan_sliders")
+    assert code3 == CODE
+    assert same_picture(img3, img1)
+
+    # A different code is a different face: the comparison above can fail.
+    other, other_code, *_ = face(client, OTHER)
+    assert other_code == OTHER
+    assert not same_picture(other, img1, tol=2)
+    moved = list(sliders1)
+    moved[0] = 255 - moved[0]
+    img4, code4 = client.predict("default", *moved, api_name="/dcgan_sliders")
+    assert code4 == latent.bytes_to_code(moved)
+    assert not same_picture(img4, img1)
+
+
+@pytest.mark.parametrize("bad", ["xyz", CODE[:-1]])
+def test_bad_code_says_what_a_code_is(client, bad):
+    with pytest.raises(AppError, match=r"32 hex digits") as e:
+        face(client, bad)
+    assert repr(bad) in str(e.value)
+    img, code, *_ = face(client, OTHER)  # the server still answers
+    assert code == OTHER and Path(img).is_file()
+
+
+def test_generate_is_seeded_and_matches_single_faces(client):
+    g1 = client.predict("default", 7, 4, api_name="/dcgan_generate")
+    g2 = client.predict("default", 7, 4, api_name="/dcgan_generate")
+    g3 = client.predict("default", 8, 4, api_name="/dcgan_generate")
+    caps = [x["caption"] for x in g1]
+    assert len(g1) == 4 and all(HEX32.fullmatch(c) for c in caps)
+    assert caps == [x["caption"] for x in g2] == latent.random_codes(4, 16, 7)
+    assert caps != [x["caption"] for x in g3]
+    assert all(same_picture(a["image"], b["image"]) for a, b in zip(g1, g2))
+    # Each gallery face is the face of its caption's code (batched vs single generation: +-1 rounding).
+    size = pixels(g1[1]["image"]).shape[0]
+    single = library_face(caps[1], size)
+    assert np.abs(pixels(g1[1]["image"]) - single).max() <= 3
+    assert np.abs(pixels(g1[0]["image"]) - single).max() > 3
+
+
+def test_rank_sorts_by_discriminator_score(client):
+    from apps.common import load_model
+    from facegan.explorer import Explorer
+
+    n, k, seed = 8, 3, 5
+    best, worst = client.predict("default", n, k, seed, api_name="/dcgan_rank")
+    assert len(best) == len(worst) == k
+
+    def parse(gallery):
+        out = []
+        for item in gallery:
+            m = re.fullmatch(r"([0-9a-f]{32}) · D ([0-9.]+)", item["caption"])
+            assert m, item["caption"]
+            out.append((m.group(1), float(m.group(2))))
+        return out
+
+    b, w = parse(best), parse(worst)
+    scores_best, scores_worst = [s for _, s in b], [s for _, s in w]
+    assert scores_best == sorted(scores_best, reverse=True)
+    assert scores_worst == sorted(scores_worst)  # worst first
+    assert min(scores_best) >= max(scores_worst)
+    codes = latent.random_codes(n, 16, seed)
+    assert {c for c, _ in b} | {c for c, _ in w} <= set(codes)
+    assert not {c for c, _ in b} & {c for c, _ in w}
+    # The same ranking, computed here with the library on the same model.
+    r = Explorer(load_model("dcgan", "default")).rank(codes)
+    assert [c for c, _ in b] == r.codes[:k]
+    assert [c for c, _ in w] == r.codes[-k:][::-1]
+    assert scores_best == pytest.approx(r.scores[:k], abs=6e-4)
+
+
+def test_offset_strength_zero_keeps_the_codes(client):
+    good, bad = "ff" * 16, "00" * 16
+    before, after, info = client.predict("default", good, bad, 0.0, 3, 3, api_name="/dcgan_offset")
+    codes = [x["caption"] for x in before]
+    assert codes == latent.random_codes(3, 16, 3)
+    assert [x["caption"] for x in after] == codes
+    assert all(same_picture(x["image"], y["image"]) for x, y in zip(before, after))
+    assert "ffffffff" in info and "00000000" in info
+
+    before1, after1, _ = client.predict("default", good, bad, 0.5, 3, 3, api_name="/dcgan_offset")
+    assert [x["caption"] for x in before1] == codes
+    moved = [x["caption"] for x in after1]
+    # good - bad = +2 latent units in every dimension: half of it is +1 = +127.5 bytes, clamped at 255.
+    for c, m in zip(codes, moved):
+        for b, mb in zip(latent.code_to_bytes(c), latent.code_to_bytes(m)):
+            assert abs(mb - min(255.0, b + 127.5)) <= 0.5
+    assert moved != codes
+
+
+def test_offset_rejects_bad_codes(client):
+    with pytest.raises(AppError, match=r"good faces: .*32 hex digits"):
+        client.predict("default", "nope", "00" * 16, 1.0, 0, 2, api_name="/dcgan_offset")
+
+
+def test_morph_makes_gif_and_mp4(client):
+    frames = 3
+    gif, mp4, files = client.predict("default", f"{CODE}\n{OTHER}", frames, "slerp", True, 10, api_name="/dcgan_morph")
+    with Image.open(gif) as im:
+        assert im.format == "GIF"
+        assert im.n_frames == frames * 2  # two segments, looping back to the first face
+        assert im.size == (256, 256)
+    mp4 = mp4["video"] if isinstance(mp4, dict) else mp4
+    assert Path(mp4).stat().st_size > 0
+    assert sorted(Path(f).suffix for f in files) == [".gif", ".mp4"]
+    try:
+        import imageio.v2 as imageio
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError:
+        return
+    reader = imageio.get_reader(mp4)
+    try:
+        first = reader.get_data(0)
+    finally:
+        reader.close()
+    assert first.shape[:2] == (256, 256)
+
+    with pytest.raises(AppError, match=r"at least 2"):
+        client.predict("default", CODE, frames, "slerp", True, 10, api_name="/dcgan_morph")
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def test_train_tiny_run_then_use_its_checkpoint(client, runs, tiny_faces):
+    out = runs / "tiny"
+    assert start_job(client, tiny_faces, out, steps=3) == str(out)
+    st = wait_for(client, str(out), {"finished"})
+    assert st["step"] == 3 and st["steps"] == 3
+    assert st["losses"] and all(math.isfinite(v) for v in st["losses"].values())
+    ckpt = Path(st["checkpoint"])
+    assert ckpt == out / "checkpoints" / "step-000003"
+    model = hub.load_folder(ckpt)
+    assert model.config.ngf == 8 and model.config.ndf == 8
+    assert ckpt in jobs.finished_checkpoints(technique="dcgan")
+    assert json.loads((out / "run.json").read_text())["model_config"]["ngf"] == 8
+
+    # The explorer uses the new checkpoint: a different model, so a different face for the same code.
+    img, code, *_ = face(client, CODE, ckpt=str(ckpt))
+    assert code == CODE
+    size = pixels(img).shape[0]
+    assert np.abs(pixels(img) - library_face(CODE, size, ckpt=str(ckpt))).max() <= 2
+    assert np.abs(pixels(img) - library_face(CODE, size)).max() > 2  # not the default model's face
+
+    # Its folder now holds a run: starting afresh there is refused.
+    with pytest.raises(AppError, match="already holds a run"):
+        start_job(client, tiny_faces, out, steps=3)
+
+
+def test_train_start_refuses_bad_folders_without_starting_anything(client, runs, tmp_path):
+    before = set(jobs._children)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    cases = [(empty, "no images"), (tmp_path / "missing", "not found"), (None, "choose a data folder")]
+    for i, (data, msg) in enumerate(cases):
+        out = runs / f"refused-{i}"
+        with pytest.raises(AppError, match=msg):
+            start_job(client, data, out, steps=3)
+        assert not out.exists()
+    out = runs / "no-run-json"
+    out.mkdir()
+    with pytest.raises(AppError, match="nothing to resume"):
+        start_job(client, None, out, steps=3, resume=True)
+    assert not (out / "job.json").exists()
+    with pytest.raises(AppError, match="model config"):
+        start_job(client, empty, runs / "bad-config", steps=3, model='{"no_such_field": 1}')
+    assert set(jobs._children) == before  # no process was started
+    assert jobs.active() is None or jobs.status(jobs.active())["state"] != "starting"
+
+
+def test_one_job_at_a_time_and_stop_keeps_a_checkpoint(client, runs, tiny_faces):
+    out = runs / "long"
+    assert start_job(client, tiny_faces, out, steps=100_000) == str(out)
+    # Past the first logged step: the job's SIGTERM handler is in place and it has trained.
+    st = wait_for(client, str(out), {"running"}, pred=lambda st: st.get("step", 0) > 0)
+    assert st["running"]
+    assert jobs.active() == out
+    with pytest.raises(AppError, match="already running"):
+        start_job(client, tiny_faces, runs / "second", steps=3)
+    assert not (runs / "second").exists()
+
+    st = client.predict(str(out), api_name="/train_stop")
+    assert st["state"] == "stopped" and not st["running"]
+    assert 0 < st["step"] < 100_000
+    ckpt = Path(st["checkpoint"])
+    assert ckpt.name == f"step-{st['step']:06d}" and ckpt.parent == out / "checkpoints"
+    hub.load_folder(ckpt)
+    assert jobs.active() is None
+    with pytest.raises(AppError, match="no training job is running"):
+        client.predict(str(out), api_name="/train_stop")
+
+
+def test_stop_while_starting_is_stopped_not_died(client, runs, tiny_faces):
+    """Stop pressed before the job has trained (still importing / loading data): 'stopped', no error."""
+    out = runs / "stopped-early"
+    assert start_job(client, tiny_faces, out, steps=100_000) == str(out)
+    st = client.predict(str(out), api_name="/train_stop")
+    assert st["state"] == "stopped" and not st["running"]
+    assert not st.get("error")
+    assert jobs.active() is None
