@@ -10,9 +10,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python apps/main.py` from a plain checkout
     sys.path.insert(0, str(ROOT))
 
-import gradio as gr  # noqa: E402
+import gradio as gr
 
-from facegan import hub, jobs  # noqa: E402
+from facegan import hub, jobs
 
 DEFAULT = "default"  # the chooser's name for the manifest's default checkpoint
 

@@ -6,6 +6,7 @@ endpoint (``dcgan_*``) that gradio_client can call.
 
 from __future__ import annotations
 
+import functools
 import tempfile
 
 try:
@@ -25,7 +26,12 @@ FACE_PX, THUMB_PX = 256, 128  # display sizes (the model makes 64 px faces)
 
 
 def explorer(ckpt: str) -> Explorer:
-    return Explorer(load_model(TECHNIQUE, ckpt))
+    return _explorer_of(load_model(TECHNIQUE, ckpt))
+
+
+@functools.lru_cache(maxsize=4)
+def _explorer_of(model) -> Explorer:  # one per loaded model: it may hold a bf16 copy
+    return Explorer(model)
 
 
 def parse_codes(text: str, nz: int, at_least: int = 0, what: str = "codes") -> list[str]:
@@ -60,7 +66,7 @@ def face_from_sliders(ckpt: str, *values: float):
     """dcgan_sliders: 16 values 0-255 -> (face, code)."""
     ex = explorer(ckpt)
     _check_sliders(ex)
-    code = latent.bytes_to_code(int(round(min(max(v, 0), 255))) for v in values)
+    code = latent.bytes_to_code(round(min(max(v, 0), 255)) for v in values)
     return ex.face(code, FACE_PX), code
 
 

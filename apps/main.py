@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -10,10 +11,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import gradio as gr  # noqa: E402
+import gradio as gr
 
-from apps import dcgan, training  # noqa: E402
-from apps.common import checkpoint_choices  # noqa: E402
+from apps import dcgan, training
+from apps.common import checkpoint_choices
 
 MAX_QUEUE = 32  # pending events before new ones are refused: a busy CPU never builds an endless backlog
 MAX_UPLOAD = "10mb"
@@ -39,8 +40,10 @@ def build_demo() -> gr.Blocks:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description="The facegan app.")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for a LAN)")
-    p.add_argument("--port", type=int, default=7860)
+    # GRADIO_SERVER_NAME/PORT are what Hugging Face Spaces set; flags win over them.
+    p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                   help="address to listen on (default 127.0.0.1; 0.0.0.0 for a LAN)")
+    p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     p.add_argument("--share", action="store_true", help="also give a public gradio.live link")
     args = p.parse_args(argv)
     build_demo().launch(server_name=args.host, server_port=args.port, share=args.share,

@@ -47,8 +47,8 @@ def describe(st: dict) -> str:
     if not st or st.get("state") in (None, "none"):
         return "No job yet."
     losses = " · ".join(f"{k} {v:.3f}" for k, v in (st.get("losses") or {}).items())
-    lines = [f"**{st['state']}** · step {st.get('step', 0)} / {st.get('steps', '?')} · "
-             f"{st.get('images_per_s', 0) or 0:.0f} images/s · ETA {_fmt_eta(st.get('eta_s'))}",
+    lines = [(f"**{st['state']}** · step {st.get('step', 0)} / {st.get('steps', '?')} · "
+              f"{st.get('images_per_s', 0) or 0:.0f} images/s · ETA {_fmt_eta(st.get('eta_s'))}"),
              f"{losses or 'waiting for the first log step…'}",
              f"<small>{st.get('out', '')} · {st.get('hardware', '')}</small>"]
     if st.get("checkpoint"):
@@ -137,7 +137,8 @@ def render():
     with gr.Row():
         start_btn = gr.Button("▶ Start", variant="primary")
         stop_btn = gr.Button("■ Stop")
-    job_out = gr.Textbox(label="Watching", interactive=False, max_lines=1)
+    job_out = gr.Textbox(label="Watching", max_lines=1,
+                         info="the run shown below; paste a run folder to watch one started with `facegan train`")
     state = gr.JSON(visible=False)
     summary = gr.Markdown("No job yet.")
     with gr.Row():

@@ -66,7 +66,7 @@ def _decode(paths: list[Path], size: int) -> tuple[list[np.ndarray | None], list
     def one(p: Path):
         try:
             return load_image(p, size)
-        except Exception:  # a broken file is skipped and counted, never a crash mid-run
+        except Exception:  # noqa: BLE001 - any broken file is skipped and counted, never a crash mid-run
             return None
 
     with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:
@@ -137,7 +137,7 @@ def load_labelled(root: str | os.PathLike, size: int, csv_path: str | os.PathLik
     keep = [i for i, a in enumerate(arrays) if a is not None]
     if not keep:
         raise DataError(f"none of the {len(paths)} labelled images under {root} could be read")
-    classes = sorted(set(names[i] for i in keep))
+    classes = sorted({names[i] for i in keep})
     index = {c: i for i, c in enumerate(classes)}
     labels = torch.tensor([index[names[i]] for i in keep], dtype=torch.long)
     return ImageSet(_stack([arrays[i] for i in keep]), [str(paths[i]) for i in keep], labels, classes, skipped)

@@ -96,10 +96,9 @@ def start(technique: str, data: str | os.PathLike | None, out: str | os.PathLike
     else:
         cmd += ["--data", str(Path(data).resolve()), "--batch-size", str(batch_size)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    log = open(out / "train.log", "a")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT, env=env,
-                            start_new_session=True)  # its own group: a Ctrl-C in the app's terminal doesn't kill it
-    log.close()
+    with open(out / "train.log", "a") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT,
+                                env=env, start_new_session=True)  # own group: Ctrl-C in the app's terminal spares it
     _children[proc.pid] = proc
     job = {"pid": proc.pid, "out": str(out), "technique": technique, "command": cmd, "started": time.time()}
     write_json(out / "job.json", job)
@@ -115,7 +114,8 @@ def status(out: str | os.PathLike) -> dict:
     out = Path(out)
     job = read_json(out / "job.json", {})
     st = read_json(out / "status.json", {}) or {}
-    running = alive(job.get("pid"))
+    pid = run_pid(job, st)
+    running = alive(pid)
     state = st.get("state")
     if running and state not in ("running",):
         state = "starting"
@@ -123,8 +123,8 @@ def status(out: str | os.PathLike) -> dict:
         if job.get("stop_requested"):  # stopped before it could say so (e.g. while still starting up)
             state = "stopped"
         else:
-            state = "died" if job else (state or "none")
-            if job:
+            state = "died" if pid else (state or "none")
+            if pid:
                 st["error"] = log_tail(out) or "the training process ended without a word"
     st["state"] = state
     st["out"] = str(out)
@@ -132,6 +132,21 @@ def status(out: str | os.PathLike) -> dict:
     last = latest_checkpoint(out)
     st["checkpoint"] = str(last) if last else None
     return st
+
+
+def run_pid(job: dict, st: dict) -> int | None:
+    """The training process of a run: from job.json (started by the app) or, for a run
+    started with `facegan train` in a terminal, from its status.json; None when that
+    pid now belongs to another program."""
+    pid = job.get("pid") or st.get("pid")
+    if not pid or pid in _children:
+        return pid
+    try:
+        if b"facegan" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return None
+    except OSError:
+        pass  # gone (alive() says so) or no /proc (not Linux): trust the pid
+    return pid
 
 
 def log_tail(out: Path, lines: int = 5) -> str:
@@ -146,7 +161,7 @@ def stop(out: str | os.PathLike, timeout: float = 60.0) -> dict:
     """Ask the job to stop (SIGTERM): it finishes the step, writes a checkpoint, exits."""
     out = Path(out)
     job = read_json(out / "job.json", {})
-    pid = job.get("pid")
+    pid = run_pid(job, read_json(out / "status.json", {}) or {})
     if not alive(pid):
         raise JobError(f"no training job is running in {out}")
     # Recorded first: a job stopped while still starting (before its SIGTERM handler is in

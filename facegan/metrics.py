@@ -8,8 +8,8 @@ it is not comparable with papers' 50k-sample figures.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 import torch

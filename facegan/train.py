@@ -26,9 +26,9 @@ import shutil
 import signal
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn
@@ -148,8 +148,8 @@ def model_card(run: dict, status: dict) -> str:
         f"| speed | {status.get('images_per_s', 0):.0f} images/s |",
         f"| last losses | {', '.join(f'{k} {v:.3f}' for k, v in status.get('losses', {}).items())} |",
         "", "## Config", "", "```json", json.dumps(cfg, indent=1), "```", "",
-        "Weights: `model.safetensors` (the EMA generator and the discriminator). "
-        "Load with `facegan.hub.load(folder)`.", "",
+        ("Weights: `model.safetensors` (the EMA generator and the discriminator). "
+         "Load with `facegan.hub.load(folder)`."), "",
     ]
     return "\n".join(lines)
 
