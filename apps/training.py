@@ -19,6 +19,7 @@ except ImportError:
 
 import gradio as gr
 import pandas as pd
+from PIL import Image
 
 from facegan import jobs, models
 
@@ -97,8 +98,16 @@ def status(out: str):
     if not out:
         return {}, None, None
     st = jobs.status(out)
-    sample = Path(out) / "samples" / "latest.png"
-    return st, (str(sample) if sample.is_file() else None), loss_table(out)
+    return st, latest_sample(out), loss_table(out)
+
+
+def latest_sample(out: str) -> Image.Image | None:
+    """The run's latest grid, read here: runs may live outside the folders gradio serves files from."""
+    try:
+        with Image.open(Path(out) / "samples" / "latest.png") as im:
+            return im.convert("RGB")
+    except OSError:
+        return None
 
 
 def stop(out: str):
@@ -142,8 +151,8 @@ def render():
     state = gr.JSON(visible=False)
     summary = gr.Markdown("No job yet.")
     with gr.Row():
-        sample = gr.Image(label="Latest samples (EMA generator, fixed latents)", type="filepath",
-                          interactive=False, height=420)
+        sample = gr.Image(label="Latest samples (EMA generator, fixed latents)", type="pil", format="png",
+                          interactive=False)
         plot = gr.LinePlot(x="step", y="value", color="loss", label="Losses", height=420)
     timer = gr.Timer(2.0)
 
