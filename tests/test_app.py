@@ -340,3 +340,28 @@ def test_stop_while_starting_is_stopped_not_died(client, runs, tiny_faces):
     assert st["state"] == "stopped" and not st["running"]
     assert not st.get("error")
     assert jobs.active() is None
+
+
+def test_watch_a_run_outside_the_served_folders(client, tiny_faces):
+    """A run started with `facegan train` anywhere on disk (not under cwd or /tmp, which
+    gradio serves files from) can be watched: status, loss table and its sample grid."""
+    import shutil
+    import tempfile
+
+    from facegan.models import dcgan
+    from facegan.train import TrainConfig, train
+
+    base = Path(tempfile.mkdtemp(prefix="facegan-watch-", dir=Path.home()))
+    try:
+        out = base / "cli-run"
+        train("dcgan", str(tiny_faces), out, dcgan.Config(ngf=8, ndf=8),
+              TrainConfig(steps=2, batch_size=4, log_every=1, sample_every=2, checkpoint_every=2))
+        st, sample, plot = client.predict(str(out), api_name="/train_status")
+        assert st["state"] == "finished" and st["step"] == 2
+        with Image.open(sample) as im:  # the grid of 64 faces came back as a picture
+            expected = Image.open(out / "samples" / "latest.png").convert("RGB")
+            assert im.size == expected.size
+            assert np.array_equal(np.asarray(im.convert("RGB")), np.asarray(expected))
+        assert plot is not None
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
