@@ -148,6 +148,8 @@ class Batches:
 
     The order of epoch e is ``randperm(N)`` seeded by ``seed + e``, so resuming at
     step s needs no sampler state: batch s is the same whether or not the run stopped.
+    The order and the flips of an epoch go to the device once per epoch, so a step does
+    no host-to-device copy (which would wait for the GPU).
     """
 
     def __init__(self, data: ImageSet, batch_size: int, seed: int, device: torch.device | str = "cpu",
@@ -158,7 +160,7 @@ class Batches:
         self.labels = data.labels.to(device) if data.labels is not None else None
         self.batch_size, self.seed, self.flip = batch_size, seed, flip
         self.per_epoch = len(data) // batch_size
-        self._epoch, self._perm = -1, None
+        self._epoch, self._perm, self._flips = -1, None, None
 
     def __call__(self, step: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Batch number ``step``: images (B, 3, H, W) float in [-1, 1], labels (B,) or None."""
@@ -166,12 +168,12 @@ class Batches:
         if epoch != self._epoch:
             g = torch.Generator().manual_seed(self.seed + epoch)
             self._perm = torch.randperm(len(self.images), generator=g).to(self.images.device)
+            self._flips = (torch.rand(len(self.images), generator=g) < 0.5).to(self.images.device)
             self._epoch = epoch
-        idx = self._perm[i * self.batch_size:(i + 1) * self.batch_size]
+        part = slice(i * self.batch_size, (i + 1) * self.batch_size)
+        idx = self._perm[part]
         x = self.images[idx].float().div_(127.5).sub_(1.0)
-        if self.flip:  # mirror half the batch; decided by the step too, for exact resume
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
-            mask = (torch.rand(len(idx), generator=g) < 0.5).to(x.device)
-            x = torch.where(mask[:, None, None, None], x.flip(3), x)
+        if self.flip:  # mirror about half the batch
+            x = torch.where(self._flips[part, None, None, None], x.flip(3), x)
         y = self.labels[idx] if self.labels is not None else None
         return x, y
