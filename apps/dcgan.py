@@ -45,6 +45,20 @@ def parse_codes(text: str, nz: int, at_least: int = 0, what: str = "codes") -> l
         raise gr.Error(f"{what}: {e}") from None
 
 
+def whole(value, name: str, lo: int, hi: int) -> int:
+    """A widget or API number as an int in [lo, hi], else a clear error (API callers can send anything)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise gr.Error(f"{name} must be a whole number, got {value!r}") from None
+    if not lo <= number <= hi:
+        raise gr.Error(f"{name} must be between {lo} and {hi}, got {number}")
+    return number
+
+
+MAX_SEED = 2**63 - 1
+
+
 def _check_sliders(ex: Explorer) -> None:
     if ex.nz != N_SLIDERS:
         raise gr.Error(f"the sliders drive 16-dim models; this checkpoint has nz={ex.nz}: type a {2 * ex.nz}-digit code")
@@ -79,17 +93,16 @@ def random_face(ckpt: str):
 def generate(ckpt: str, seed: float, count: float):
     """dcgan_generate: ``count`` faces from ``seed`` -> gallery of (face, code)."""
     ex = explorer(ckpt)
-    codes = ex.random_codes(int(count), int(seed))
+    codes = ex.random_codes(whole(count, "faces", 1, 256), whole(seed, "seed", 0, MAX_SEED))
     return list(zip(ex.faces(codes, THUMB_PX), codes))
 
 
 def rank(ckpt: str, n: float, k: float, seed: float):
     """dcgan_rank: ``n`` faces from ``seed`` scored by D -> (best k, worst k) galleries."""
     ex = explorer(ckpt)
-    n, k = int(n), int(k)
-    if not 1 <= k <= n:
-        raise gr.Error(f"k must be between 1 and N ({n})")
-    r = ex.rank(ex.random_codes(n, int(seed)))
+    n = whole(n, "N", 1, 4096)
+    k = whole(k, "k", 1, n)
+    r = ex.rank(ex.random_codes(n, whole(seed, "seed", 0, MAX_SEED)))
     pics = ex.faces(r.codes[:k] + r.codes[-k:], THUMB_PX)
     label = [f"{c} · D {s:.3f}" for c, s in zip(r.codes, r.scores)]
     best = list(zip(pics[:k], label[:k]))
@@ -102,7 +115,7 @@ def offset(ckpt: str, good: str, bad: str, strength: float, seed: float, count: 
     ex = explorer(ckpt)
     good_codes = parse_codes(good, ex.nz, 1, "good faces")
     bad_codes = parse_codes(bad, ex.nz, 1, "bad faces")
-    codes = ex.random_codes(int(count), int(seed))
+    codes = ex.random_codes(whole(count, "faces", 1, 256), whole(seed, "seed", 0, MAX_SEED))
     steered = ex.steer(codes, good_codes, bad_codes, float(strength))
     info = (f"mean of good: `{latent.z_to_code(ex.z(good_codes).mean(0))}` · mean of bad: "
             f"`{latent.z_to_code(ex.z(bad_codes).mean(0))}` · offset norm "
@@ -114,8 +127,12 @@ def morph(ckpt: str, codes: str, frames: float, mode: str, loop: bool, fps: floa
     """dcgan_morph: a GIF and an MP4 through 2+ codes -> (gif, mp4, [gif, mp4] downloads)."""
     ex = explorer(ckpt)
     code_list = parse_codes(codes, ex.nz, 2, "morph")
-    gif, mp4 = ex.morph(code_list, int(frames), mode, int(fps), bool(loop),
-                        out_dir=tempfile.mkdtemp(prefix="facegan-morph-"))
+    if len(code_list) > 32:
+        raise gr.Error(f"morph: at most 32 faces, got {len(code_list)}")
+    if mode not in ("lerp", "slerp"):
+        raise gr.Error(f"interpolation is 'lerp' or 'slerp', not {mode!r}")
+    gif, mp4 = ex.morph(code_list, whole(frames, "frames per face", 2, 120), mode, whole(fps, "fps", 1, 60),
+                        bool(loop), out_dir=tempfile.mkdtemp(prefix="facegan-morph-"))
     return str(gif), str(mp4), [str(gif), str(mp4)]
 
 

@@ -164,6 +164,21 @@ def test_bad_code_says_what_a_code_is(client, bad):
     assert code == OTHER and Path(img).is_file()
 
 
+# Gradio checks a slider's range and a radio's choices itself; the app's own checks
+# (apps.dcgan.whole) cover what the widgets don't bound. Either way: a message, no crash.
+@pytest.mark.parametrize(("endpoint", "args", "says"), [
+    ("/dcgan_generate", (0, 0), r"less than minimum value 1|must be between 1 and 256"),
+    ("/dcgan_generate", (0, 10**6), r"greater than maximum value|must be between 1 and 256"),
+    ("/dcgan_rank", (16, 17, 0), r"k must be between 1 and 16"),
+    ("/dcgan_morph", (f"{CODE}\n{OTHER}", 10**5, "slerp", True, 10), r"greater than maximum value|must be between"),
+    ("/dcgan_morph", (f"{CODE}\n{OTHER}", 4, "cubic", True, 10), r"cubic"),
+])
+def test_out_of_range_numbers_are_refused_and_the_server_lives(client, endpoint, args, says):
+    with pytest.raises(AppError, match=says):
+        client.predict("default", *args, api_name=endpoint)
+    assert len(client.predict("default", 1, 2, api_name="/dcgan_generate")) == 2
+
+
 def test_generate_is_seeded_and_matches_single_faces(client):
     g1 = client.predict("default", 7, 4, api_name="/dcgan_generate")
     g2 = client.predict("default", 7, 4, api_name="/dcgan_generate")
