@@ -1,4 +1,4 @@
-"""The ``facegan`` command: train and generate. Errors are one line on stderr and exit 2."""
+"""The ``facegan`` command: train, generate, export and convert. Errors are one line on stderr and exit 2."""
 
 from __future__ import annotations
 
@@ -61,7 +61,8 @@ def _generate(args) -> int:
         codes = [c for c in args.code.replace(",", " ").split()]
     else:
         codes = latent.random_codes(args.count, nz, args.seed)
-    z = torch.stack([latent.code_to_z(c, nz) for c in codes])
+    prior = getattr(model.config, "prior", "uniform")
+    z = torch.stack([latent.code_to_z(c, nz, prior) for c in codes])
     images = model.generate(z)
     if len(images) == 1:  # one face is the face itself, not a 1x1 grid with a white border
         out = Path(args.out)
@@ -97,6 +98,27 @@ def _export(args) -> int:
         hub.MANIFEST.write_text(json.dumps(manifest, indent=2) + "\n")
     size = (out / hub.WEIGHTS_NAME).stat().st_size / 1e6
     print(f"{out} ({size:.1f} MB, sha256 {sha})")
+    return 0
+
+
+def _convert(args) -> int:
+    import importlib
+    import warnings
+
+    from facegan import hub
+    from facegan.convert import SOURCES
+
+    converter = importlib.import_module(SOURCES[args.source])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = converter.convert(args.netg, args.netd, nz=args.nz, ngf=args.ngf, ndf=args.ndf)
+    for w in caught:  # one line each, like the errors
+        print(f"facegan: warning: {w.message}", file=sys.stderr)
+    out = hub.save_pretrained(model, args.out, converter.model_card(model, args.netg, args.netd),
+                              extra_config=converter.provenance(args.netg, args.netd))
+    c = model.config
+    print(f"{out} (dcgan nz={c.nz} ngf={c.ngf} ndf={c.ndf}, prior {c.prior}, "
+          f"D {'converted' if args.netd else 'untrained'})")
     return 0
 
 
@@ -145,6 +167,23 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--include", nargs="*", help="extra files to copy in (e.g. a sample grid)")
     e.add_argument("--manifest", help="update this entry of checkpoints/manifest.json")
     e.set_defaults(func=_export)
+
+    from facegan.convert import SOURCES
+
+    c = sub.add_parser("convert", help="convert another implementation's checkpoint into a facegan one",
+                       description="Read another implementation's weights (as data: tensors only, never code) and "
+                                   "write a facegan checkpoint folder (config.json, model.safetensors, README.md).")
+    c.add_argument("technique", choices=["dcgan"])
+    c.add_argument("--from", dest="source", required=True, choices=list(SOURCES),
+                   help="pytorch-examples: netG_epoch_N.pth / netD_epoch_N.pth of pytorch/examples dcgan/main.py")
+    c.add_argument("--netg", required=True, help="the generator's state_dict, e.g. netG_epoch_24.pth")
+    c.add_argument("--netd", help="the discriminator's state_dict, e.g. netD_epoch_24.pth "
+                                  "(without it D is untrained and ranking by D means nothing)")
+    c.add_argument("--out", required=True, help="the checkpoint folder to write")
+    c.add_argument("--nz", type=int, help="check the latent size (default: read from the weights)")
+    c.add_argument("--ngf", type=int, help="check G's width (default: read from the weights)")
+    c.add_argument("--ndf", type=int, help="check D's width; without --netd, the fresh D's width (default: ngf)")
+    c.set_defaults(func=_convert)
     return p
 
 

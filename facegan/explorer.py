@@ -38,7 +38,8 @@ def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype
 
 
 class Explorer:
-    """Sample, rank, steer and morph faces of a model with a uniform [-1, 1] latent."""
+    """Sample, rank, steer and morph faces of a model. Codes <-> latents follow the model's
+    prior (``model.config.prior``: uniform [-1, 1] by default, or normal; see ``latent.py``)."""
 
     def __init__(self, model: torch.nn.Module, batch: int = 256, dtype: str | torch.dtype = "auto"):
         """``dtype``: "auto" runs in bfloat16 where the hardware computes it natively (CUDA, or a
@@ -51,13 +52,18 @@ class Explorer:
         # channels_last: oneDNN's fast path for the (transposed) convs, ~1.6x on CPU.
         self.model = model.eval().to(memory_format=torch.channels_last)
         self.nz = model.latent_dim
+        self.prior = latent.check_prior(getattr(getattr(model, "config", None), "prior", "uniform"))
         self.batch = batch
 
     # -- codes -> pictures ------------------------------------------------------
 
     def z(self, codes: list[str]) -> torch.Tensor:
         """Codes -> (N, nz) latents. Raises latent.CodeError for an invalid code."""
-        return torch.stack([latent.code_to_z(c, self.nz) for c in codes])
+        return torch.stack([latent.code_to_z(c, self.nz, self.prior) for c in codes])
+
+    def code(self, z: torch.Tensor) -> str:
+        """(nz,) latent -> its code under the model's prior (e.g. the mean of some faces)."""
+        return latent.z_to_code(z, self.prior)
 
     @torch.inference_mode()
     def generate(self, z: torch.Tensor) -> torch.Tensor:
@@ -100,8 +106,8 @@ class Explorer:
 
     def steer(self, codes: list[str], good: list[str], bad: list[str], strength: float = 1.0) -> list[str]:
         """The codes moved by ``strength`` times the good-minus-bad offset."""
-        moved = latent.apply_offset(self.z(codes), self.offset(good, bad), strength)
-        return [latent.z_to_code(z) for z in moved]
+        moved = latent.apply_offset(self.z(codes), self.offset(good, bad), strength, self.prior)
+        return [self.code(z) for z in moved]
 
     # -- morphing ---------------------------------------------------------------
 

@@ -1,9 +1,15 @@
 """Latent codes: hex codes and bytes, seeds, lerp / slerp, offset vectors, morph frames.
 
-A DCGAN latent is uniform in [-1, 1]; article 002 shows each dimension as a byte 0-255,
-so a 16-dim z is a 32-hex-digit code that reproduces a face exactly::
+Article 002 shows each latent dimension as a byte 0-255, so a 16-dim z is a
+32-hex-digit code that reproduces a face exactly. How a byte becomes a number
+depends on the model's prior (``Config.prior``):
 
-    byte b  ->  z = b / 127.5 - 1        (0 -> -1, 255 -> 1)
+    uniform [-1, 1] (facegan's DCGAN):   byte b  ->  z = b / 127.5 - 1       (0 -> -1, 255 -> 1)
+    normal N(0, 1) (e.g. pytorch/examples): byte b  ->  z = Phi^-1((b + 0.5) / 256)
+
+The normal mapping puts each byte at the middle of its 1/256 slice of the normal's
+probability, so a code still names a face, every byte round-trips, and uniformly
+random bytes are (quantised) samples of the prior: ``random_codes`` serves both.
 """
 
 from __future__ import annotations
@@ -12,19 +18,35 @@ import re
 
 import torch
 
+PRIORS = ("uniform", "normal")
+
 
 class CodeError(ValueError):
     """A hex code that is not 2 * nz hex digits."""
 
 
-def bytes_to_z(values) -> torch.Tensor:
-    """(..., nz) ints in 0..255 -> (..., nz) float in [-1, 1]."""
-    return torch.as_tensor(values, dtype=torch.float32) / 127.5 - 1.0
+def check_prior(prior: str) -> str:
+    if prior not in PRIORS:
+        raise ValueError(f"the latent prior is one of {', '.join(PRIORS)}, not {prior!r}")
+    return prior
 
 
-def z_to_bytes(z: torch.Tensor) -> torch.Tensor:
-    """(..., nz) float -> (..., nz) uint8, the nearest byte (clamped to [-1, 1])."""
-    return ((z.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+def bytes_to_z(values, prior: str = "uniform") -> torch.Tensor:
+    """(..., nz) ints in 0..255 -> (..., nz) float32 latents: in [-1, 1] for the uniform prior,
+    the normal quantiles of (b + 0.5) / 256 (about +-2.88 at the ends) for the normal one."""
+    if check_prior(prior) == "uniform":
+        return torch.as_tensor(values, dtype=torch.float32) / 127.5 - 1.0
+    b = torch.as_tensor(values, dtype=torch.float64)
+    return torch.special.ndtri((b + 0.5) / 256).to(torch.float32)
+
+
+def z_to_bytes(z: torch.Tensor, prior: str = "uniform") -> torch.Tensor:
+    """(..., nz) float -> (..., nz) uint8. Uniform prior: the nearest byte (clamped to [-1, 1]).
+    Normal prior: the byte whose 1/256 slice of probability holds z (tails go to 0 and 255)."""
+    if check_prior(prior) == "uniform":
+        return ((z.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    p = torch.special.ndtr(z.detach().to(torch.float64))
+    return (p * 256).floor().clamp(0, 255).to(torch.uint8)
 
 
 def code_to_bytes(code: str, nz: int = 16) -> list[int]:
@@ -39,18 +61,18 @@ def bytes_to_code(values) -> str:
     return "".join(f"{int(v):02x}" for v in values)
 
 
-def code_to_z(code: str, nz: int = 16) -> torch.Tensor:
-    """A hex code -> (nz,) latent in [-1, 1]."""
-    return bytes_to_z(code_to_bytes(code, nz))
+def code_to_z(code: str, nz: int = 16, prior: str = "uniform") -> torch.Tensor:
+    """A hex code -> (nz,) latent of ``prior`` (in [-1, 1] for the uniform one)."""
+    return bytes_to_z(code_to_bytes(code, nz), prior)
 
 
-def z_to_code(z: torch.Tensor) -> str:
-    """(nz,) latent -> its hex code (each dimension rounded to the nearest byte)."""
-    return bytes_to_code(z_to_bytes(z).tolist())
+def z_to_code(z: torch.Tensor, prior: str = "uniform") -> str:
+    """(nz,) latent -> its hex code (each dimension to its byte, see ``z_to_bytes``)."""
+    return bytes_to_code(z_to_bytes(z, prior).tolist())
 
 
 def random_codes(n: int, nz: int = 16, seed: int | None = None) -> list[str]:
-    """``n`` random codes, reproducible from ``seed``: uniform bytes = the uniform prior."""
+    """``n`` random codes, reproducible from ``seed``: uniform bytes sample either prior."""
     g = torch.Generator().manual_seed(seed) if seed is not None else None
     values = torch.randint(0, 256, (n, nz), generator=g)
     return [bytes_to_code(row.tolist()) for row in values]
@@ -98,6 +120,9 @@ def offset_vector(good: torch.Tensor, bad: torch.Tensor) -> torch.Tensor:
     return good.float().mean(0) - bad.float().mean(0)
 
 
-def apply_offset(z: torch.Tensor, offset: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
-    """Add ``strength`` * offset and clamp back into the prior's box [-1, 1]."""
-    return (z + strength * offset).clamp(-1, 1)
+def apply_offset(z: torch.Tensor, offset: torch.Tensor, strength: float = 1.0,
+                 prior: str = "uniform") -> torch.Tensor:
+    """Add ``strength`` * offset; for the uniform prior, clamp back into its box [-1, 1]
+    (a normal prior has no box: its codes saturate at bytes 0 and 255 instead)."""
+    moved = z + strength * offset
+    return moved.clamp(-1, 1) if check_prior(prior) == "uniform" else moved

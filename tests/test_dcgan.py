@@ -153,3 +153,17 @@ def test_train_step_optimiser_state_round_trips():
         assert a.keys() == b.keys() and len(a) > 0
         for k in a:
             assert all(torch.equal(a[k][s], b[k][s]) for s in a[k])
+
+
+def test_the_prior_is_uniform_by_default_and_normal_on_request():
+    assert dcgan.Config().prior == "uniform"
+    g = torch.Generator().manual_seed(0)
+    z = dcgan.Model(tiny()).sample_latent(4000, generator=g)
+    assert z.min() >= -1 and z.max() <= 1
+    torch.manual_seed(0)
+    normal = dcgan.Model(tiny(prior="normal"))
+    z = normal.sample_latent(4000, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(z, torch.randn(4000, 16, generator=torch.Generator().manual_seed(0)))
+    assert z.abs().max() > 2.5 and abs(z.std().item() - 1) < 0.05
+    with pytest.raises(ValueError, match="prior"):
+        dcgan.Model(tiny(prior="cauchy"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 
 import pytest
 import torch
@@ -135,3 +136,61 @@ def test_random_codes_reproducible_by_seed():
     for code in a:
         assert len(code) == 32 and latent.z_to_code(latent.code_to_z(code)) == code
     assert all(len(c) == 16 for c in latent.random_codes(3, nz=8, seed=0))
+
+
+# ----------------------------------------------------------------------------- the normal prior
+
+
+def test_normal_prior_every_byte_round_trips_through_z():
+    values = list(range(256))
+    z = latent.bytes_to_z(values, "normal")
+    assert z.dtype == torch.float32 and torch.isfinite(z).all()
+    assert latent.z_to_bytes(z, "normal").tolist() == values
+    assert (z[1:] > z[:-1]).all()  # monotone: a bigger byte is a bigger z
+    torch.testing.assert_close(z, -z.flip(0))  # symmetric around 0: 127 and 128 straddle it
+    assert z[127] < 0 < z[128]
+    # byte b is the normal quantile of (b + 0.5) / 256
+    assert abs(z[0].item() - statistics.NormalDist().inv_cdf(0.5 / 256)) < 1e-6
+    for start in range(0, 256, 16):
+        code = latent.bytes_to_code(values[start:start + 16])
+        assert latent.z_to_code(latent.code_to_z(code, prior="normal"), prior="normal") == code
+    nz100 = latent.random_codes(3, nz=100, seed=1)
+    assert [latent.z_to_code(latent.code_to_z(c, 100, "normal"), "normal") for c in nz100] == nz100
+
+
+def test_normal_prior_random_bytes_sample_it_and_tails_saturate():
+    z = latent.bytes_to_z(list(range(256)), "normal").double()
+    assert abs(z.mean().item()) < 1e-6 and abs(z.std().item() - 1) < 0.03
+    assert latent.z_to_bytes(torch.tensor([-40.0, -math.inf, 0.0, 40.0, math.inf]), "normal").tolist() == \
+        [0, 0, 128, 255, 255]
+    # the nearest-slice byte of an arbitrary z: its probability slice holds z
+    zs = torch.randn(1000, generator=torch.Generator().manual_seed(0))
+    b = latent.z_to_bytes(zs, "normal").double()
+    p = torch.special.ndtr(zs.double())
+    assert ((b / 256 <= p + 1e-9) & (p < (b + 1) / 256 + 1e-9)).all()
+
+
+def test_uniform_prior_is_the_default_and_unchanged():
+    values = torch.arange(256)
+    for f in (lambda v: latent.bytes_to_z(v), lambda v: latent.bytes_to_z(v, "uniform")):
+        assert torch.equal(f(values), values.float() / 127.5 - 1.0)
+    z = torch.linspace(-1.5, 1.5, 101)
+    assert torch.equal(latent.z_to_bytes(z), latent.z_to_bytes(z, "uniform"))
+    assert torch.equal(latent.z_to_bytes(z), ((z.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8))
+    code = "82763953b2740fef4d321dde7af002f7"
+    assert torch.equal(latent.code_to_z(code), latent.code_to_z(code, 16, "uniform"))
+    assert latent.z_to_code(latent.code_to_z(code)) == latent.z_to_code(latent.code_to_z(code), "uniform") == code
+    assert not torch.equal(latent.code_to_z(code, 16, "normal"), latent.code_to_z(code))
+
+
+def test_apply_offset_clamps_only_the_uniform_prior():
+    z, off = torch.tensor([0.9, -0.9]), torch.tensor([0.5, -0.5])
+    torch.testing.assert_close(latent.apply_offset(z, off, 2.0), torch.tensor([1.0, -1.0]))
+    torch.testing.assert_close(latent.apply_offset(z, off, 2.0, "normal"), torch.tensor([1.9, -1.9]))
+
+
+def test_unknown_prior_is_refused():
+    for f in (lambda: latent.bytes_to_z([1], "cauchy"), lambda: latent.z_to_bytes(torch.zeros(1), "gauss"),
+              lambda: latent.apply_offset(torch.zeros(1), torch.zeros(1), 1.0, "box")):
+        with pytest.raises(ValueError, match="uniform, normal"):
+            f()

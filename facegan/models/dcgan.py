@@ -5,6 +5,8 @@ Same names as every technique module: ``Config``, ``Generator``, ``Discriminator
 
 The latent prior is uniform in [-1, 1], as in the article's TensorFlow code, so a
 16-dim z is exactly a 32-hex-digit code (one byte per dimension, see ``latent.py``).
+``Config.prior = "normal"`` (N(0, 1)) is for checkpoints converted from implementations
+trained that way, such as pytorch/examples (``facegan.convert``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from facegan.latent import PRIORS
 from facegan.losses import feature_matching
 
 technique = "dcgan"
@@ -31,6 +34,7 @@ class Config:
     beta1: float = 0.5
     beta2: float = 0.999
     feature_matching: float = 1.0  # weight of the penultimate-feature and mean-image terms; 0 turns it off
+    prior: str = "uniform"  # latent prior: "uniform" in [-1, 1], or "normal" N(0, 1) (see latent.py for codes)
 
 
 def _up(cin: int, cout: int) -> list[nn.Module]:
@@ -57,7 +61,7 @@ def _init_weights(m: nn.Module) -> None:
 
 
 class Generator(nn.Module):
-    """z (N, nz) in [-1, 1] -> images (N, 3, 64, 64) in [-1, 1]."""
+    """z (N, nz) from the prior -> images (N, 3, 64, 64) in [-1, 1]."""
 
     def __init__(self, cfg: Config):
         super().__init__()
@@ -109,6 +113,8 @@ class Model(nn.Module):
 
     def __init__(self, cfg: Config):
         super().__init__()
+        if cfg.prior not in PRIORS:
+            raise ValueError(f"prior is one of {', '.join(PRIORS)}, not {cfg.prior!r}")
         self.config = cfg
         self.generator = Generator(cfg)
         self.discriminator = Discriminator(cfg)
@@ -118,7 +124,9 @@ class Model(nn.Module):
         return self.config.nz
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
-        """The training prior: (n, nz) uniform in [-1, 1]."""
+        """The training prior: (n, nz) uniform in [-1, 1], or N(0, 1) with ``prior="normal"``."""
+        if self.config.prior == "normal":
+            return torch.randn(n, self.config.nz, generator=generator, device=device)
         return torch.rand(n, self.config.nz, generator=generator, device=device) * 2 - 1
 
     @torch.no_grad()
