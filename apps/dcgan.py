@@ -117,8 +117,8 @@ def offset(ckpt: str, good: str, bad: str, strength: float, seed: float, count: 
     bad_codes = parse_codes(bad, ex.nz, 1, "bad faces")
     codes = ex.random_codes(whole(count, "faces", 1, 256), whole(seed, "seed", 0, MAX_SEED))
     steered = ex.steer(codes, good_codes, bad_codes, float(strength))
-    info = (f"mean of good: `{latent.z_to_code(ex.z(good_codes).mean(0))}` · mean of bad: "
-            f"`{latent.z_to_code(ex.z(bad_codes).mean(0))}` · offset norm "
+    info = (f"mean of good: `{ex.code(ex.z(good_codes).mean(0))}` · mean of bad: "
+            f"`{ex.code(ex.z(bad_codes).mean(0))}` · offset norm "
             f"{ex.offset(good_codes, bad_codes).norm():.3f} (latent units)")
     return list(zip(ex.faces(codes, THUMB_PX), codes)), list(zip(ex.faces(steered, THUMB_PX), steered)), info
 

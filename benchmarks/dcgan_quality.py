@@ -25,7 +25,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from facegan import data, hub, latent, metrics
+from facegan import data, hub, metrics
 
 
 def default_data() -> str:
@@ -62,8 +62,7 @@ def main() -> None:
     real = faces[pick].float().div(127.5).sub(1)
     inception = metrics.Inception()
     real_f = inception.features(batches(real[:args.n], args.batch))
-    z = latent.bytes_to_z(torch.randint(0, 256, (args.n, model.latent_dim),
-                                        generator=torch.Generator().manual_seed(args.seed)))
+    z = model.sample_latent(args.n, generator=torch.Generator().manual_seed(args.seed))  # the model's own prior
     with torch.inference_mode():
         fake = torch.cat([model.generate(part) for part in batches(z, args.batch)])
     fake_f = inception.features(batches(fake, args.batch))
