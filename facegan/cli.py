@@ -42,11 +42,9 @@ def _train(args) -> int:
     return 0
 
 
-def _generate(args) -> int:
-    import torch
-
-    from facegan import hub, latent
-    from facegan.images import save_grid, to_pil
+def _load(args):
+    """The model of --checkpoint, or the technique's default (with its notice on stderr)."""
+    from facegan import hub
 
     if args.checkpoint:
         model = hub.load(args.checkpoint)
@@ -56,11 +54,31 @@ def _generate(args) -> int:
         model = hub.load_folder(default.folder)
     if models.technique_of(model) != args.technique:
         raise ValueError(f"{args.checkpoint} is a {models.technique_of(model)} checkpoint, not {args.technique}")
+    return model
+
+
+def _codes(text: str | list[str]) -> list[str]:
+    parts = text if isinstance(text, list) else [text]
+    return [c for part in parts for c in part.replace(",", " ").split()]
+
+
+def _generate(args) -> int:
+    import torch
+
+    from facegan import latent
+    from facegan.explorer import Explorer
+    from facegan.images import save_grid, to_pil
+
+    model = _load(args)
     nz = model.latent_dim
     if args.code:
-        codes = [c for c in args.code.replace(",", " ").split()]
+        codes = _codes(args.code)
     else:
         codes = latent.random_codes(args.count, nz, args.seed)
+    if args.good or args.bad:  # article 002's offset vector: mean(good) - mean(bad), times --strength
+        if not (args.good and args.bad):
+            raise ValueError("--good and --bad go together (codes of faces you like and dislike)")
+        codes = Explorer(model, dtype="float32").steer(codes, _codes(args.good), _codes(args.bad), args.strength)
     prior = getattr(model.config, "prior", "uniform")
     z = torch.stack([latent.code_to_z(c, nz, prior) for c in codes])
     images = model.generate(z)
@@ -73,6 +91,43 @@ def _generate(args) -> int:
     print(out)
     if args.print_codes:
         print("\n".join(codes))
+    return 0
+
+
+def _rank(args) -> int:
+    from facegan import latent
+    from facegan.explorer import Explorer
+    from facegan.images import save_grid
+
+    ex = Explorer(_load(args), dtype="float32")
+    if not 1 <= args.top <= args.count:
+        raise ValueError(f"--top must be between 1 and --count ({args.count})")
+    r = ex.rank(latent.random_codes(args.count, ex.nz, args.seed))
+    k = args.top
+    print(save_grid(r.images[:k], args.out, ncol=min(k, 10)))
+    if args.worst:
+        print(save_grid(r.images[-k:].flip(0), args.worst, ncol=min(k, 10)))
+    for label, codes, scores in (("best", r.codes[:k], r.scores[:k]), ("worst", r.codes[::-1][:k], r.scores[::-1][:k])):
+        for c, s in zip(codes, scores):
+            print(f"{label}\t{c}\t{s:.4f}")
+    return 0
+
+
+def _morph(args) -> int:
+    from facegan.explorer import Explorer
+    from facegan.images import save_gif, save_mp4
+
+    ex = Explorer(_load(args), dtype="float32")
+    codes = _codes(args.code)
+    if len(codes) < 2:
+        raise ValueError("a morph needs at least 2 codes (--code A --code B ...)")
+    frames = ex.morph_frames(codes, args.frames, args.mode, not args.no_loop, args.size)
+    for out in args.out:
+        suffix = Path(out).suffix.lower()
+        if suffix not in (".gif", ".mp4"):
+            raise ValueError(f"--out {out}: a morph is written as .gif or .mp4")
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        print((save_gif if suffix == ".gif" else save_mp4)(frames, out, args.fps))
     return 0
 
 
@@ -146,17 +201,46 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_train)
 
-    g = sub.add_parser("generate", help="generate faces from a code or a seed",
-                       description="Generate faces: one from --code, or a grid of --count from --seed.")
-    g.add_argument("technique", choices=list(models.TECHNIQUES))
-    g.add_argument("--checkpoint", help="checkpoint folder or '<hub repo>@<revision>' (default: the bundled model)")
+    # what every command that uses a trained model takes
+    model_args = argparse.ArgumentParser(add_help=False)
+    model_args.add_argument("technique", choices=list(models.TECHNIQUES))
+    model_args.add_argument("--checkpoint",
+                            help="checkpoint folder or '<hub repo>@<revision>' (default: the bundled model)")
+
+    g = sub.add_parser("generate", parents=[model_args], help="generate faces from a code or a seed",
+                       description="Generate faces: one from --code, or a grid of --count from --seed; "
+                                   "--good/--bad add article 002's offset vector.")
     g.add_argument("--code", help="hex code(s) of faces, e.g. 32 hex digits for nz=16; several separated by commas")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--count", type=int, default=1)
     g.add_argument("--columns", type=int, help="faces per row of the grid")
+    g.add_argument("--good", help="codes of faces you like (commas or spaces between them)")
+    g.add_argument("--bad", help="codes of faces you dislike; the codes move by mean(good) - mean(bad)")
+    g.add_argument("--strength", type=float, default=1.0, help="times the offset vector (default 1)")
     g.add_argument("--out", required=True, help="output PNG")
     g.add_argument("--print-codes", action="store_true", help="print the code of every face")
     g.set_defaults(func=_generate)
+
+    r = sub.add_parser("rank", parents=[model_args], help="rank random faces by the discriminator",
+                       description="Generate --count faces from --seed, score them with D and write the "
+                                   "--top best (and worst) as grids; prints code and score of each.")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--count", type=int, default=128)
+    r.add_argument("--top", type=int, default=10, help="how many best (and worst) faces")
+    r.add_argument("--out", required=True, help="PNG grid of the best faces")
+    r.add_argument("--worst", help="PNG grid of the worst faces, worst first")
+    r.set_defaults(func=_rank)
+
+    m = sub.add_parser("morph", parents=[model_args], help="a GIF / MP4 through 2+ faces",
+                       description="Interpolate through the faces of 2 or more codes (lerp or slerp).")
+    m.add_argument("--code", action="append", required=True, help="a face's code; give 2 or more")
+    m.add_argument("--out", nargs="+", required=True, help="output .gif and/or .mp4")
+    m.add_argument("--frames", type=int, default=24, help="frames per face (default 24)")
+    m.add_argument("--mode", choices=["slerp", "lerp"], default="slerp")
+    m.add_argument("--fps", type=int, default=20)
+    m.add_argument("--size", type=int, default=256, help="frame size in pixels (default 256)")
+    m.add_argument("--no-loop", action="store_true", help="stop at the last face instead of returning")
+    m.set_defaults(func=_morph)
 
     e = sub.add_parser("export", help="copy a checkpoint as a shippable folder (fp16, model card)",
                        description="Write a checkpoint's config.json + model.safetensors (+ README.md) to --out; "

@@ -1,0 +1,84 @@
+"""`facegan rank`, `facegan morph` and `generate --good/--bad`, run as a user runs them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from facegan import hub, latent
+from facegan.explorer import Explorer
+from facegan.models import dcgan
+
+ROOT = Path(__file__).resolve().parent.parent
+A, B = "cbbfc4c798a26ba1babeaeaf53865766", "82763953b2740fef4d321dde7af002f7"
+
+
+def facegan(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "-m", "facegan", *args], check=False, capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory) -> Path:
+    torch.manual_seed(0)
+    return hub.save_pretrained(dcgan.Model(dcgan.Config(ngf=8, ndf=8)), tmp_path_factory.mktemp("ckpt") / "tiny")
+
+
+def test_rank_prints_best_and_worst_in_order(ckpt, tmp_path):
+    r = facegan("rank", "dcgan", "--checkpoint", str(ckpt), "--count", "20", "--top", "3", "--seed", "4",
+                "--out", str(tmp_path / "best.png"), "--worst", str(tmp_path / "worst.png"))
+    assert r.returncode == 0, r.stderr
+    rows = [line.split("\t") for line in r.stdout.splitlines() if "\t" in line]
+    best = [(c, float(s)) for kind, c, s in rows if kind == "best"]
+    worst = [(c, float(s)) for kind, c, s in rows if kind == "worst"]
+    assert len(best) == len(worst) == 3
+    assert [s for _, s in best] == sorted((s for _, s in best), reverse=True)
+    assert [s for _, s in worst] == sorted(s for _, s in worst)
+    assert min(s for _, s in best) >= max(s for _, s in worst)
+    # the same ranking as the library's, on the same 20 codes
+    ranked = Explorer(hub.load_folder(ckpt), dtype="float32").rank(latent.random_codes(20, 16, seed=4))
+    assert [c for c, _ in best] == ranked.codes[:3]
+    assert Image.open(tmp_path / "best.png").size == Image.open(tmp_path / "worst.png").size
+
+
+def test_morph_writes_gif_and_mp4(ckpt, tmp_path):
+    r = facegan("morph", "dcgan", "--checkpoint", str(ckpt), "--code", A, "--code", B, "--frames", "5",
+                "--size", "64", "--out", str(tmp_path / "m.gif"), str(tmp_path / "m.mp4"))
+    assert r.returncode == 0, r.stderr
+    with Image.open(tmp_path / "m.gif") as im:
+        assert im.n_frames == 10 and im.size == (64, 64)  # 2 faces x 5 frames, looping back
+    assert (tmp_path / "m.mp4").stat().st_size > 0
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["morph", "dcgan", "--code", A, "--out", "x.gif"], "at least 2 codes"),
+    (["morph", "dcgan", "--code", A, "--code", B, "--out", "x.avi"], ".gif or .mp4"),
+    (["rank", "dcgan", "--count", "4", "--top", "5", "--out", "x.png"], "--top must be between"),
+    (["generate", "dcgan", "--good", A, "--out", "x.png"], "--good and --bad go together"),
+])
+def test_bad_arguments_are_one_line_errors(ckpt, tmp_path, args, says):
+    r = facegan(*args[:2], "--checkpoint", str(ckpt), *args[2:])
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines()[-1].startswith("facegan: error:")
+    assert says in r.stderr and "Traceback" not in r.stderr
+
+
+def test_generate_with_an_offset(ckpt, tmp_path):
+    base = ["generate", "dcgan", "--checkpoint", str(ckpt), "--count", "4", "--seed", "1", "--print-codes"]
+    plain = facegan(*base, "--out", str(tmp_path / "a.png"))
+    zero = facegan(*base, "--good", A, "--bad", B, "--strength", "0", "--out", str(tmp_path / "b.png"))
+    moved = facegan(*base, "--good", "c0" * 16, "--bad", "40" * 16, "--out", str(tmp_path / "c.png"))
+    assert plain.returncode == zero.returncode == moved.returncode == 0, moved.stderr
+    codes = plain.stdout.splitlines()[1:]
+    assert zero.stdout.splitlines()[1:] == codes
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    # +128 bytes on every dimension (clamped at 255)
+    expected = [latent.bytes_to_code(min(255, b + 128) for b in latent.code_to_bytes(c)) for c in codes]
+    assert moved.stdout.splitlines()[1:] == expected
