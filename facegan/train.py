@@ -260,6 +260,13 @@ class Trainer:
         if "rng_cuda" in state and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["rng_cuda"].cpu(), self.device)
         self.step, self.elapsed = state["step"], state.get("elapsed", 0.0)
+        # Log lines written after this checkpoint (a crash, a stop before it) describe steps
+        # that will be trained again: drop them so the loss plot has one line per step.
+        log = self.out / "metrics.jsonl"
+        if log.is_file():
+            keep = [line for line in log.read_text().splitlines()
+                    if line.strip() and json.loads(line).get("step", 0) <= self.step]
+            log.write_text("".join(line + "\n" for line in keep))
 
     def save_checkpoint(self) -> Path:
         """Write checkpoints/step-N atomically (temporary folder, then rename); keep the last K."""
@@ -329,10 +336,8 @@ class Trainer:
                     raise TrainingDiverged(
                         f"{', '.join(bad)} became NaN/inf between steps {self.step - count} and {self.step}; "
                         f"stopped. Last good checkpoint: {last or 'none'}. Try a lower learning rate.")
-                now = time.perf_counter()
-                self.elapsed += now - t0
-                ips = count * cfg.batch_size / max(now - t0, 1e-9)
-                t0, sums, count = now, {}, 0
+                ips = count * cfg.batch_size / max(time.perf_counter() - t0, 1e-9)  # steps only, no saving
+                sums, count = {}, 0
                 record = {"step": self.step, **means, "images_per_s": ips, "time": time.time()}
                 with open(self.out / "metrics.jsonl", "a") as f:
                     f.write(json.dumps(record) + "\n")
@@ -343,6 +348,9 @@ class Trainer:
                 if "ckpt" in due or self.stop_requested:
                     last = self.save_checkpoint()
                     self.status["checkpoint"] = str(last)
+                now = time.perf_counter()
+                self.elapsed += now - t0
+                t0 = now
                 self.write_status("running")
                 if progress:
                     progress(self.status)

@@ -118,6 +118,20 @@ def test_resume_is_exact(face_set, tmp_path):
                            straight.model.state_dict()["generator.net.0.weight"])
 
 
+def test_resume_after_a_crash_keeps_one_log_line_per_step(face_set, tmp_path):
+    """Steps logged after the last checkpoint are trained again on resume: their old log
+    lines go, so metrics.jsonl (the app's loss plot) has each step once."""
+    import shutil
+
+    out = tmp_path / "run"
+    cfg = tiny_train(steps=3, log_every=1, checkpoint_every=2, keep_last=5)
+    Trainer("dcgan", face_set, out, tiny_model(), cfg).run()
+    shutil.rmtree(out / "checkpoints" / "step-000003")  # as if it died before writing it
+    Trainer("dcgan", face_set, out, cfg=tiny_train(steps=4), resume=True).run()
+    steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4]
+
+
 def test_resume_without_a_run_is_refused(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing to resume"):
         Trainer("dcgan", None, tmp_path / "empty", resume=True)
