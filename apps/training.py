@@ -157,7 +157,8 @@ def render():
     timer = gr.Timer(2.0)
 
     start_btn.click(start, [technique, data, steps, batch, out, resume, model_config], job_out, api_name="train_start")
-    stop_btn.click(stop, [job_out], state, api_name="train_stop")
+    stop_btn.click(stop, [job_out], state, api_name="train_stop").success(
+        lambda watched: (watched, True), job_out, [out, resume], api_visibility="private", queue=False)  # Start resumes
     job_out.change(status, [job_out], [state, sample, plot], api_name="train_status")
     timer.tick(status, [job_out], [state, sample, plot], api_visibility="private", show_progress="hidden")
     state.change(describe, state, summary, api_visibility="private", queue=False, show_progress="hidden")
