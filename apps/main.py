@@ -28,9 +28,9 @@ def build_demo() -> gr.Blocks:
             with gr.Tab("DCGAN explorer") as dcgan_tab:
                 dcgan_ckpt, first_face = dcgan.render()
             with gr.Tab("Training"):
-                attach, job_out = training.render()
+                attach, attach_outputs = training.render()
         demo.load(*first_face, api_visibility="private")
-        demo.load(attach, outputs=job_out, api_visibility="private")
+        demo.load(attach, outputs=attach_outputs, api_visibility="private")
         # A run finished in the Training tab shows up in the chooser when the tab is opened.
         dcgan_tab.select(lambda: gr.Dropdown(choices=checkpoint_choices("dcgan")), outputs=dcgan_ckpt,
                          api_visibility="private", queue=False)

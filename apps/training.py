@@ -22,6 +22,7 @@ import pandas as pd
 from PIL import Image
 
 from facegan import jobs, models
+from facegan.train import read_json
 
 
 def default_data() -> str:
@@ -119,16 +120,27 @@ def stop(out: str):
 
 
 def attach():
-    """On page load: the running job, if any (re-attach after a reload or restart)."""
+    """On page load: the running job, if any (re-attach after a reload or restart), and the form filled from it."""
     running = jobs.active()
-    return str(running) if running else ""
+    if not running:
+        return "", *[gr.skip()] * 6
+    return str(running), *form_of(str(running), resume=False)
+
+
+def form_of(out: str, resume: bool = True):
+    """The form as the run in ``out`` was started: technique, data, steps, batch, out, resume, model config."""
+    run = read_json(Path(out) / "run.json")
+    if not run:
+        return [gr.skip()] * 4 + [out, resume]
+    tc = run["train_config"]
+    return (run["technique"], run["data"], tc["steps"], tc["batch_size"], out, resume)
 
 
 # -- layout ---------------------------------------------------------------------
 
 
 def render():
-    """The tab's widgets and events. Returns (attach, job_out) for main's page-load event."""
+    """The tab's widgets and events. Returns (attach, outputs) for main's page-load event."""
     gr.Markdown("Train on a folder of face images (jpg/png/webp, any size: they are resized). "
                 "The job runs in its own process: you can reload the page or restart the app, it goes on. "
                 "Finished runs appear in the technique's checkpoint list.")
@@ -157,11 +169,12 @@ def render():
     timer = gr.Timer(2.0)
 
     start_btn.click(start, [technique, data, steps, batch, out, resume, model_config], job_out, api_name="train_start")
-    stop_btn.click(stop, [job_out], state, api_name="train_stop").success(
-        lambda watched: (watched, True), job_out, [out, resume], api_visibility="private", queue=False)  # Start resumes
+    form = [technique, data, steps, batch, out, resume]
+    stop_btn.click(stop, [job_out], state, api_name="train_stop").success(  # then Start resumes the run
+        form_of, job_out, form, api_visibility="private", queue=False)
     job_out.change(status, [job_out], [state, sample, plot], api_name="train_status")
     timer.tick(status, [job_out], [state, sample, plot], api_visibility="private", show_progress="hidden")
     state.change(describe, state, summary, api_visibility="private", queue=False, show_progress="hidden")
-    technique.change(lambda t: (new_out(t), default_model_config(t)), technique, [out, model_config],
+    technique.input(lambda t: (new_out(t), default_model_config(t)), technique, [out, model_config],
                      api_visibility="private", queue=False)
-    return attach, job_out
+    return attach, [job_out, *form]

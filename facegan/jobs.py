@@ -53,9 +53,9 @@ def alive(pid: int | None) -> bool:
 def active(root: Path | None = None) -> Path | None:
     """The output folder of the job running now, or None."""
     lock = read_json((root or runs_dir()) / ".active")
-    if lock and alive(lock.get("pid")):
+    if lock and alive(lock.get("pid")) and status(lock["out"])["state"] in ("starting", "running"):
         return Path(lock["out"])
-    return None
+    return None  # none, or one that has said its last word and is only exiting
 
 
 def start(technique: str, data: str | os.PathLike | None, out: str | os.PathLike, steps: int, batch_size: int,
@@ -117,7 +117,7 @@ def status(out: str | os.PathLike) -> dict:
     pid = run_pid(job, st)
     running = alive(pid)
     state = st.get("state")
-    if running and state not in ("running",):
+    if running and (state is None or st.get("pid") != pid):  # no word yet from this process
         state = "starting"
     elif not running and state in (None, "running"):
         if job.get("stop_requested"):  # stopped before it could say so (e.g. while still starting up)

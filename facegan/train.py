@@ -44,6 +44,7 @@ class TrainConfig:
     batch_size: int = 128
     seed: int = 0
     log_every: int = 50  # also how often the NaN guard looks (a host sync)
+    log_seconds: float = 10.0  # ... and at least this often, so slow runs show progress
     sample_every: int = 500
     checkpoint_every: int = 1000
     keep_last: int = 3  # checkpoints kept; older ones are deleted
@@ -327,6 +328,8 @@ class Trainer:
                                           ("ckpt", cfg.checkpoint_every)) if every and self.step % every == 0}
                 if self.step == cfg.steps:
                     due |= {"log", "sample", "ckpt"}
+                elif cfg.log_seconds and time.perf_counter() - t0 > cfg.log_seconds:
+                    due.add("log")
                 if not due and not self.stop_requested:
                     continue
                 # NaN guard, before anything is saved: the last good checkpoint stays.
