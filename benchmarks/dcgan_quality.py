@@ -25,17 +25,12 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from facegan import data, hub, metrics
+from facegan import hub, metrics
 
 
 def default_data() -> str:
     base = os.environ.get("FACEGAN_DATA") or str(ROOT.parent / "shared" / "data")
     return str(Path(base) / "anime-faces-64")
-
-
-def batches(x: torch.Tensor, size: int):
-    for i in range(0, len(x), size):
-        yield x[i:i + size]
 
 
 def main() -> None:
@@ -54,22 +49,13 @@ def main() -> None:
         folder = hub.default_checkpoint("dcgan").folder
     model = hub.load_folder(folder)
     t0 = time.perf_counter()
-    need = args.n * (2 if args.floor else 1)
-    faces = data.load_folder(args.data, 64).images  # all, then a seeded random subset: the
-    if len(faces) < need:                               # files are grouped by hair colour
-        sys.exit(f"need {need} images in {args.data}, found {len(faces)}")
-    pick = torch.randperm(len(faces), generator=torch.Generator().manual_seed(args.seed))[:need]
-    real = faces[pick].float().div(127.5).sub(1)
+    real = metrics.real_images(args.data, 64, args.n * (2 if args.floor else 1), args.seed)
     inception = metrics.Inception()
-    real_f = inception.features(batches(real[:args.n], args.batch))
-    z = model.sample_latent(args.n, generator=torch.Generator().manual_seed(args.seed))  # the model's own prior
-    with torch.inference_mode():
-        fake = torch.cat([model.generate(part) for part in batches(z, args.batch)])
-    fake_f = inception.features(batches(fake, args.batch))
-    s = metrics.compare(real_f, fake_f)
+    s = metrics.evaluate(model, real[:args.n], seed=args.seed, batch=args.batch, inception=inception)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {time.perf_counter() - t0:.0f} s")
     if args.floor:
-        floor = metrics.compare(real_f, inception.features(batches(real[args.n:], args.batch)))
+        halves = [inception.features(metrics.batches(r, args.batch)) for r in (real[:args.n], real[args.n:])]
+        floor = metrics.compare(*halves)
         print(f"real-vs-real floor: FID {floor.fid:.1f}, KID {floor.kid:.4f} ± {floor.kid_std:.4f}")
     print(f"dcgan quality: FID {s.fid:.1f}, KID {s.kid:.4f} ± {s.kid_std:.4f} "
           f"({s.n_fake} fake vs {s.n_real} real, 64 px) [{folder}]")

