@@ -8,29 +8,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
 from pathlib import Path
-
-try:
-    from apps.common import ROOT
-except ImportError:
-    from common import ROOT
 
 import gradio as gr
 import pandas as pd
 from PIL import Image
 
+from facegan import data as data_lib
 from facegan import jobs, models
 from facegan.train import read_json
 
 
 def default_data() -> str:
-    """$FACEGAN_DATA/anime-faces-64, else ../shared/data/anime-faces-64 when present, else empty."""
-    for base in (os.environ.get("FACEGAN_DATA"), ROOT.parent / "shared" / "data"):
-        if base and (Path(base) / "anime-faces-64").is_dir():
-            return str((Path(base) / "anime-faces-64").resolve())
-    return ""
+    """The anime-faces-64 set when this machine has it (facegan.data.data_root), else empty."""
+    found = data_lib.data_set("anime-faces-64")
+    return str(found) if found else ""
 
 
 def new_out(technique: str) -> str:

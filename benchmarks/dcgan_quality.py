@@ -15,7 +15,6 @@ Example output line:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -25,18 +24,13 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from facegan import hub, metrics
-
-
-def default_data() -> str:
-    base = os.environ.get("FACEGAN_DATA") or str(ROOT.parent / "shared" / "data")
-    return str(Path(base) / "anime-faces-64")
+from facegan import data, hub, metrics
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--checkpoint", help="folder or repo@revision (default: the app's default)")
-    p.add_argument("--data", default=default_data())
+    p.add_argument("--data", default=str(data.data_root() / "anime-faces-64"))
     p.add_argument("--n", type=int, default=2000, help="fake and real images each")
     p.add_argument("--batch", type=int, default=100)
     p.add_argument("--seed", type=int, default=0)

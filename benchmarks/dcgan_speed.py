@@ -97,9 +97,9 @@ def sync(device: torch.device) -> None:
 
 
 def default_data() -> Path:
-    if os.environ.get("FACEGAN_DATA"):
-        return Path(os.environ["FACEGAN_DATA"]) / "anime-faces-64"
-    return ROOT.parent / "shared" / "data" / "anime-faces-64"
+    from facegan.data import data_root
+
+    return data_root() / "anime-faces-64"
 
 
 def print_environment(device: torch.device) -> None:

@@ -20,6 +20,18 @@ from PIL import Image, ImageOps
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 
 
+def data_root() -> Path:
+    """Where the project's real data sets live: $FACEGAN_DATA, else ``../shared/data`` beside the repo."""
+    env = os.environ.get("FACEGAN_DATA")
+    return Path(env) if env else Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+def data_set(name: str) -> Path | None:
+    """A named set under data_root() (e.g. "anime-faces-64"), or None when it is not there."""
+    path = data_root() / name
+    return path.resolve() if path.is_dir() else None
+
+
 class DataError(ValueError):
     """A data set that cannot be trained on; the message says why and where."""
 

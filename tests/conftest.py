@@ -10,6 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
+from facegan.data import data_root
+
 # The tests are tiny; one thread avoids fighting over a shared CPU (several times faster there).
 torch.set_num_threads(1)
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # for the CLI tests' subprocesses
@@ -81,8 +83,7 @@ def face_folder(tmp_path: Path) -> Path:
 
 def shared_data_dir() -> Path | None:
     """The real data folder (env FACEGAN_DATA, else ``../shared/data`` beside the repo), or None."""
-    env = os.environ.get("FACEGAN_DATA")
-    path = Path(env) if env else ROOT.parent / "shared" / "data"
+    path = data_root()
     return path if path.is_dir() else None
 
 
