@@ -189,3 +189,78 @@ class Batches:
             x = torch.where(self._flips[part, None, None, None], x.flip(3), x)
         y = self.labels[idx] if self.labels is not None else None
         return x, y
+
+
+# ----------------------------------------------------------------------------- two domains (unpaired)
+
+DOMAIN_FOLDERS = ("trainA", "trainB", "testA", "testB")
+
+
+@dataclass
+class TwoDomainSet:
+    """Unpaired images of two domains (CycleGAN / U-GAT-IT layout), each an ImageSet.
+
+    ``test_a`` / ``test_b`` are the held-out images (for sample grids and metrics) or None.
+    Images are decoded at ``load_size`` >= the model size, for random crops in training.
+    """
+
+    a: ImageSet
+    b: ImageSet
+    test_a: ImageSet | None = None
+    test_b: ImageSet | None = None
+
+    def __len__(self) -> int:  # an "epoch" is one pass over the larger domain
+        return max(len(self.a), len(self.b))
+
+    @property
+    def skipped(self) -> list[str]:
+        return [p for s in (self.a, self.b, self.test_a, self.test_b) if s is not None for p in s.skipped]
+
+
+def load_two_domain(root: str | os.PathLike, size: int, load_size: int | None = None,
+                    limit: int | None = None) -> TwoDomainSet:
+    """``root/trainA``, ``root/trainB`` (required) and ``root/testA``, ``root/testB`` (optional).
+
+    Training images are decoded at ``load_size`` (default ``size``), test images at ``size``.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"data folder not found: {root}")
+    missing = [d for d in DOMAIN_FOLDERS[:2] if not (root / d).is_dir()]
+    if missing:
+        raise DataError(f"{root} is not a two-domain data set: it needs the folders trainA/ and trainB/ "
+                        f"(and optionally testA/, testB/); missing {', '.join(missing)}")
+    a, b = (load_folder(root / d, load_size or size, limit) for d in DOMAIN_FOLDERS[:2])
+    tests = [load_folder(root / d, size, limit) if (root / d).is_dir() and list_images(root / d) else None
+             for d in DOMAIN_FOLDERS[2:]]
+    return TwoDomainSet(a, b, *tests)
+
+
+class PairBatches:
+    """Unpaired batches (a, b) as a pure function of the step number, like ``Batches``.
+
+    Each domain is shuffled on its own (seeds ``seed + epoch`` and ``seed + 7919 + epoch``),
+    mirrored at random and randomly cropped to ``size`` from the decoded ``load_size`` (the
+    U-GAT-IT / CycleGAN augmentation: resize a little larger, random crop).
+    """
+
+    def __init__(self, data: TwoDomainSet, batch_size: int, seed: int, device: torch.device | str = "cpu",
+                 flip: bool = True, size: int | None = None):
+        self.size = size or data.a.images.shape[-1]
+        self.domains = [Batches(data.a, batch_size, seed, device, flip),
+                        Batches(data.b, batch_size, seed + 7919, device, flip)]
+        self.seed = seed
+
+    def crop(self, x: torch.Tensor, step: int, domain: int) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        if (h, w) == (self.size, self.size):
+            return x
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + step * 2 + domain)
+        ys = torch.randint(0, h - self.size + 1, (len(x),), generator=g).tolist()
+        xs = torch.randint(0, w - self.size + 1, (len(x),), generator=g).tolist()
+        return torch.stack([im[:, y:y + self.size, x0:x0 + self.size] for im, y, x0 in zip(x, ys, xs)])
+
+    def __call__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Batch number ``step``: (a, b), each (B, 3, size, size) float in [-1, 1]."""
+        a, b = (self.crop(batches(step)[0], step, i) for i, batches in enumerate(self.domains))
+        return a, b

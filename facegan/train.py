@@ -201,8 +201,11 @@ class Trainer:
             self.model.to(memory_format=torch.channels_last)
         self.step_fn = self.module.TrainStep(self.model, self.model_config)
         self.ema = EMA(self.model.generator, self.cfg.ema_decay)
-        self.batches = data_lib.Batches(self.data, self.cfg.batch_size, self.cfg.seed, self.device, self.cfg.flip)
-        self.fixed_z = self.model.sample_latent(self.cfg.n_samples, generator=torch.Generator().manual_seed(1234))
+        make_batches = getattr(self.module, "batches", None)  # a technique with other data says how to batch it
+        self.batches = (make_batches(self.data, self.cfg, self.model_config, self.device) if make_batches else
+                        data_lib.Batches(self.data, self.cfg.batch_size, self.cfg.seed, self.device, self.cfg.flip))
+        # The same inputs for every sample grid of the run (latents, or held-out images).
+        self.preview_inputs = self.model.preview_inputs(self.data, self.cfg.n_samples, torch.Generator().manual_seed(1234))
         self.step = 0
         self.elapsed = 0.0
         self.status: dict = {}
@@ -238,7 +241,8 @@ class Trainer:
         """The model as shipped: the EMA generator (BN re-estimated) and the current D."""
         export = copy.deepcopy(self.model)
         export.generator.load_state_dict(self.ema.module.state_dict())
-        recalibrate_batchnorm(export.generator, export.sample_latent)
+        if hasattr(export, "sample_latent"):
+            recalibrate_batchnorm(export.generator, export.sample_latent)
         return export.eval()
 
     def training_state(self) -> dict:
@@ -288,9 +292,9 @@ class Trainer:
     def save_samples(self) -> Path:
         export = self.export_model()
         with torch.no_grad():
-            images = export.generate(self.fixed_z.to(self.device))
+            images, ncol = export.preview(_to(self.preview_inputs, self.device))
         path = self.out / "samples" / f"step-{self.step:06d}.png"
-        save_grid(images, path)
+        save_grid(images, path, ncol=ncol)
         shutil.copyfile(path, self.out / "samples" / ".latest.png")
         os.replace(self.out / "samples" / ".latest.png", self.out / "samples" / "latest.png")
         return path
@@ -315,10 +319,13 @@ class Trainer:
         count, t0 = 0, time.perf_counter()
         try:
             while self.step < cfg.steps and not self.stop_requested:
-                real, labels = self.batches(self.step)
+                batch = self.batches(self.step)
                 if self.device.type == "cuda" and cfg.channels_last:
-                    real = real.contiguous(memory_format=torch.channels_last)
-                losses = self.step_fn(real, self.autocast) if labels is None else self.step_fn(real, self.autocast, labels)
+                    batch = tuple(t.contiguous(memory_format=torch.channels_last) if t is not None and t.ndim == 4
+                                  else t for t in batch)
+                if hasattr(self.step_fn, "schedule"):  # e.g. a learning-rate decay; a function of the step
+                    self.step_fn.schedule(self.step, cfg.steps)
+                losses = self.step_fn(batch, self.autocast)
                 self.ema.update(self.model.generator, self.step)
                 self.step += 1
                 for k, v in losses.items():  # summed on the device: no host sync per step
@@ -384,6 +391,12 @@ class Trainer:
     def _restore_signal_handlers(old) -> None:
         for s, h in (old or {}).items():
             signal.signal(s, h)
+
+
+def _to(inputs, device):
+    if isinstance(inputs, torch.Tensor):
+        return inputs.to(device)
+    return type(inputs)(_to(x, device) for x in inputs)
 
 
 def _in_main_thread() -> bool:

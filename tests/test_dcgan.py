@@ -129,7 +129,7 @@ def test_train_step_learns_on_a_constant_colour():
             return feature_matching(model.generator(probe), real).item()
 
     gap0 = image_gap()
-    history = [step(real, contextlib.nullcontext) for _ in range(30)]
+    history = [step((real, None), contextlib.nullcontext) for _ in range(30)]
     for h in history:
         assert set(h) == {"loss_d", "loss_g", "loss_fm"}
         assert all(torch.isfinite(v) and v.ndim == 0 and not v.requires_grad for v in h.values())
@@ -145,7 +145,7 @@ def test_train_step_optimiser_state_round_trips():
     cfg = tiny()
     model = dcgan.Model(cfg)
     step = dcgan.TrainStep(model, cfg)
-    step(torch.zeros(4, 3, 64, 64), contextlib.nullcontext)
+    step((torch.zeros(4, 3, 64, 64), None), contextlib.nullcontext)
     other = dcgan.TrainStep(dcgan.Model(cfg), cfg)
     other.load_state_dict(step.state_dict())
     for name in ("opt_g", "opt_d"):

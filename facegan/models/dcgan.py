@@ -134,6 +134,15 @@ class Model(nn.Module):
         """(N, nz) -> (N, 3, 64, 64) in [-1, 1]."""
         return self.generator(z)
 
+    def preview_inputs(self, data, n: int, generator: torch.Generator) -> torch.Tensor:
+        """Fixed latents for a run's sample grids."""
+        return self.sample_latent(n, generator=generator)
+
+    @torch.no_grad()
+    def preview(self, z: torch.Tensor) -> tuple[torch.Tensor, int | None]:
+        """A sample grid: its images and the number of columns (None: square)."""
+        return self.generate(z), None
+
     @torch.no_grad()
     def score(self, images: torch.Tensor) -> torch.Tensor:
         """D's probability that each image is real: (N, 3, 64, 64) -> (N,) in [0, 1]."""
@@ -149,7 +158,9 @@ class TrainStep:
         self.opt_g = torch.optim.Adam(model.generator.parameters(), lr=cfg.lr, betas=betas)
         self.opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=cfg.lr, betas=betas)
 
-    def __call__(self, real: torch.Tensor, autocast) -> dict[str, torch.Tensor]:
+    def __call__(self, batch: tuple[torch.Tensor, torch.Tensor | None], autocast) -> dict[str, torch.Tensor]:
+        """``batch`` = (real images (B, 3, 64, 64) in [-1, 1], labels or None)."""
+        real = batch[0]
         G, D, cfg = self.model.generator, self.model.discriminator, self.cfg
         z = self.model.sample_latent(real.shape[0], device=real.device)
 
