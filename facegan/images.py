@@ -21,6 +21,20 @@ def to_pil(images: torch.Tensor) -> list[Image.Image]:
     return [Image.fromarray(a) for a in to_uint8(images)]
 
 
+def heatmap_rgb(heat: torch.Tensor) -> torch.Tensor:
+    """(N, 1, H, W) in [0, 1] -> (N, 3, H, W) in [0, 1], the "jet" colour map (blue low, red high)."""
+    h = heat.float().clamp(0, 1)
+    r = (1.5 - (4 * h - 3).abs()).clamp(0, 1)
+    g = (1.5 - (4 * h - 2).abs()).clamp(0, 1)
+    b = (1.5 - (4 * h - 1).abs()).clamp(0, 1)
+    return torch.cat([r, g, b], 1)
+
+
+def overlay(images: torch.Tensor, heat: torch.Tensor, alpha: float = 0.5) -> torch.Tensor:
+    """A heatmap drawn over images: (N, 3, H, W) in [-1, 1], (N, 1, H, W) in [0, 1] -> (N, 3, H, W) in [-1, 1]."""
+    return (1 - alpha) * images.float() + alpha * (heatmap_rgb(heat) * 2 - 1)
+
+
 def grid(images: torch.Tensor, ncol: int | None = None, pad: int = 2) -> np.ndarray:
     """(N, 3, H, W) in [-1, 1] -> one (rows*H, ncol*W, 3) uint8 picture, white gaps between faces."""
     arr = to_uint8(images)

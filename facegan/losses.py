@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 
 def feature_matching(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
@@ -12,3 +13,20 @@ def feature_matching(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     images alike (article 002 matches the mean image too, against faded samples)."""
     diff = fake.float().mean(0) - real.float().mean(0)
     return diff.pow(2).mean()
+
+
+def lsgan_d(real_logit: torch.Tensor, fake_logit: torch.Tensor) -> torch.Tensor:
+    """Least-squares GAN (Mao et al. 2017), D's side: real -> 1, fake -> 0."""
+    return (real_logit.float() - 1).pow(2).mean() + fake_logit.float().pow(2).mean()
+
+
+def lsgan_g(fake_logit: torch.Tensor) -> torch.Tensor:
+    """Least-squares GAN, G's side: fake -> 1."""
+    return (fake_logit.float() - 1).pow(2).mean()
+
+
+def cam_bce(source_logit: torch.Tensor, target_logit: torch.Tensor) -> torch.Tensor:
+    """U-GAT-IT's generator CAM loss (paper eq. 4): G's auxiliary classifier says 1 for images
+    of its source domain (``source_logit``) and 0 for images of its target domain."""
+    return (F.binary_cross_entropy_with_logits(source_logit.float(), torch.ones_like(source_logit, dtype=torch.float))
+            + F.binary_cross_entropy_with_logits(target_logit.float(), torch.zeros_like(target_logit, dtype=torch.float)))

@@ -7,6 +7,7 @@ from types import ModuleType
 
 TECHNIQUES = {
     "dcgan": "facegan.models.dcgan",
+    "ugatit": "facegan.models.ugatit",
 }
 
 

@@ -1,0 +1,216 @@
+"""U-GAT-IT: shapes, AdaLIN / LIN maths, rho clipping, loss terms, a tiny two-domain run with exact resume."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from conftest import random_image
+from PIL import Image
+from test_train import _assert_tree_equal
+
+from facegan import data, hub, losses
+from facegan.models import ugatit
+from facegan.train import TrainConfig, Trainer, latest_checkpoint
+
+S = 96  # the smallest size the 7-layer global D takes
+
+
+def tiny(**kw) -> ugatit.Config:
+    return ugatit.Config(**{"image_size": S, "ch": 4, "n_res": 1, **kw})
+
+
+def make_two_domains(root, n=(5, 4, 2, 2), size=(100, 100)):
+    """trainA/trainB/testA/testB of random pictures; A reddish, B bluish."""
+    rng = np.random.default_rng(0)
+    for folder, count in zip(data.DOMAIN_FOLDERS, n):
+        (root / folder).mkdir(parents=True)
+        for i in range(count):
+            im = np.asarray(random_image(rng, "RGB", size)).copy()
+            im[..., 0 if folder.endswith("A") else 2] = 230
+            Image.fromarray(im).save(root / folder / f"{i}.png")
+    return root
+
+
+@pytest.mark.parametrize("light", [True, False])
+def test_shapes_and_ranges(light):
+    torch.manual_seed(0)
+    model = ugatit.Model(tiny(light=light)).eval()
+    x = torch.rand(2, 3, S, S) * 2 - 1
+    out, cam_logit, heatmap = model.generator["a2b"](x)
+    assert out.shape == x.shape and out.abs().max() <= 1
+    assert cam_logit.shape == (2, 2) and heatmap.shape == (2, 1, S // 4, S // 4)
+    for name, patch in (("ga", (1, 1)), ("la", (10, 10))):  # global: 96/32 - 2; local: 96/8 - 2
+        logit, d_cam, d_heat = model.discriminator[name](x)
+        assert logit.shape == (2, 1, *patch) and d_cam.shape == (2, 2) and d_heat.shape[:2] == (2, 1)
+    y, attention = model.translate(x, "b2a")
+    assert y.shape == x.shape and attention.shape == (2, 1, S, S)
+    assert attention.min() >= 0 and attention.max() <= 1
+    assert attention.flatten(1).amax(1).allclose(torch.ones(2)) and attention.flatten(1).amin(1).allclose(torch.zeros(2))
+    with pytest.raises(ValueError, match="direction"):
+        model.translate(x, "sideways")
+
+
+def test_full_variant_mlp_reads_the_whole_map_and_light_the_pooled_one():
+    full, light = ugatit.Generator(tiny(light=False)), ugatit.Generator(tiny(light=True))
+    c = 4 * 4
+    assert full.FC[0].in_features == (S // 4) ** 2 * c and light.FC[0].in_features == c
+
+
+def test_small_images_are_refused_with_a_reason():
+    with pytest.raises(ValueError, match="at least 96"):
+        ugatit.Model(tiny(image_size=64))
+    ugatit.Model(tiny(image_size=64, discriminators=False))  # generator-only is fine at any multiple of 4
+
+
+def test_adalin_and_lin_against_a_direct_computation():
+    torch.manual_seed(0)
+    x = torch.randn(3, 5, 4, 6) * 2 + 1
+    gamma, beta = torch.randn(3, 5), torch.randn(3, 5)
+    norm = ugatit.AdaLIN(5)
+    with torch.no_grad():
+        norm.rho.copy_(torch.rand(1, 5, 1, 1))
+    got = norm(x, gamma, beta)
+
+    xs = x.double().numpy()
+    eps = 1e-5
+    mu_in, var_in = xs.mean((2, 3), keepdims=True), xs.var((2, 3), ddof=1, keepdims=True)
+    mu_ln, var_ln = xs.mean((1, 2, 3), keepdims=True), xs.var((1, 2, 3), ddof=1, keepdims=True)
+    x_in, x_ln = (xs - mu_in) / np.sqrt(var_in + eps), (xs - mu_ln) / np.sqrt(var_ln + eps)
+    rho = norm.rho.detach().double().numpy()
+    want = (rho * x_in + (1 - rho) * x_ln) * gamma.double().numpy()[:, :, None, None] + beta.double().numpy()[:, :, None, None]
+    np.testing.assert_allclose(got.detach().double().numpy(), want, rtol=1e-5, atol=1e-5)
+
+    # rho = 1 is instance norm, rho = 0 layer norm
+    lin = ugatit.LIN(5)
+    with torch.no_grad():
+        lin.rho.fill_(1.0)
+    np.testing.assert_allclose(lin(x).detach().double().numpy(), x_in, atol=1e-5)
+    with torch.no_grad():
+        lin.rho.fill_(0.0)
+    np.testing.assert_allclose(lin(x).detach().double().numpy(), x_ln, atol=1e-5)
+
+
+def test_a_generator_step_clips_rho_to_unit_interval():
+    torch.manual_seed(0)
+    cfg = tiny()
+    model = ugatit.Model(cfg)
+    rhos = [m.rho for m in model.generator.modules() if isinstance(m, (ugatit.AdaLIN, ugatit.LIN))]
+    assert len(rhos) == 2 * (2 * cfg.n_res + 2)  # per G: two AdaLIN per block, two LIN in the up-sampling
+    with torch.no_grad():
+        for i, r in enumerate(rhos):
+            r.fill_(1.7 if i % 2 else -0.4)
+    step = ugatit.TrainStep(model, cfg)
+    x = torch.rand(1, 3, S, S) * 2 - 1
+    step((x, -x), contextlib.nullcontext)
+    for r in rhos:
+        assert r.min() >= 0 and r.max() <= 1
+    assert any(r.max() == 1 for r in rhos) and any(r.min() == 0 for r in rhos)
+
+
+def test_loss_terms_on_tiny_tensors():
+    real, fake = torch.tensor([1.0, 0.5]), torch.tensor([0.0, 1.0])
+    assert losses.lsgan_d(real, fake).item() == pytest.approx((0 + 0.25) / 2 + (0 + 1) / 2)
+    assert losses.lsgan_g(fake).item() == pytest.approx((1 + 0) / 2)
+    src, tgt = torch.tensor([[2.0, -1.0]]), torch.tensor([[0.0, 3.0]])
+    want = (-math.log(1 / (1 + math.exp(-2))) - math.log(1 / (1 + math.exp(1)))) / 2 \
+        + (-math.log(1 - 0.5) - math.log(1 - 1 / (1 + math.exp(-3)))) / 2
+    assert losses.cam_bce(src, tgt).item() == pytest.approx(want, rel=1e-6)
+    # a perfect classifier costs (almost) nothing, a reversed one a lot
+    assert losses.cam_bce(torch.full((1, 2), 20.0), torch.full((1, 2), -20.0)) < 1e-6
+    assert losses.cam_bce(torch.full((1, 2), -20.0), torch.full((1, 2), 20.0)) > 20
+
+
+def test_train_step_reports_each_term_and_learns():
+    """20 steps at the paper's lr on one reddish and one bluish textured picture: D's loss, the
+    cycle and identity losses and G's CAM loss all drop."""
+    torch.manual_seed(0)
+    cfg = tiny()
+    model = ugatit.Model(cfg)
+    step = ugatit.TrainStep(model, cfg)
+    g = torch.Generator().manual_seed(1)
+    a = torch.rand(1, 3, S, S, generator=g) * 0.6 - 0.3
+    a[:, 0] += 0.6
+    b = torch.rand(1, 3, S, S, generator=g) * 0.6 - 0.3
+    b[:, 2] += 0.6
+    b = b * torch.linspace(0, 1, S)  # a horizontal ramp: B differs from A in layout, not only colour
+    history = [step((a, b), contextlib.nullcontext) for _ in range(20)]
+    assert set(history[0]) == {"loss_d", "loss_g_adv", "loss_cycle", "loss_identity", "loss_cam"}
+    assert all(torch.isfinite(v) and v.ndim == 0 and not v.requires_grad for h in history for v in h.values())
+    first, last = history[0], history[-1]
+    for k in ("loss_d", "loss_cycle", "loss_identity", "loss_cam"):
+        assert last[k] < 0.8 * first[k], k
+    assert all(p.requires_grad for p in model.discriminator.parameters())
+
+
+def test_linear_decay_over_the_second_half():
+    cfg = tiny()
+    step = ugatit.TrainStep(ugatit.Model(cfg), cfg)
+    lrs = []
+    for s in range(10):
+        step.schedule(s, 10)
+        lrs.append(step.opt_g.param_groups[0]["lr"])
+        assert step.opt_d.param_groups[0]["lr"] == lrs[-1]
+    assert lrs[:5] == [cfg.lr] * 5
+    assert lrs[5:] == pytest.approx([cfg.lr * (1 - k / 5) for k in range(5)])
+
+
+def test_two_domain_data_and_batches(tmp_path):
+    root = make_two_domains(tmp_path / "set")
+    ds = ugatit.load_data(root, tiny())
+    assert len(ds.a) == 5 and len(ds.b) == 4 and len(ds.test_a) == 2 and len(ds.test_b) == 2
+    assert ds.a.images.shape[-1] == tiny().load_size > S and ds.test_a.images.shape[-1] == S
+    batches = ugatit.batches(ds, TrainConfig(batch_size=2, seed=3), tiny(), "cpu")
+    a, b = batches(0)
+    assert a.shape == b.shape == (2, 3, S, S) and a.min() >= -1 and a.max() <= 1
+    assert (a[:, 0] > b[:, 0]).float().mean() > 0.9  # A is the red domain
+    again = ugatit.batches(ds, TrainConfig(batch_size=2, seed=3), tiny(), "cpu")
+    assert all(torch.equal(x, y) for x, y in zip(batches(5), again(5)))  # a pure function of the step
+    with pytest.raises(data.DataError, match="trainA/ and trainB/"):
+        data.load_two_domain(tmp_path / "set" / "trainA", S)
+
+
+def test_tiny_two_domain_run_checkpoint_and_exact_resume(tmp_path):
+    root = make_two_domains(tmp_path / "set")
+    base = {"batch_size": 1, "device": "cpu", "log_every": 1, "sample_every": 2, "checkpoint_every": 0,
+            "seed": 0, "n_samples": 2}
+    straight = Trainer("ugatit", root, tmp_path / "a", tiny(), TrainConfig(steps=4, **base))
+    last = straight.run()
+
+    records = [json.loads(line) for line in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2, 3, 4]
+    assert all(math.isfinite(r[k]) for r in records for k in ("loss_d", "loss_cycle", "loss_cam"))
+    with Image.open(tmp_path / "a" / "samples" / "latest.png") as im:  # 2 rows of 8 tiles
+        assert im.size == (8 * (S + 2) + 2, 2 * (S + 2) + 2)
+    model = hub.load_folder(last)
+    assert isinstance(model, ugatit.Model) and not model.training
+    y, att = model.translate(torch.zeros(1, 3, S, S), "a2b")
+    assert torch.isfinite(y).all() and att.shape == (1, 1, S, S)
+
+    first = Trainer("ugatit", root, tmp_path / "b", tiny(), TrainConfig(steps=2, **base))
+    first.run()
+    torch.manual_seed(123)
+    resumed = Trainer("ugatit", root, tmp_path / "b", cfg=TrainConfig(steps=4), resume=True)
+    assert resumed.step == 2
+    resumed.run()
+    _assert_tree_equal(straight.model.state_dict(), resumed.model.state_dict(), "model")
+    _assert_tree_equal(straight.step_fn.state_dict(), resumed.step_fn.state_dict(), "optimisers")
+    assert straight.step_fn.opt_g.param_groups[0]["lr"] == resumed.step_fn.opt_g.param_groups[0]["lr"] < tiny().lr
+
+
+def test_generator_only_checkpoint_round_trip(tmp_path):
+    torch.manual_seed(0)
+    model = ugatit.Model(tiny()).eval()
+    slim = ugatit.Model(tiny(discriminators=False)).eval()
+    slim.generator.load_state_dict(model.generator.state_dict())
+    hub.save_pretrained(slim, tmp_path / "g")
+    back = hub.load_folder(tmp_path / "g")
+    assert not hasattr(back, "discriminator")
+    x = torch.rand(1, 3, S, S) * 2 - 1
+    assert torch.equal(back.translate(x)[0], model.translate(x)[0])
+    with pytest.raises(ValueError, match="generator-only"):
+        ugatit.TrainStep(back, back.config)
