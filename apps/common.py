@@ -11,6 +11,7 @@ if str(ROOT) not in sys.path:  # `python apps/main.py` from a plain checkout
     sys.path.insert(0, str(ROOT))
 
 import gradio as gr
+import PIL
 
 from facegan import hub, jobs
 
@@ -28,6 +29,32 @@ def _load(folder: str):
     return hub.load_folder(folder)
 
 
+def whole(value, name: str, lo: int, hi: int) -> int:
+    """A widget or API number as an int in [lo, hi], else a clear error (API callers can send anything)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise gr.Error(f"{name} must be a whole number, got {value!r}") from None
+    if not lo <= number <= hi:
+        raise gr.Error(f"{name} must be between {lo} and {hi}, got {number}")
+    return number
+
+
+class PictureInput(gr.Image):
+    """gr.Image whose upload of a non-picture (a text file, a broken PNG) is a clear gr.Error
+    instead of an internal error. A template: the browser shows the ordinary Image widget."""
+
+    is_template = True
+
+    def preprocess(self, payload):
+        try:
+            return super().preprocess(payload)
+        except (PIL.UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+            name = getattr(payload, "orig_name", None) or "the upload"
+            raise gr.Error(f"{name} is not a picture this app can read (PNG, JPEG, WebP, GIF, BMP): "
+                           f"{type(e).__name__}") from None
+
+
 def load_model(name: str, ref: str | None):
     """The model behind a chooser value: DEFAULT, a checkpoint folder or ``repo@revision``."""
     try:
@@ -37,9 +64,18 @@ def load_model(name: str, ref: str | None):
         raise gr.Error(f"Cannot load checkpoint {ref!r}: {e}") from None
 
 
+def default_label(technique: str) -> tuple[str, str]:
+    """The chooser's label for the default and the notice under it (the reason when there is none)."""
+    try:
+        d = default_checkpoint(technique)
+        return f"default ({d.folder.name})", d.notice
+    except hub.CheckpointError as e:
+        return "default (none)", f"No default checkpoint: {e}. Pick a trained run, a folder or <repo>@<revision>."
+
+
 def checkpoint_choices(technique: str) -> list[tuple[str, str]]:
     """(label, value) pairs: the default first, then the latest checkpoint of each training run."""
-    choices = [(f"default ({default_checkpoint(technique).folder.name})", DEFAULT)]
+    choices = [(default_label(technique)[0], DEFAULT)]
     for ckpt in jobs.finished_checkpoints(technique=technique):
         choices.append((f"{ckpt.parent.parent.name} / {ckpt.name}", str(ckpt)))
     return choices
@@ -52,7 +88,7 @@ def checkpoint_chooser(technique: str) -> tuple[gr.Dropdown, gr.Markdown]:
                                info="the default, a run trained in the Training tab, a folder, or <hub repo>@<revision>",
                                allow_custom_value=True, scale=4)
         refresh = gr.Button("↻ Refresh list", scale=0, min_width=120)
-    notice = gr.Markdown(f"<small>{default_checkpoint(technique).notice}</small>")
+    notice = gr.Markdown(f"<small>{default_label(technique)[1]}</small>")
     refresh.click(lambda: gr.Dropdown(choices=checkpoint_choices(technique)), outputs=dropdown,
                   api_visibility="private", queue=False)
     return dropdown, notice

@@ -10,9 +10,9 @@ import functools
 import tempfile
 
 try:
-    from apps.common import checkpoint_chooser, load_model
+    from apps.common import checkpoint_chooser, load_model, whole
 except ImportError:  # run as a script from apps/
-    from common import checkpoint_chooser, load_model
+    from common import checkpoint_chooser, load_model, whole
 
 import gradio as gr
 
@@ -43,17 +43,6 @@ def parse_codes(text: str, nz: int, at_least: int = 0, what: str = "codes") -> l
         return [latent.bytes_to_code(latent.code_to_bytes(c, nz)) for c in raw]
     except latent.CodeError as e:
         raise gr.Error(f"{what}: {e}") from None
-
-
-def whole(value, name: str, lo: int, hi: int) -> int:
-    """A widget or API number as an int in [lo, hi], else a clear error (API callers can send anything)."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise gr.Error(f"{name} must be a whole number, got {value!r}") from None
-    if not lo <= number <= hi:
-        raise gr.Error(f"{name} must be between {lo} and {hi}, got {number}")
-    return number
 
 
 MAX_SEED = 2**63 - 1

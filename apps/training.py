@@ -20,9 +20,10 @@ from facegan import jobs, models
 from facegan.train import read_json
 
 
-def default_data() -> str:
-    """The anime-faces-64 set when this machine has it (facegan.data.data_root), else empty."""
-    found = data_lib.data_set("anime-faces-64")
+def default_data(technique: str = "dcgan") -> str:
+    """The technique's usual data set when this machine has it (facegan.data.data_root), else empty."""
+    name = getattr(models.get(technique), "default_data", None)
+    found = data_lib.data_set(name) if name else None
     return str(found) if found else ""
 
 
@@ -134,7 +135,8 @@ def form_of(out: str, resume: bool = True):
 
 def render():
     """The tab's widgets and events. Returns (attach, outputs) for main's page-load event."""
-    gr.Markdown("Train on a folder of face images (jpg/png/webp, any size: they are resized). "
+    gr.Markdown("Train on a folder of face images (jpg/png/webp, any size: they are resized); U-GAT-IT "
+                "takes a folder with trainA/ and trainB/ (and testA/, testB/ for its sample grids). "
                 "The job runs in its own process: you can reload the page or restart the app, it goes on. "
                 "Finished runs appear in the technique's checkpoint list.")
     with gr.Row():
@@ -156,7 +158,7 @@ def render():
     state = gr.JSON(visible=False)
     summary = gr.Markdown("No job yet.")
     with gr.Row():
-        sample = gr.Image(label="Latest samples (EMA generator, fixed latents)", type="pil", format="png",
+        sample = gr.Image(label="Latest samples (EMA generator, fixed inputs)", type="pil", format="png",
                           interactive=False)
         plot = gr.LinePlot(x="step", y="value", color="loss", label="Losses", height=420)
     timer = gr.Timer(2.0)
@@ -168,6 +170,7 @@ def render():
     job_out.change(status, [job_out], [state, sample, plot], api_name="train_status")
     timer.tick(status, [job_out], [state, sample, plot], api_visibility="private", show_progress="hidden")
     state.change(describe, state, summary, api_visibility="private", queue=False, show_progress="hidden")
-    technique.input(lambda t: (new_out(t), default_model_config(t)), technique, [out, model_config],
+    technique.input(lambda t: (new_out(t), default_model_config(t), default_data(t)), technique,
+                    [out, model_config, data],
                      api_visibility="private", queue=False)
     return attach, [job_out, *form]

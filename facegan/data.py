@@ -60,6 +60,14 @@ def list_images(root: str | os.PathLike) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
 
 
+def check_folder(root: str | os.PathLike) -> int:
+    """Cheap check before a job starts (no decoding): the number of image files, or DataError."""
+    found = list_images(root)
+    if not found:
+        raise DataError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) found under {root}")
+    return len(found)
+
+
 def load_image(path: str | os.PathLike, size: int) -> np.ndarray:
     """One image as (size, size, 3) uint8 RGB: any mode converted, short side resized, centre-cropped."""
     with Image.open(path) as im:
@@ -217,12 +225,8 @@ class TwoDomainSet:
         return [p for s in (self.a, self.b, self.test_a, self.test_b) if s is not None for p in s.skipped]
 
 
-def load_two_domain(root: str | os.PathLike, size: int, load_size: int | None = None,
-                    limit: int | None = None) -> TwoDomainSet:
-    """``root/trainA``, ``root/trainB`` (required) and ``root/testA``, ``root/testB`` (optional).
-
-    Training images are decoded at ``load_size`` (default ``size``), test images at ``size``.
-    """
+def check_two_domain(root: str | os.PathLike) -> int:
+    """Cheap check of a two-domain folder: the smaller training domain's image count, or DataError."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"data folder not found: {root}")
@@ -230,6 +234,17 @@ def load_two_domain(root: str | os.PathLike, size: int, load_size: int | None = 
     if missing:
         raise DataError(f"{root} is not a two-domain data set: it needs the folders trainA/ and trainB/ "
                         f"(and optionally testA/, testB/); missing {', '.join(missing)}")
+    return min(check_folder(root / d) for d in DOMAIN_FOLDERS[:2])
+
+
+def load_two_domain(root: str | os.PathLike, size: int, load_size: int | None = None,
+                    limit: int | None = None) -> TwoDomainSet:
+    """``root/trainA``, ``root/trainB`` (required) and ``root/testA``, ``root/testB`` (optional).
+
+    Training images are decoded at ``load_size`` (default ``size``), test images at ``size``.
+    """
+    root = Path(root)
+    check_two_domain(root)
     a, b = (load_folder(root / d, load_size or size, limit) for d in DOMAIN_FOLDERS[:2])
     tests = [load_folder(root / d, size, limit) if (root / d).is_dir() and list_images(root / d) else None
              for d in DOMAIN_FOLDERS[2:]]

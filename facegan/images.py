@@ -17,6 +17,12 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     return x.permute(0, 2, 3, 1).cpu().numpy()
 
 
+def from_pil(pictures: list[Image.Image]) -> torch.Tensor:
+    """RGB pictures of one size -> (N, 3, H, W) float in [-1, 1]."""
+    arr = np.stack([np.asarray(p.convert("RGB"), dtype=np.uint8) for p in pictures])
+    return torch.from_numpy(arr).permute(0, 3, 1, 2).float().div(127.5).sub(1)
+
+
 def to_pil(images: torch.Tensor) -> list[Image.Image]:
     return [Image.fromarray(a) for a in to_uint8(images)]
 

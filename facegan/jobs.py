@@ -79,13 +79,12 @@ def start(technique: str, data: str | os.PathLike | None, out: str | os.PathLike
         if not data:
             raise JobError("choose a data folder")
         try:
-            found = data_lib.list_images(data)
+            check = getattr(models.get(technique), "check_data", data_lib.check_folder)
+            n_images = check(data)
         except data_lib.DataError as e:
             raise JobError(str(e)) from e
-        if not found:
-            raise JobError(f"no images ({', '.join(data_lib.IMAGE_EXTENSIONS)}) found under {data}")
-        if batch_size > len(found):
-            raise JobError(f"batch size {batch_size} is larger than the data set ({len(found)} images)")
+        if batch_size > n_images:
+            raise JobError(f"batch size {batch_size} is larger than the data set ({n_images} images)")
         if (out / "run.json").exists():
             raise JobError(f"{out} already holds a run: tick Resume to continue it, or choose a new folder")
     out.mkdir(parents=True, exist_ok=True)

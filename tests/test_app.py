@@ -380,3 +380,71 @@ def test_watch_a_run_outside_the_served_folders(client, tiny_faces):
         assert plot is not None
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- U-GAT-IT converter
+
+
+@pytest.fixture(scope="module")
+def ugatit_ckpt(tmp_path_factory) -> str:
+    """A tiny random U-GAT-IT (generators only) saved as a checkpoint folder."""
+    import torch
+
+    from facegan.models import ugatit
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("ugatit") / "tiny"
+    hub.save_pretrained(ugatit.Model(ugatit.Config(ch=4, n_res=1, discriminators=False)), folder)
+    return str(folder)
+
+
+def picture_file(folder: Path, name: str, mode: str, size: tuple[int, int]) -> str:
+    rng = np.random.default_rng(len(name))
+    arr = rng.integers(0, 256, (size[1], size[0], 4), dtype=np.uint8)
+    im = Image.fromarray(arr, "RGBA")
+    im = im.convert(mode) if mode != "RGBA" else im
+    path = folder / name
+    im.save(path)
+    return str(path)
+
+
+def convert(client, ckpt, path, direction="a2b", crop="auto", face_no=0):
+    from gradio_client import handle_file
+
+    return client.predict(ckpt, handle_file(path), direction, crop, face_no, api_name="/ugatit_convert")
+
+
+@pytest.mark.parametrize(("mode", "size"), [("L", (150, 120)), ("RGBA", (128, 128)), ("RGB", (1200, 90))],
+                         ids=["greyscale", "rgba", "very-wide"])
+def test_ugatit_converts_any_picture(client, ugatit_ckpt, tmp_path, mode, size):
+    path = picture_file(tmp_path, f"in.{'png' if mode != 'RGB' else 'jpg'}", mode, size)
+    result, attention, side, found, notes = convert(client, ugatit_ckpt, path, "b2a")
+    assert "anime → selfie" in notes and "No face found" in notes and found is None
+    out, att, both = pixels(result), pixels(attention), pixels(side)
+    assert out.shape == att.shape == (256, 256, 3) and both.shape == (256, 3 * 256, 3)
+    assert out.std() > 0 and np.abs(both[:, 256:512] - out).max() <= 2  # the download holds the result
+    again = convert(client, ugatit_ckpt, path, "b2a")
+    assert same_picture(again[0], result)  # deterministic
+    other = convert(client, ugatit_ckpt, path, "a2b")  # the other generator: another picture
+    assert not same_picture(other[0], result, tol=2)
+
+
+def test_ugatit_crops_a_face_and_offers_each_face(client, ugatit_ckpt):
+    photo = str(ROOT / "apps" / "examples" / "astronaut.jpg")
+    result, attention, side, found, notes = convert(client, ugatit_ckpt, photo, "a2b", "auto")
+    assert "No face found" not in notes and found is not None
+    whole = convert(client, ugatit_ckpt, photo, "a2b", "none")
+    assert not same_picture(whole[2], side, tol=2)  # the crop changed what was translated
+    with pytest.raises(AppError, match=r"face 3 asked for, but 1 face"):
+        convert(client, ugatit_ckpt, photo, "a2b", "photo", 3)
+
+
+def test_ugatit_refuses_a_non_picture_and_lives(client, ugatit_ckpt, tmp_path):
+    bogus = tmp_path / "notes.png"
+    bogus.write_text("this is not a picture\n")
+    with pytest.raises(AppError, match=r"not a picture"):
+        convert(client, ugatit_ckpt, str(bogus))
+    with pytest.raises(AppError, match=r"not a U-GAT-IT model"):
+        convert(client, str(ROOT / "checkpoints" / "dcgan-anime-64"), picture_file(tmp_path, "ok.png", "RGB", (64, 64)))
+    result, *_ = convert(client, ugatit_ckpt, picture_file(tmp_path, "ok2.png", "RGB", (64, 64)))
+    assert pixels(result).shape == (256, 256, 3)  # the server still answers

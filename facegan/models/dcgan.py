@@ -21,6 +21,7 @@ from facegan.latent import PRIORS
 from facegan.losses import feature_matching
 
 technique = "dcgan"
+default_data = "anime-faces-64"  # under facegan.data.data_root()
 
 
 @dataclass

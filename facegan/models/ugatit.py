@@ -22,6 +22,8 @@ from facegan.images import heatmap_rgb
 from facegan.losses import cam_bce, lsgan_d, lsgan_g
 
 technique = "ugatit"
+default_data = "selfie2anime/128"  # under facegan.data.data_root(): A = selfies, B = anime faces
+check_data = data_lib.check_two_domain  # what a job checks before it starts
 DIRECTIONS = ("a2b", "b2a")
 
 
@@ -32,6 +34,11 @@ class Config:
     n_res: int = 4  # residual blocks in the encoder and AdaLIN blocks in the decoder
     light: bool = True  # light: gamma/beta MLP on pooled features; full: on the flattened map
     discriminators: bool = True  # False: a generator-only checkpoint (for shipping; cannot train)
+    # what the two domains are, for labels and for picking the face detector of an input
+    domain_a: str = "selfie"
+    domain_b: str = "anime"
+    faces_a: str = "photo"  # facegan.faces kind: "photo" or "anime"
+    faces_b: str = "anime"
     # training (the paper's, kept with the model so a checkpoint says how it was made)
     lr: float = 1e-4
     beta1: float = 0.5

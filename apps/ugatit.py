@@ -1,0 +1,105 @@
+"""U-GAT-IT converter tab: a picture to the other domain's style and back, with the CAM attention.
+
+Thin: widget values -> facegan.translator.Translator -> pictures. The action is the named
+endpoint ``ugatit_convert`` that gradio_client can call.
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from pathlib import Path
+
+try:
+    from apps.common import PictureInput, checkpoint_chooser, load_model, whole
+except ImportError:  # run as a script from apps/
+    from common import PictureInput, checkpoint_chooser, load_model, whole
+
+import gradio as gr
+
+from facegan.translator import CROPS, Translator, annotate
+
+TECHNIQUE = "ugatit"
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+DIRECTIONS = [("A → B (selfie → anime)", "a2b"), ("B → A (anime → selfie)", "b2a")]
+MAX_PIXELS = 40_000_000  # refuse decompression bombs politely (the upload limit caps the file, not the pixels)
+
+
+def translator(ckpt: str) -> Translator:
+    model = load_model(TECHNIQUE, ckpt)
+    if not hasattr(model, "translate"):
+        raise gr.Error(f"checkpoint {ckpt!r} is not a U-GAT-IT model")
+    return _translator_of(model)
+
+
+@functools.lru_cache(maxsize=4)
+def _translator_of(model) -> Translator:
+    return Translator(model)
+
+
+def convert(ckpt: str, picture, direction: str, crop: str, face: float):
+    """ugatit_convert: picture -> (result, attention over the input, side-by-side PNG, faces found, notes)."""
+    if picture is None:
+        raise gr.Error("Upload a picture first.")
+    if picture.width * picture.height > MAX_PIXELS:
+        raise gr.Error(f"the picture is {picture.width}x{picture.height}: at most {MAX_PIXELS // 1_000_000} megapixels")
+    if direction not in ("a2b", "b2a"):
+        raise gr.Error(f"direction is 'a2b' or 'b2a', not {direction!r}")
+    if crop not in CROPS:
+        raise gr.Error(f"face crop is one of {', '.join(CROPS)}, not {crop!r}")
+    tr = translator(ckpt)
+    try:
+        r = tr.translate(picture, direction, crop, whole(face, "face", 0, 99))
+    except ValueError as e:
+        raise gr.Error(str(e)) from None
+    side = Path(tempfile.mkdtemp(prefix="facegan-ugatit-")) / f"ugatit-{direction}.png"
+    r.side_by_side.save(side)
+    notes = [f"**{tr.direction_label(direction)}** at {tr.size} px."]
+    if r.notice:
+        notes.append(r.notice)
+    found = annotate(picture, r.faces) if r.faces else None
+    return r.output, r.attention, str(side), found, " ".join(notes)
+
+
+def render():
+    """The tab's widgets and events, inside an open Blocks/Tab. Returns the checkpoint chooser."""
+    ckpt, _ = checkpoint_chooser(TECHNIQUE)
+    gr.Markdown("### Convert a face\nUpload a picture of a face (a photo or an illustration). The face is found "
+                "and cropped like the training pictures, then translated; the attention map shows where the "
+                "generator's CAM looked to tell the domains apart (red: most).")
+    with gr.Row():
+        with gr.Column(scale=2):
+            picture = PictureInput(label="Picture", type="pil", image_mode=None, height=320,
+                                   sources=["upload", "clipboard"])
+            direction = gr.Radio(DIRECTIONS, value="a2b", label="Direction")
+            with gr.Row():
+                crop = gr.Radio([("auto", "auto"), ("anime face", "anime"), ("photo face", "photo"), ("off", "none")],
+                                value="auto", label="Face crop",
+                                info="auto: the detector of the source domain, then the other one")
+                face = gr.Number(0, label="Face #", precision=0, minimum=0, maximum=99,
+                                 info="which face, when several are found (0 = largest)")
+            go = gr.Button("Convert", variant="primary")
+            examples = sorted(EXAMPLES.glob("*.jpg")) + sorted(EXAMPLES.glob("*.png"))
+            if examples:
+                gr.Examples([[str(p), "a2b" if p.suffix == ".jpg" else "b2a"] for p in examples], [picture, direction],
+                            label="Examples (public-domain photo; faces made by facegan's DCGAN)")
+        with gr.Column(scale=3):
+            notes = gr.Markdown()
+            with gr.Row():
+                result = gr.Image(label="Result", type="pil", format="png", height=256, interactive=False)
+                attention = gr.Image(label="Attention (CAM) over the input", type="pil", format="png", height=256,
+                                     interactive=False)
+            side = gr.Image(label="Input · result · attention (download)", type="filepath", format="png",
+                            interactive=False, buttons=["download"])
+            found = gr.Image(label="Faces found", type="pil", height=200, interactive=False)
+
+    go.click(convert, [ckpt, picture, direction, crop, face], [result, attention, side, found, notes],
+             api_name="ugatit_convert")
+    return ckpt
+
+
+def build_demo() -> gr.Blocks:
+    """The U-GAT-IT converter alone (e.g. for a Space of its own)."""
+    with gr.Blocks(title="facegan · U-GAT-IT converter") as demo:
+        render()
+    return demo
