@@ -185,15 +185,15 @@ class Trainer:
             model_config = self.module.Config(**run["model_config"])
             steps = cfg.steps if cfg else run["train_config"]["steps"]
             cfg = TrainConfig(**{**run["train_config"], "steps": steps})
-            data = data if isinstance(data, data_lib.ImageSet) else (data or run["data"])
+            data = data if _in_memory(data) else (data or run["data"])
         self.cfg = cfg or TrainConfig()
         self.model_config = model_config or self.module.Config()
         self.technique = technique
         self.device = pick_device(self.cfg.device)
 
         # Data first: a bad folder is refused before anything is written.
-        self.data = data if isinstance(data, data_lib.ImageSet) else self.load_data(data)
-        self.data_name = "(in memory)" if isinstance(data, data_lib.ImageSet) else str(data)
+        self.data = data if _in_memory(data) else self.load_data(data)
+        self.data_name = "(in memory)" if _in_memory(data) else str(data)
 
         torch.manual_seed(self.cfg.seed)
         self.model = self.module.Model(self.model_config).to(self.device)
@@ -391,6 +391,11 @@ class Trainer:
     def _restore_signal_handlers(old) -> None:
         for s, h in (old or {}).items():
             signal.signal(s, h)
+
+
+def _in_memory(data) -> bool:
+    """A decoded data set (ImageSet, TwoDomainSet) rather than a path."""
+    return data is not None and not isinstance(data, (str, os.PathLike))
 
 
 def _to(inputs, device):
