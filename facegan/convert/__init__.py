@@ -5,11 +5,23 @@ and containers, never code) and raises ``facegan.hub.CheckpointError`` with a cl
 for anything it does not recognise.
 
 - ``pytorch_examples_dcgan``: ``netG_epoch_N.pth`` / ``netD_epoch_N.pth`` of pytorch/examples
-  ``dcgan/main.py`` -> a DCGAN with the normal prior.
+  ``dcgan/main.py`` -> a DCGAN with the normal prior
+  (``facegan convert dcgan --from pytorch-examples --netg ... [--netd ...]``).
+- ``ugatit``: ``<dataset>_params_<step>.pt`` of the official U-GAT-IT PyTorch code,
+  znxlwm/UGATIT-pytorch (``UGATIT.save()``: both generators and the four discriminators)
+  -> a U-GAT-IT, light or full, or generator-only (``facegan convert ugatit FILE``).
 """
 
 from __future__ import annotations
 
+# source name -> its converter module
 SOURCES = {
     "pytorch-examples": "facegan.convert.pytorch_examples_dcgan",
+    "ugatit": "facegan.convert.ugatit",
+}
+
+# ``facegan convert <technique>`` -> the sources it reads (``--from`` picks one where there are several)
+BY_TECHNIQUE = {
+    "dcgan": ("pytorch-examples",),
+    "ugatit": ("ugatit",),
 }
