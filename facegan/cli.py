@@ -166,7 +166,7 @@ def _export(args) -> int:
     return 0
 
 
-def _convert(args) -> int:
+def _convert_dcgan(args) -> int:
     import importlib
     import warnings
 
@@ -184,6 +184,29 @@ def _convert(args) -> int:
     c = model.config
     print(f"{out} (dcgan nz={c.nz} ngf={c.ngf} ndf={c.ndf}, prior {c.prior}, "
           f"D {'converted' if args.netd else 'untrained'})")
+    return 0
+
+
+def _convert_ugatit(args) -> int:
+    import warnings
+
+    import torch
+
+    from facegan import hub
+    from facegan.convert import ugatit as converter
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = converter.convert(args.checkpoint, size=args.size, generators_only=args.generators_only)
+    for w in caught:  # one line each, like the errors
+        print(f"facegan: warning: {w.message}", file=sys.stderr)
+    out = hub.save_pretrained(model, args.out, converter.model_card(model, args.checkpoint),
+                              dtype=torch.float16 if args.fp16 else None,
+                              extra_config=converter.provenance(args.checkpoint, model))
+    c = model.config
+    print(f"{out} (ugatit {'light' if c.light else 'full'}, {c.image_size}px, ch={c.ch}, n_res={c.n_res}, "
+          f"{'generators and discriminators' if c.discriminators else 'generators only'}"
+          f"{', fp16' if args.fp16 else ''})")
     return 0
 
 
@@ -270,22 +293,37 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--manifest", help="update this entry of checkpoints/manifest.json")
     e.set_defaults(func=_export)
 
-    from facegan.convert import SOURCES
+    from facegan.convert import BY_TECHNIQUE
 
     c = sub.add_parser("convert", help="convert another implementation's checkpoint into a facegan one",
                        description="Read another implementation's weights (as data: tensors only, never code) and "
                                    "write a facegan checkpoint folder (config.json, model.safetensors, README.md).")
-    c.add_argument("technique", choices=["dcgan"])
-    c.add_argument("--from", dest="source", required=True, choices=list(SOURCES),
-                   help="pytorch-examples: netG_epoch_N.pth / netD_epoch_N.pth of pytorch/examples dcgan/main.py")
-    c.add_argument("--netg", required=True, help="the generator's state_dict, e.g. netG_epoch_24.pth")
-    c.add_argument("--netd", help="the discriminator's state_dict, e.g. netD_epoch_24.pth "
-                                  "(without it D is untrained and ranking by D means nothing)")
-    c.add_argument("--out", required=True, help="the checkpoint folder to write")
-    c.add_argument("--nz", type=int, help="check the latent size (default: read from the weights)")
-    c.add_argument("--ngf", type=int, help="check G's width (default: read from the weights)")
-    c.add_argument("--ndf", type=int, help="check D's width; without --netd, the fresh D's width (default: ngf)")
-    c.set_defaults(func=_convert)
+    cs = c.add_subparsers(dest="technique", required=True, metavar="technique")
+    cd = cs.add_parser("dcgan", help="pytorch/examples dcgan/main.py netG/netD_epoch_N.pth -> a DCGAN",
+                       description="pytorch/examples dcgan/main.py checkpoints -> a facegan DCGAN checkpoint folder.")
+    cd.add_argument("--from", dest="source", required=True, choices=list(BY_TECHNIQUE["dcgan"]),
+                    help="pytorch-examples: netG_epoch_N.pth / netD_epoch_N.pth of pytorch/examples dcgan/main.py")
+    cd.add_argument("--netg", required=True, help="the generator's state_dict, e.g. netG_epoch_24.pth")
+    cd.add_argument("--netd", help="the discriminator's state_dict, e.g. netD_epoch_24.pth "
+                                   "(without it D is untrained and ranking by D means nothing)")
+    cd.add_argument("--out", required=True, help="the checkpoint folder to write")
+    cd.add_argument("--nz", type=int, help="check the latent size (default: read from the weights)")
+    cd.add_argument("--ngf", type=int, help="check G's width (default: read from the weights)")
+    cd.add_argument("--ndf", type=int, help="check D's width; without --netd, the fresh D's width (default: ngf)")
+    cd.set_defaults(func=_convert_dcgan)
+    cu = cs.add_parser("ugatit", help="a znxlwm/UGATIT-pytorch <dataset>_params_<step>.pt -> a U-GAT-IT",
+                       description="The official U-GAT-IT PyTorch code's checkpoint (UGATIT.save(): genA2B, genB2A, "
+                                   "disGA, disGB, disLA, disLB) -> a facegan U-GAT-IT checkpoint folder; ch, n_res "
+                                   "and light/full are read from the weights.")
+    cu.add_argument("checkpoint", help="the official checkpoint, e.g. selfie2anime_params_0100000.pt")
+    cu.add_argument("--out", required=True, help="the checkpoint folder to write")
+    cu.add_argument("--size", type=int, help="image size: for the light variant any multiple of 4 (default 256, "
+                                             "the official --img_size); the full variant's is read from the "
+                                             "weights and --size must match it")
+    cu.add_argument("--generators-only", action="store_true", dest="generators_only",
+                    help="leave the discriminators out (a smaller checkpoint that translates but cannot be trained)")
+    cu.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
+    cu.set_defaults(func=_convert_ugatit)
     return p
 
 
