@@ -22,7 +22,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from facegan import data, hub, metrics  # noqa: E402
+from facegan import data, hub, metrics
 
 PAPER_KID100 = {"a2b": 11.61}  # U-GAT-IT paper, Table 2, selfie2anime, 256 px
 

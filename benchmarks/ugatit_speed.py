@@ -28,11 +28,11 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from facegan import data as data_lib  # noqa: E402
-from facegan import hub  # noqa: E402
-from facegan.models import ugatit  # noqa: E402
-from facegan.train import TrainConfig, Trainer, hardware, pick_device  # noqa: E402
-from facegan.translator import Translator  # noqa: E402
+from facegan import data as data_lib
+from facegan import hub
+from facegan.models import ugatit
+from facegan.train import TrainConfig, Trainer, hardware, pick_device
+from facegan.translator import Translator
 
 
 def sync(device: torch.device) -> None:

