@@ -20,6 +20,8 @@ def _train(args) -> int:
         raise ValueError("--data is required (an image folder), unless --resume continues a run")
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
                  if getattr(args, f.name, None) is not None}
+    if not args.resume and args.batch_size is None and hasattr(module, "default_batch_size"):
+        overrides["batch_size"] = module.default_batch_size  # e.g. 1 for U-GAT-IT, as the paper
     cfg = TrainConfig(**overrides) if not args.resume else (TrainConfig(**overrides) if args.steps else None)
     model_cfg = module.Config(**{k: v for k, v in (args.model or {}).items()}) if not args.resume else None
     trainer = Trainer(args.technique, args.data, args.out, model_cfg, cfg, resume=args.resume)
@@ -151,6 +153,10 @@ def _export(args) -> int:
 
     src = hub.resolve(args.checkpoint)
     model = hub.load_folder(src)
+    if args.generators_only:
+        if not hasattr(model, "without_discriminators"):
+            raise ValueError(f"{models.technique_of(model)} checkpoints keep their discriminator (it ranks faces)")
+        model = model.without_discriminators()
     card = (src / hub.CARD_NAME).read_text() if (src / hub.CARD_NAME).is_file() else None
     out = hub.save_pretrained(model, args.out, card, dtype=torch.float16 if args.fp16 else None)
     for extra in args.include or []:
@@ -163,6 +169,35 @@ def _export(args) -> int:
         hub.MANIFEST.write_text(json.dumps(manifest, indent=2) + "\n")
     size = (out / hub.WEIGHTS_NAME).stat().st_size / 1e6
     print(f"{out} ({size:.1f} MB, sha256 {sha})")
+    return 0
+
+
+def _translate(args) -> int:
+    from PIL import Image, UnidentifiedImageError
+
+    from facegan.translator import Translator
+
+    if not (args.out or args.attention or args.side_by_side):
+        raise ValueError("say where to write: --out, --attention and/or --side-by-side")
+    model = _load(args)
+    if not hasattr(model, "translate"):
+        raise ValueError(f"translate needs a two-domain model (ugatit), not {args.technique}")
+    try:
+        picture = Image.open(args.picture)
+        picture.load()
+    except (OSError, UnidentifiedImageError) as e:
+        raise ValueError(f"{args.picture} is not a picture this command can read: {type(e).__name__}") from None
+    tr = Translator(model)
+    r = tr.translate(picture, args.direction, args.crop, args.face, display=args.size)
+    if r.notice:
+        print(r.notice, file=sys.stderr)
+    written = []
+    for path, pic in ((args.out, r.output), (args.attention, r.attention), (args.side_by_side, r.side_by_side)):
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            pic.save(path)
+            written.append(path)
+    print(f"{tr.direction_label(args.direction)}: {', '.join(written)}")
     return 0
 
 
@@ -217,10 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a model on a folder of images",
                        description="Train a technique on an image folder; resumable with --resume.")
     t.add_argument("technique", choices=list(models.TECHNIQUES))
-    t.add_argument("--data", help="image folder (recursive; jpg/png/webp); with --resume defaults to the run's")
+    t.add_argument("--data", help="image folder (recursive; jpg/png/webp), for ugatit a folder with trainA/ trainB/ "
+                                  "(testA/ testB/); with --resume defaults to the run's")
     t.add_argument("--out", required=True, help="output folder: checkpoints, samples, metrics, status")
     t.add_argument("--steps", type=int, help="total steps (default 10000)")
-    t.add_argument("--batch-size", type=int, dest="batch_size", help="default 128")
+    t.add_argument("--batch-size", type=int, dest="batch_size", help="default 128 (dcgan), 1 (ugatit)")
     t.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     t.add_argument("--seed", type=int)
     t.add_argument("--device", help="auto (default), cpu, cuda, cuda:1")
@@ -283,6 +319,20 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=0)
     v.set_defaults(func=_evaluate)
 
+    x = sub.add_parser("translate", parents=[model_args], help="a picture into the other domain (ugatit)",
+                       description="Translate a face picture with a two-domain model: crop the face (optional), "
+                                   "translate, write the result, the CAM attention over the input, or both side by side.")
+    x.add_argument("picture", help="input picture (any size; RGB, greyscale or RGBA)")
+    x.add_argument("--out", help="the translated face (PNG)")
+    x.add_argument("--direction", choices=["a2b", "b2a"], default="a2b", help="a2b: selfie -> anime (default)")
+    x.add_argument("--crop", choices=["auto", "anime", "photo", "none"], default="auto",
+                   help="face crop: auto (the source domain's detector, then the other), anime, photo or none")
+    x.add_argument("--face", type=int, default=0, help="which detected face, largest first (default 0)")
+    x.add_argument("--attention", help="also write the CAM attention over the input (PNG)")
+    x.add_argument("--side-by-side", dest="side_by_side", help="also write input | result | attention (PNG)")
+    x.add_argument("--size", type=int, default=256, help="output size in pixels (default 256)")
+    x.set_defaults(func=_translate)
+
     e = sub.add_parser("export", help="copy a checkpoint as a shippable folder (fp16, model card)",
                        description="Write a checkpoint's config.json + model.safetensors (+ README.md) to --out; "
                                    "--manifest NAME records its sha256 in checkpoints/manifest.json.")
@@ -290,6 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True)
     e.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
     e.add_argument("--include", nargs="*", help="extra files to copy in (e.g. a sample grid)")
+    e.add_argument("--generators-only", action="store_true",
+                   help="leave the discriminators out (ugatit: the converter needs only the generators)")
     e.add_argument("--manifest", help="update this entry of checkpoints/manifest.json")
     e.set_defaults(func=_export)
 

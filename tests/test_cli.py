@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -82,3 +83,55 @@ def test_generate_with_an_offset(ckpt, tmp_path):
     # +128 bytes on every dimension (clamped at 255)
     expected = [latent.bytes_to_code(min(255, b + 128) for b in latent.code_to_bytes(c)) for c in codes]
     assert moved.stdout.splitlines()[1:] == expected
+
+
+# ----------------------------------------------------------------------------- U-GAT-IT
+
+
+@pytest.fixture(scope="module")
+def ugatit_ckpt(tmp_path_factory) -> Path:
+    from facegan.models import ugatit
+
+    torch.manual_seed(0)
+    return hub.save_pretrained(ugatit.Model(ugatit.Config(ch=4, n_res=1, image_size=96)),
+                               tmp_path_factory.mktemp("ugatit") / "tiny")
+
+
+def test_translate_writes_the_result_like_the_library(ugatit_ckpt, tmp_path):
+    from facegan.translator import Translator
+
+    src = tmp_path / "grey.png"
+    Image.new("L", (300, 200), 90).save(src)
+    r = facegan("translate", "ugatit", str(src), "--checkpoint", str(ugatit_ckpt), "--direction", "b2a",
+                "--crop", "none", "--out", str(tmp_path / "out.png"), "--side-by-side", str(tmp_path / "side.png"))
+    assert r.returncode == 0, r.stderr
+    assert "anime → selfie" in r.stdout
+    with Image.open(tmp_path / "out.png") as out, Image.open(tmp_path / "side.png") as side:
+        assert out.size == (256, 256) and side.size == (768, 256)
+        want = Translator(hub.load_folder(ugatit_ckpt)).translate(Image.open(src), "b2a", "none").output
+        diff = np.asarray(out.convert("RGB"), np.int16) - np.asarray(want, np.int16)
+        assert np.abs(diff).max() <= 1
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--out", "x.png", "NOT_A_PICTURE"], "is not a picture"),
+    (["PIC"], "say where to write"),
+])
+def test_translate_errors_are_one_line(ugatit_ckpt, tmp_path, args, says):
+    bogus = tmp_path / "bogus.png"
+    bogus.write_text("hello")
+    pic = tmp_path / "pic.png"
+    Image.new("RGB", (96, 96)).save(pic)
+    args = [str(bogus) if a == "NOT_A_PICTURE" else str(pic) if a == "PIC" else a for a in args]
+    r = facegan("translate", "ugatit", "--checkpoint", str(ugatit_ckpt), *args)
+    assert r.returncode == 2 and says in r.stderr and "Traceback" not in r.stderr
+
+
+def test_export_generators_only_keeps_the_translation(ugatit_ckpt, tmp_path):
+    r = facegan("export", str(ugatit_ckpt), "--out", str(tmp_path / "slim"), "--generators-only")
+    assert r.returncode == 0, r.stderr
+    full, slim = hub.load_folder(ugatit_ckpt), hub.load_folder(tmp_path / "slim")
+    assert not slim.config.discriminators and not hasattr(slim, "discriminator")
+    x = torch.rand(1, 3, 96, 96) * 2 - 1
+    assert torch.equal(full.translate(x)[0], slim.translate(x)[0])
+    assert (tmp_path / "slim" / "model.safetensors").stat().st_size < (ugatit_ckpt / "model.safetensors").stat().st_size

@@ -11,6 +11,7 @@ Domains: A -> B is ``generator.a2b`` (selfie -> anime for selfie2anime), B -> A 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -24,6 +25,7 @@ from facegan.losses import cam_bce, lsgan_d, lsgan_g
 technique = "ugatit"
 default_data = "selfie2anime/128"  # under facegan.data.data_root(): A = selfies, B = anime faces
 check_data = data_lib.check_two_domain  # what a job checks before it starts
+default_batch_size = 1  # the paper's
 DIRECTIONS = ("a2b", "b2a")
 
 
@@ -237,6 +239,12 @@ class Model(nn.Module):
                 "ga": Discriminator(cfg.ch, 7), "gb": Discriminator(cfg.ch, 7),
                 "la": Discriminator(cfg.ch, 5), "lb": Discriminator(cfg.ch, 5),
             })
+
+    def without_discriminators(self) -> Model:
+        """A generator-only copy (what the converter app needs; a third of the size at ch 64)."""
+        slim = Model(dataclasses.replace(self.config, discriminators=False))
+        slim.generator.load_state_dict(self.generator.state_dict())
+        return slim.to(next(self.parameters()).device).eval()
 
     @torch.no_grad()
     def translate(self, x: torch.Tensor, direction: str = "a2b") -> tuple[torch.Tensor, torch.Tensor]:
