@@ -70,7 +70,7 @@ def default_label(technique: str) -> tuple[str, str]:
         d = default_checkpoint(technique)
         return f"default ({d.folder.name})", d.notice
     except hub.CheckpointError as e:
-        return "default (none)", f"No default checkpoint: {e}. Pick a trained run, a folder or <repo>@<revision>."
+        return "default (none)", f"No default checkpoint: {e}. Pick a trained run, a folder or `repo@revision`."
 
 
 def checkpoint_choices(technique: str) -> list[tuple[str, str]]:
