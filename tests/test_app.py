@@ -448,3 +448,24 @@ def test_ugatit_refuses_a_non_picture_and_lives(client, ugatit_ckpt, tmp_path):
         convert(client, str(ROOT / "checkpoints" / "dcgan-anime-64"), picture_file(tmp_path, "ok.png", "RGB", (64, 64)))
     result, *_ = convert(client, ugatit_ckpt, picture_file(tmp_path, "ok2.png", "RGB", (64, 64)))
     assert pixels(result).shape == (256, 256, 3)  # the server still answers
+
+
+def test_train_a_tiny_ugatit_job_and_convert_with_it(client, runs, tmp_path):
+    from test_ugatit import make_two_domains
+
+    root = make_two_domains(tmp_path / "two")
+    with pytest.raises(AppError, match=r"trainA/ and trainB/"):  # an ordinary image folder is refused up front
+        client.predict("ugatit", str(root / "trainA"), 2, 1, str(runs / "ug-bad"), False, "", api_name="/train_start")
+    assert not (runs / "ug-bad").exists()
+
+    out = runs / "ug"
+    model = '{"image_size": 96, "ch": 4, "n_res": 1}'
+    assert client.predict("ugatit", str(root), 2, 1, str(out), False, model, api_name="/train_start") == str(out)
+    st = wait_for(client, str(out), {"finished"})
+    assert st["step"] == 2 and {"loss_d", "loss_cycle", "loss_cam"} <= set(st["losses"])
+    with Image.open(out / "samples" / "latest.png") as grid:  # rows: A, attention, A→B, A→B→A, B, ...
+        assert grid.size == (8 * 98 + 2, 2 * 98 + 2)
+    ckpt = Path(st["checkpoint"])
+    assert ckpt in jobs.finished_checkpoints(technique="ugatit")
+    result, *_ = convert(client, str(ckpt), picture_file(tmp_path, "p.png", "RGB", (120, 100)), "a2b", "none")
+    assert pixels(result).shape == (256, 256, 3)
