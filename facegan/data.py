@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image, ImageOps
+
+from facegan.labels import CATEGORICAL, DatasetLabels, LabelError, LabelSpec, anime_labels, class_labels
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 
@@ -127,6 +131,17 @@ def read_label_csv(csv_path: str | os.PathLike) -> dict[str, str]:
     return rows
 
 
+def find_labelled_file(root: Path, name: str) -> Path | None:
+    """The image a label CSV's ``name`` means: ``root/name`` or ``root/images/name``, as given
+    or with each image extension added (``0`` -> ``images/0.jpg``); None when there is none."""
+    for cand in (root / name, root / "images" / name):
+        hits = [cand] if cand.suffix.lower() in IMAGE_EXTENSIONS else [cand.with_name(cand.name + e) for e in IMAGE_EXTENSIONS]
+        hit = next((h for h in hits if h.is_file()), None)
+        if hit:
+            return hit
+    return None
+
+
 def load_labelled(root: str | os.PathLike, size: int, csv_path: str | os.PathLike | None = None,
                   limit: int | None = None) -> ImageSet:
     """Images named in a label CSV (default ``root/tags.csv``), with integer labels.
@@ -142,13 +157,10 @@ def load_labelled(root: str | os.PathLike, size: int, csv_path: str | os.PathLik
     table = read_label_csv(csv_path)
     paths, names = [], []
     for name, label in table.items():
-        for cand in (root / name, root / "images" / name):
-            hits = [cand] if cand.suffix.lower() in IMAGE_EXTENSIONS else [cand.with_name(cand.name + e) for e in IMAGE_EXTENSIONS]
-            hit = next((h for h in hits if h.is_file()), None)
-            if hit:
-                paths.append(hit)
-                names.append(label)
-                break
+        hit = find_labelled_file(root, name)
+        if hit:
+            paths.append(hit)
+            names.append(label)
         if limit and len(paths) >= limit:  # no need to look for the other files
             break
     if not paths:
@@ -279,3 +291,222 @@ class PairBatches:
         """Batch number ``step``: (a, b), each (B, 3, size, size) float in [-1, 1]."""
         a, b = (self.crop(batches(step)[0], step, i) for i, batches in enumerate(self.domains))
         return a, b
+
+
+# ----------------------------------------------------------------------------- labelled sets (conditional models)
+
+TAG_PATTERN = re.compile(r"^\s*(.+?)\s+hair\s+(.+?)\s+eyes\s*$")
+
+
+@dataclass
+class LabelledSet:
+    """Decoded images with label vectors (``facegan.labels``), from one or more data sets (StarGAN).
+
+    ``images`` (N, 3, S, S) uint8; ``labels`` (N, spec.dim) float32 label vectors, the mask
+    included when there are two or more data sets; ``dataset`` (N,) int64, the index in
+    ``spec.datasets`` of the set each image comes from.
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    dataset: torch.Tensor
+    spec: LabelSpec
+    paths: list[str]
+    skipped: list[str] = field(default_factory=list)  # files that could not be read
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def part(self, k: int) -> ImageSet:
+        """The images of data set ``k``, their label vectors as ``labels`` (for ``Batches``)."""
+        idx = (self.dataset == k).nonzero().flatten()
+        return ImageSet(self.images[idx], [self.paths[i] for i in idx.tolist()], self.labels[idx])
+
+
+def _spread(n: int, limit: int | None) -> list[int]:
+    """``limit`` indices spread evenly over range(n): the labelled sets are sorted by class, so
+    their first N images would hold only one or two classes."""
+    if not limit or limit >= n:
+        return list(range(n))
+    return sorted({round(i * (n - 1) / max(limit - 1, 1)) for i in range(limit)})
+
+
+def _labelled_set(paths: list[Path], rows: list[dict], ds: DatasetLabels, size: int, where) -> LabelledSet:
+    arrays, skipped = _decode(paths, size)
+    keep = [i for i, a in enumerate(arrays) if a is not None]
+    if not keep:
+        raise DataError(f"none of the {len(paths)} labelled images under {where} could be read")
+    spec = LabelSpec.of(ds)
+    try:
+        vectors = spec.encode_many([rows[i] for i in keep])
+    except LabelError as e:
+        raise DataError(f"{where}: {e}") from e
+    return LabelledSet(_stack([arrays[i] for i in keep]), vectors, torch.zeros(len(keep), dtype=torch.long), spec,
+                       [str(paths[i]) for i in keep], skipped)
+
+
+def _check_values(ds: DatasetLabels, found: dict[str, set[str]], where) -> None:
+    for g in ds.groups:
+        unknown = sorted(found.get(g.name, set()) - set(g.values))
+        if unknown:
+            raise DataError(f"{where}: {g.name} {', '.join(map(repr, unknown))} not among the model's {len(g)} "
+                            f"{g.name} values ({', '.join(g.values)})")
+
+
+def load_anime_tags(root: str | os.PathLike, size: int, labels: DatasetLabels | None = None,
+                    csv_path: str | os.PathLike | None = None, limit: int | None = None) -> LabelledSet:
+    """Anime faces with hair and eye colour groups, from ``root/tags.csv`` rows
+    ``N,<colour> hair <colour> eyes`` naming ``root/images/N.jpg``.
+
+    ``labels`` fixes the colours and their order (a model's spec); without it they are the
+    sorted colours the file uses. Images without a tag row are left out; ``limit`` keeps that
+    many rows spread evenly over the file (which is sorted by hair colour).
+    """
+    root = Path(root)
+    csv_path = Path(csv_path) if csv_path else root / "tags.csv"
+    if not csv_path.is_file():
+        raise DataError(f"tag file not found: {csv_path} (expected rows 'N,<colour> hair <colour> eyes')")
+    table = list(read_label_csv(csv_path).items())
+    parsed = []
+    for name, text in table:
+        m = TAG_PATTERN.match(text)
+        if not m:
+            raise DataError(f"{csv_path}: the tag of {name!r} is {text!r}, not '<colour> hair <colour> eyes'")
+        parsed.append((name, {"hair": m.group(1), "eyes": m.group(2)}))
+    found = {g: {row[g] for _, row in parsed} for g in ("hair", "eyes")}
+    if labels is None:
+        labels = anime_labels(sorted(found["hair"]), sorted(found["eyes"]))
+    elif [g.name for g in labels.groups] != ["hair", "eyes"]:
+        raise DataError(f"a tags.csv set has the label groups hair and eyes, not {[g.name for g in labels.groups]}")
+    _check_values(labels, found, csv_path)
+    parsed = [parsed[i] for i in _spread(len(parsed), limit)]
+    paths, rows = [], []
+    for name, row in parsed:
+        if hit := find_labelled_file(root, name):
+            paths.append(hit)
+            rows.append(row)
+    if not paths:
+        raise DataError(f"none of the files named in {csv_path} exist under {root} (nor under {root / 'images'})")
+    return _labelled_set(paths, rows, labels, size, root)
+
+
+def _class_folders(root: Path) -> dict[str, list[Path]]:
+    return {d.name: found for d in sorted(root.iterdir()) if d.is_dir() and (found := list_images(d))}
+
+
+def load_class_folders(root: str | os.PathLike, size: int, labels: DatasetLabels | None = None,
+                       limit: int | None = None) -> LabelledSet:
+    """Images sorted into one folder per class, ``root/<class>/*.jpg`` (FER2013's
+    ``train/happy/...``; a ``root`` holding ``train/`` uses that), as one categorical group.
+
+    ``labels`` (one group) fixes the classes and their order; without it they are the folder
+    names (data set "fer", group "expression"). Greyscale images become RGB; ``limit`` keeps
+    that many images spread evenly over the classes.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"data folder not found: {root}")
+    classes = _class_folders(root)
+    if not classes and (root / "train").is_dir():
+        root = root / "train"
+        classes = _class_folders(root)
+    if not classes:
+        raise DataError(f"{root} has no class folders: expected images in {root}/<class>/ (e.g. train/happy/1.jpg)")
+    if labels is None:
+        labels = class_labels(sorted(classes))
+    if len(labels.groups) != 1 or labels.groups[0].kind != CATEGORICAL:
+        raise DataError(f"class folders give one categorical label group, not {[g.name for g in labels.groups]}")
+    group = labels.groups[0].name
+    _check_values(labels, {group: set(classes)}, root)
+    items = [(p, {group: c}) for c, found in classes.items() for p in found]
+    items = [items[i] for i in _spread(len(items), limit)]
+    return _labelled_set([p for p, _ in items], [r for _, r in items], labels, size, root)
+
+
+def is_tag_set(root: str | os.PathLike) -> bool:
+    return (Path(root) / "tags.csv").is_file()
+
+
+def load_labelled_set(root: str | os.PathLike, size: int, labels: DatasetLabels | None = None,
+                      limit: int | None = None) -> LabelledSet:
+    """A folder with a ``tags.csv`` (hair and eye colours), else class folders."""
+    if is_tag_set(root):
+        return load_anime_tags(root, size, labels, limit=limit)
+    return load_class_folders(root, size, labels, limit)
+
+
+def check_labelled(root: str | os.PathLike) -> int:
+    """Cheap check (no decoding) of a labelled folder: the number of labelled images, or DataError."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"data folder not found: {root}")
+    if is_tag_set(root):
+        n = sum(find_labelled_file(root, name) is not None for name in read_label_csv(root / "tags.csv"))
+        if not n:
+            raise DataError(f"none of the files named in {root / 'tags.csv'} exist under {root}")
+        return n
+    classes = _class_folders(root) or ((root / "train").is_dir() and _class_folders(root / "train"))
+    if not classes:
+        raise DataError(f"{root} is not a labelled data set: it needs a tags.csv ('N,<colour> hair <colour> eyes') "
+                        "or one folder of images per class (<class>/*.jpg)")
+    return sum(len(v) for v in classes.values())
+
+
+def _resize_uint8(images: torch.Tensor, size: int) -> torch.Tensor:
+    if images.shape[1] == 1:  # greyscale -> RGB
+        images = images.expand(-1, 3, -1, -1)
+    if images.shape[-2:] == (size, size):
+        return images.contiguous()
+    x = F.interpolate(images.float(), size=(size, size), mode="bicubic", antialias=True, align_corners=False)
+    return x.round().clamp(0, 255).to(torch.uint8)
+
+
+def mix_labelled(*sets: LabelledSet, size: int | None = None) -> LabelledSet:
+    """Two (or more) labelled sets as one, for a model that learns all their labels (StarGAN's
+    mask vector, paper Sec. 3.2): the spec lists every set's data sets in order, each image's
+    vector keeps its own labels, zeros for the others' and the one-hot mask of its set.
+    Images are resized to ``size`` (default: the first set's) and greyscale becomes RGB."""
+    if len(sets) < 2:
+        raise DataError("mix_labelled takes two or more labelled sets")
+    try:
+        spec = LabelSpec(tuple(d for s in sets for d in s.spec.datasets))
+    except LabelError as e:
+        raise DataError(f"cannot mix these sets: {e}") from e
+    size = size or sets[0].images.shape[-1]
+    images, vectors, dataset, base = [], [], [], 0
+    for s in sets:
+        v = torch.zeros(len(s), spec.dim)
+        for k in range(s.spec.n_datasets):
+            v[:, spec.dataset_slice(base + k)] = s.labels[:, s.spec.dataset_slice(k)]
+        v[torch.arange(len(s)), spec.mask_slice.start + base + s.dataset] = 1
+        images.append(_resize_uint8(s.images, size))
+        vectors.append(v)
+        dataset.append(s.dataset + base)
+        base += s.spec.n_datasets
+    return LabelledSet(torch.cat(images), torch.cat(vectors), torch.cat(dataset), spec,
+                       [p for s in sets for p in s.paths], [p for s in sets for p in s.skipped])
+
+
+class LabelledBatches:
+    """Batches (images, label vectors, data set index) as a pure function of the step, like ``Batches``.
+
+    With several data sets each batch comes from one of them in turn (step s from data set
+    s mod n), as the official StarGAN's multi-data-set loop takes a CelebA batch, then a RaFD
+    one; each data set is shuffled on its own.
+    """
+
+    def __init__(self, data: LabelledSet, batch_size: int, seed: int, device: torch.device | str = "cpu",
+                 flip: bool = True):
+        self.parts = []
+        for k, ds in enumerate(data.spec.datasets):
+            part = data.part(k)
+            if batch_size > len(part):
+                raise DataError(f"batch size {batch_size} is larger than data set {ds.name!r} ({len(part)} images)")
+            self.parts.append(Batches(part, batch_size, seed + 7919 * k, device, flip))
+        self.device = torch.device(device)
+
+    def __call__(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Batch number ``step``: images (B, 3, S, S) float in [-1, 1], label vectors (B, dim), data set (B,) int64."""
+        k = step % len(self.parts)
+        x, y = self.parts[k](step // len(self.parts))
+        return x, y, torch.full((len(x),), k, dtype=torch.long, device=x.device)

@@ -30,3 +30,12 @@ def cam_bce(source_logit: torch.Tensor, target_logit: torch.Tensor) -> torch.Ten
     of its source domain (``source_logit``) and 0 for images of its target domain."""
     return (F.binary_cross_entropy_with_logits(source_logit.float(), torch.ones_like(source_logit, dtype=torch.float))
             + F.binary_cross_entropy_with_logits(target_logit.float(), torch.zeros_like(target_logit, dtype=torch.float)))
+
+
+def gradient_penalty(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP (Gulrajani et al. 2017), as StarGAN's official ``gradient_penalty(y, x)``: the mean
+    over the batch of (||d out / d x||_2 - 1)^2, ``out`` being D's scores at ``x`` (requires_grad;
+    for a PatchGAN the gradient of the sum of its outputs). Differentiable (create_graph), so it
+    trains D."""
+    (grad,) = torch.autograd.grad(out, x, grad_outputs=torch.ones_like(out), create_graph=True)
+    return (torch.linalg.vector_norm(grad.float().flatten(1), dim=1) - 1).pow(2).mean()

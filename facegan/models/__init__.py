@@ -8,6 +8,7 @@ from types import ModuleType
 TECHNIQUES = {
     "dcgan": "facegan.models.dcgan",
     "ugatit": "facegan.models.ugatit",
+    "stargan": "facegan.models.stargan",
 }
 
 
