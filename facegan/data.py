@@ -406,10 +406,9 @@ def load_class_folders(root: str | os.PathLike, size: int, labels: DatasetLabels
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"data folder not found: {root}")
-    classes = _class_folders(root)
-    if not classes and (root / "train").is_dir():
+    if (root / "train").is_dir():  # a train/test split: train on train/
         root = root / "train"
-        classes = _class_folders(root)
+    classes = _class_folders(root)
     if not classes:
         raise DataError(f"{root} has no class folders: expected images in {root}/<class>/ (e.g. train/happy/1.jpg)")
     if labels is None:
@@ -445,7 +444,7 @@ def check_labelled(root: str | os.PathLike) -> int:
         if not n:
             raise DataError(f"none of the files named in {root / 'tags.csv'} exist under {root}")
         return n
-    classes = _class_folders(root) or ((root / "train").is_dir() and _class_folders(root / "train"))
+    classes = _class_folders(root / "train" if (root / "train").is_dir() else root)
     if not classes:
         raise DataError(f"{root} is not a labelled data set: it needs a tags.csv ('N,<colour> hair <colour> eyes') "
                         "or one folder of images per class (<class>/*.jpg)")

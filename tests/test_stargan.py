@@ -1,0 +1,517 @@
+"""StarGAN: label vectors and the mask vector, the gradient penalty, each loss term, shapes,
+inference-time instance norm, labelled data, and tiny runs (one data set and two mixed) with exact resume."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import random_image
+from PIL import Image
+from test_train import _assert_tree_equal
+
+from facegan import data, hub, labels, losses
+from facegan.labels import BINARY, DatasetLabels, Group, LabelError, LabelSpec
+from facegan.models import stargan
+from facegan.train import TrainConfig, Trainer, TrainingDiverged
+
+S = 32
+HAIR, EYES, MOODS = ("black", "blue", "pink"), ("green", "red"), ("happy", "sad")
+ANIME = labels.anime_labels(HAIR, EYES)
+FER = labels.class_labels(MOODS)
+BOTH = LabelSpec.of(ANIME, FER)
+NULL = contextlib.nullcontext
+
+
+def tiny(spec: LabelSpec = BOTH, **kw) -> stargan.Config:
+    # d_repeat_num 4 at 32 px leaves D a 2x2 map, as 6 at 128 px (official) and 5 at 64 px (default)
+    return stargan.Config(**{"image_size": S, "g_conv_dim": 8, "d_conv_dim": 8, "g_repeat_num": 1,
+                             "d_repeat_num": 4, "labels": spec, **kw})
+
+
+def make_tag_set(root, n: int = 12, untagged: int = 2):
+    """images/N.jpg + tags.csv 'N,<hair> hair <eyes> eyes' (hair colour painted in), and untagged images."""
+    rng = np.random.default_rng(0)
+    (root / "images").mkdir(parents=True)
+    rows = []
+    for i in range(n + untagged):
+        im = np.asarray(random_image(rng, "RGB", (40, 40))).copy()
+        im[:12] = [(20, 20, 20), (40, 60, 230), (240, 120, 200)][i % 3]
+        Image.fromarray(im).save(root / "images" / f"{i}.jpg")
+        if i < n:
+            rows.append(f"{i},{HAIR[i % 3]} hair {EYES[i % 2]} eyes")
+    (root / "tags.csv").write_text("\n".join(rows))  # no newline at the end, as the shared set
+    return root
+
+
+def make_class_set(root, n: int = 4):
+    """train/<mood>/*.jpg, greyscale 48 px (FER2013's layout), plus an empty test/."""
+    rng = np.random.default_rng(1)
+    for mood in MOODS:
+        (root / "train" / mood).mkdir(parents=True)
+        for i in range(n):
+            random_image(rng, "L", (48, 48)).save(root / "train" / mood / f"{i}.jpg")
+    (root / "test").mkdir()
+    return root
+
+
+@pytest.fixture
+def mixed(tmp_path) -> data.LabelledSet:
+    a = data.load_anime_tags(make_tag_set(tmp_path / "anime"), S, ANIME)
+    b = data.load_class_folders(make_class_set(tmp_path / "fer"), S, FER)
+    return data.mix_labelled(a, b)
+
+
+# ----------------------------------------------------------------------------- labels
+
+
+def test_categorical_groups_encode_and_decode():
+    spec = LabelSpec.of(labels.anime_labels())
+    assert spec.dim == spec.n_cls == 22 and spec.mask_slice is None  # one data set: no mask (official)
+    v = spec.encode({"hair": "pink", "eyes": "blue"})
+    assert v.shape == (22,) and v.sum() == 2
+    assert v[labels.ANIME_HAIR.index("pink")] == 1 and v[12 + labels.ANIME_EYES.index("blue")] == 1
+    assert spec.decode(v) == ("anime", {"hair": "pink", "eyes": "blue"})
+    rows = [{"hair": h, "eyes": e} for h in ("aqua", "white") for e in ("red", "yellow")]
+    assert [spec.decode(x)[1] for x in spec.encode_many(rows)] == rows
+    with pytest.raises(LabelError, match="'silver' is not a hair value; the 12 are: aqua"):
+        spec.encode({"hair": "silver", "eyes": "blue"})
+    with pytest.raises(LabelError, match="no eyes value"):
+        spec.encode({"hair": "pink"})
+    with pytest.raises(LabelError, match="not groups"):
+        spec.encode({"hair": "pink", "eyes": "blue", "mood": "happy"})
+    # a group set to each value keeps the other group
+    w = spec.with_value(v[None], "hair", "aqua")[0]
+    assert spec.decode(w) == ("anime", {"hair": "aqua", "eyes": "blue"}) and spec.decode(v)[1]["hair"] == "pink"
+
+
+def test_binary_attributes_encode_decode_and_toggle():
+    spec = LabelSpec.of(DatasetLabels("celeba", (Group("hair", ("black", "blond")),
+                                                 Group("attributes", ("male", "young", "smiling"), BINARY))))
+    v = spec.encode({"hair": "blond", "attributes": ["young", "smiling"]})
+    assert v.tolist() == [0, 1, 0, 1, 1]
+    assert spec.decode(v) == ("celeba", {"hair": "blond", "attributes": ["young", "smiling"]})
+    assert spec.encode({"hair": "black"}).tolist() == [1, 0, 0, 0, 0]  # an absent binary group is all off
+    assert spec.encode({"hair": "black", "attributes": {"male": True, "young": False}}).tolist() == [1, 0, 1, 0, 0]
+    # the official sample grids reverse one attribute; on= sets it
+    assert spec.with_value(v[None], "attributes", "young")[0].tolist() == [0, 1, 0, 0, 1]
+    assert spec.with_value(v[None], "attributes", "male", on=True)[0].tolist() == [0, 1, 1, 1, 1]
+    assert spec.with_value(v[None], "attributes", "smiling", on=False)[0].tolist() == [0, 1, 0, 1, 0]
+    with pytest.raises(LabelError, match="kind"):
+        Group("x", ("a",), "ordinal")
+
+
+def test_mask_vector_for_two_data_sets():
+    assert (BOTH.n_cls, BOTH.dim) == (3 + 2 + 2, 3 + 2 + 2 + 2)
+    anime = BOTH.encode({"hair": "pink", "eyes": "green"})  # the data set is found from the groups
+    fer = BOTH.encode({"expression": "sad"})
+    #                        hair     eyes  expr  mask
+    assert anime.tolist() == [0, 0, 1, 1, 0, 0, 0, 1, 0]
+    assert fer.tolist() == [0, 0, 0, 0, 0, 0, 1, 0, 1]
+    assert BOTH.decode(anime) == ("anime", {"hair": "pink", "eyes": "green"})
+    assert BOTH.decode(fer) == ("fer", {"expression": "sad"})
+    both = torch.stack([anime, fer])
+    assert BOTH.dataset_of(both).tolist() == [0, 1]
+    # moving a FER picture to a hair colour: its expression goes, the mask says anime, the eyes come from fill
+    fill = BOTH.encode_many([{"hair": "black", "eyes": "red"}] * 2, "anime")
+    moved = BOTH.with_value(both, "hair", "blue", fill=fill)
+    assert moved[0].tolist() == [0, 1, 0, 1, 0, 0, 0, 1, 0]  # an anime row keeps its eyes
+    assert moved[1].tolist() == [0, 1, 0, 0, 1, 0, 0, 1, 0]
+    with pytest.raises(LabelError, match="say which data set"):
+        BOTH.encode_many([{}])
+    with pytest.raises(LabelError, match="names must differ"):
+        LabelSpec.of(ANIME, ANIME)
+
+
+def test_spec_and_config_survive_json():
+    assert LabelSpec.from_dict(json.loads(json.dumps(BOTH.to_dict()))) == BOTH
+    cfg = tiny()
+    raw = json.loads(json.dumps(dataclasses.asdict(cfg)))  # what config.json and run.json hold
+    assert stargan.Config(**raw) == cfg and stargan.Config(**raw).labels == BOTH
+    with pytest.raises(LabelError, match="not a label spec"):
+        stargan.Config(labels={"groups": []})
+
+
+# ----------------------------------------------------------------------------- losses
+
+
+def test_gradient_penalty_of_a_linear_critic():
+    """D(x) = W x (3 outputs): the gradient of their sum is v = W.sum(0) for every image, so the
+    penalty is (|v| - 1)^2 and its gradient wrt each row of W is 2 (|v| - 1) v / |v|."""
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(12, 3)
+    x = torch.randn(4, 3, 2, 2, requires_grad=True)
+    gp = losses.gradient_penalty(lin(x.flatten(1)), x)
+    v = lin.weight.detach().sum(0)
+    norm = v.norm()
+    assert gp.item() == pytest.approx((norm.item() - 1) ** 2, rel=1e-5)
+    gp.backward()
+    want = 2 * (norm - 1) * v / norm
+    torch.testing.assert_close(lin.weight.grad, want.expand(3, -1).contiguous())
+    # a critic with unit gradient everywhere costs nothing
+    x2 = torch.randn(2, 3, requires_grad=True)
+    assert losses.gradient_penalty((x2 * torch.tensor([0.6, 0.8, 0.0])).sum(1), x2).item() == pytest.approx(0, abs=1e-10)
+
+
+def test_classification_loss_terms():
+    spec = LabelSpec.of(DatasetLabels("d", (Group("hair", ("a", "b", "c")), Group("attrs", ("x", "y"), BINARY))))
+    logits = torch.tensor([[2.0, 0.0, -1.0, 1.5, -0.5], [0.0, 1.0, 0.0, -2.0, 3.0]])
+    target = spec.encode_many([{"hair": "a", "attrs": ["x"]}, {"hair": "c", "attrs": []}])
+
+    def ce(z, i):
+        return -z[i] + math.log(sum(math.exp(t) for t in z))
+
+    def bce(z, t):
+        return -(t * math.log(1 / (1 + math.exp(-z))) + (1 - t) * math.log(1 - 1 / (1 + math.exp(-z))))
+
+    rows = logits.tolist()
+    want = [ce(rows[0][:3], 0) + bce(1.5, 1) + bce(-0.5, 0), ce(rows[1][:3], 2) + bce(-2.0, 0) + bce(3.0, 0)]
+    assert stargan.classification_loss(logits, target, spec).item() == pytest.approx(sum(want) / 2, rel=1e-6)
+
+
+def test_masked_classification_ignores_the_other_data_sets_labels():
+    torch.manual_seed(0)
+    logits = torch.randn(4, BOTH.n_cls, requires_grad=True)
+    target = torch.cat([BOTH.encode_many([{"hair": "pink", "eyes": "red"}, {"hair": "black", "eyes": "green"}]),
+                        BOTH.encode_many([{"expression": "happy"}, {"expression": "sad"}])])
+    loss = stargan.classification_loss(logits, target, BOTH)
+    (grad,) = torch.autograd.grad(loss, logits)
+    anime, fer = BOTH.dataset_slice("anime"), BOTH.dataset_slice("fer")
+    assert (grad[:2, fer] == 0).all() and (grad[2:, anime] == 0).all()
+    assert (grad[:2, anime] != 0).all() and (grad[2:, fer] != 0).all()
+    # whatever sits in the absent data set's part of a vector (or its logits) changes nothing
+    noisy, other = target.clone(), logits.detach().clone()
+    noisy[:2, fer] = torch.tensor([1.0, 1.0])
+    noisy[2:, anime] = torch.rand(2, 5)
+    other[:2, fer] += 50
+    other[2:, anime] -= 50
+    assert stargan.classification_loss(other, noisy, BOTH).item() == pytest.approx(loss.item())
+    # and the same through D: a batch of anime faces leaves D's FER classifier weights untouched
+    model = stargan.Model(tiny())
+    x = torch.rand(2, 3, S, S) * 2 - 1
+    stargan.classification_loss(model.discriminator(x)[1], target[:2], BOTH).backward()
+    w = model.discriminator.conv2.weight.grad
+    assert (w[fer] == 0).all() and (w[anime] != 0).any()
+
+
+def test_each_loss_term_of_a_step_against_a_direct_computation():
+    """The reported terms equal the official formulas evaluated on the pre-step G and D (D's
+    terms) and on the pre-step G with the updated D (G's terms), with the same random draws."""
+    torch.manual_seed(0)
+    cfg = tiny(n_critic=1)
+    model = stargan.Model(cfg)
+    before = copy.deepcopy(model)
+    step = stargan.TrainStep(model, cfg)
+    x = torch.rand(4, 3, S, S) * 2 - 1
+    c = BOTH.encode_many([{"hair": h, "eyes": "red"} for h in ("black", "blue", "pink", "pink")], "anime")
+    torch.manual_seed(5)
+    got = step((x, c), NULL)
+
+    torch.manual_seed(5)  # the step's draws, in order: the target permutation, then alpha
+    c_trg = c[stargan.permute_within_datasets(BOTH.dataset_of(c))]
+    alpha = torch.rand(4, 1, 1, 1)
+    G0, D0, D1 = before.generator, before.discriminator, model.discriminator
+    out_src, out_cls = D0(x)
+    fake = G0(x, c_trg).detach()
+    x_hat = (alpha * x + (1 - alpha) * fake).requires_grad_(True)
+    (g,) = torch.autograd.grad(D0(x_hat)[0].sum(), x_hat)
+    want = {
+        "loss_d_real": -out_src.mean(), "loss_d_fake": D0(fake)[0].mean(),
+        "loss_d_cls": stargan.classification_loss(out_cls, c, BOTH),
+        "loss_gp": ((g.flatten(1).norm(dim=1) - 1) ** 2).mean(),
+        "loss_g_fake": -D1(fake)[0].mean(), "loss_g_cls": stargan.classification_loss(D1(fake)[1], c_trg, BOTH),
+        "loss_g_rec": (x - G0(fake, c)).abs().mean(),
+    }
+    assert got.keys() == want.keys()
+    for k, v in want.items():
+        assert got[k].item() == pytest.approx(v.item(), rel=1e-4, abs=1e-6), k
+    assert not torch.equal(c_trg, c)  # the targets really are shuffled labels
+    assert sorted(map(tuple, c_trg.tolist())) == sorted(map(tuple, c.tolist()))
+
+
+def test_targets_are_permuted_within_each_data_set():
+    torch.manual_seed(0)
+    dataset = torch.tensor([1, 0, 1, 1, 0, 0, 1, 0])
+    seen = set()
+    for _ in range(20):
+        perm = stargan.permute_within_datasets(dataset)
+        assert sorted(perm.tolist()) == list(range(8)) and torch.equal(dataset[perm], dataset)
+        seen.add(tuple(perm.tolist()))
+    assert len(seen) > 10
+
+
+def test_g_is_updated_every_n_critic_steps_and_its_latest_losses_reported():
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, S, S) * 2 - 1
+    for spec, due in ((LabelSpec.of(ANIME), [2, 5]), (BOTH, [4, 5])):  # two data sets: an iteration is two steps
+        cfg = tiny(spec, n_critic=3)
+        model = stargan.Model(cfg)
+        step = stargan.TrainStep(model, cfg)
+        c = spec.encode_many([{"hair": "pink", "eyes": "red"}, {"hair": "blue", "eyes": "green"}], "anime")
+        updated, reports = [], []
+        for s in range(6):
+            g0 = model.generator.main[0].weight.clone()
+            d0 = model.discriminator.main[0].weight.clone()
+            step.schedule(s, 100)
+            reports.append(step((x, c), NULL))
+            assert not torch.equal(d0, model.discriminator.main[0].weight)  # D every step
+            if not torch.equal(g0, model.generator.main[0].weight):
+                updated.append(s)
+        assert updated == due == [s for s in range(6) if step.g_step_due(s)]
+        assert all(r["loss_g_rec"] == 0 for r in reports[:due[0]])  # before G's first step
+        assert reports[due[0]]["loss_g_rec"] > 0 and all(torch.isfinite(v) for r in reports for v in r.values())
+        if due[1] > due[0] + 1:
+            assert reports[due[0] + 1]["loss_g_rec"] == reports[due[0]]["loss_g_rec"]  # repeated on D-only steps
+
+
+def test_linear_decay_over_the_second_half():
+    cfg = tiny(g_lr=2e-4)
+    step = stargan.TrainStep(stargan.Model(cfg), cfg)
+    g, d = [], []
+    for s in range(10):
+        step.schedule(s, 10)
+        g.append(step.opt_g.param_groups[0]["lr"])
+        d.append(step.opt_d.param_groups[0]["lr"])
+    assert g[:5] == [2e-4] * 5 and d[:5] == [1e-4] * 5
+    assert g[5:] == pytest.approx([2e-4 * (1 - k / 5) for k in range(5)])
+    assert d[5:] == pytest.approx([1e-4 * (1 - k / 5) for k in range(5)])
+
+
+# ----------------------------------------------------------------------------- networks
+
+
+def test_shapes_and_official_layout():
+    torch.manual_seed(0)
+    model = stargan.Model(tiny())
+    x = torch.rand(3, 3, S, S) * 2 - 1
+    c = BOTH.encode_many([{"expression": "happy"}] * 3)
+    y = model.generator(x, c)
+    assert y.shape == x.shape and y.abs().max() <= 1
+    src, cls = model.discriminator(x)
+    assert src.shape == (3, 1, 2, 2) and cls.shape == (3, BOTH.n_cls)
+    assert model.generator.main[0].in_channels == 3 + BOTH.dim
+    assert model.discriminator.conv2.kernel_size == (2, 2)
+    norms = [m for m in model.generator.modules() if isinstance(m, torch.nn.InstanceNorm2d)]
+    assert norms and all(m.affine and m.track_running_stats for m in norms)
+    assert {"generator.main.1.running_mean", "generator.main.9.main.1.weight", "discriminator.conv1.weight",
+            "discriminator.conv2.weight"} <= model.state_dict().keys()
+
+    default = stargan.Model(stargan.Config())  # 64 px, d_repeat_num 5: the official 2x2 map
+    src, cls = default.discriminator(torch.zeros(1, 3, 64, 64))
+    assert src.shape == (1, 1, 2, 2) and cls.shape == (1, 22)
+    with pytest.raises(ValueError, match="multiple of 2\\*\\*d_repeat_num"):
+        stargan.Model(tiny(image_size=40))
+
+
+def test_edit_normalises_each_image_by_itself_and_leaves_running_stats():
+    """As the official test (no eval()): a picture's edit does not depend on its batch, the
+    running statistics stay as they are, and the result differs from PyTorch's eval mode."""
+    torch.manual_seed(0)
+    model = stargan.Model(tiny(LabelSpec.of(ANIME)))
+    step = stargan.TrainStep(model, model.config)
+    x = torch.rand(4, 3, S, S) * 2 - 1
+    c = model.labels.encode_many([{"hair": "pink", "eyes": "red"}] * 4)
+    for _ in range(2):
+        step((x, c), NULL)  # running statistics move away from 0 / 1
+    model.train()
+    stats = copy.deepcopy(model.generator.state_dict())
+    together = model.edit(x, {"hair": "blue", "eyes": "green"})
+    alone = torch.cat([model.edit(x[i:i + 1], {"hair": "blue", "eyes": "green"}) for i in range(4)])
+    torch.testing.assert_close(together, alone, rtol=1e-4, atol=1e-5)
+    _assert_tree_equal(stats, model.generator.state_dict(), "generator")
+    assert model.generator.training  # the mode is restored
+    with torch.no_grad():
+        torch_eval = copy.deepcopy(model.generator)
+        for m in torch_eval.modules():
+            if isinstance(m, torch.nn.InstanceNorm2d):
+                m.forward = torch.nn.InstanceNorm2d.forward.__get__(m)
+        torch_eval.eval()
+        assert not torch.allclose(torch_eval(x, model.labels.encode_many([{"hair": "blue", "eyes": "green"}] * 4)),
+                                  together, atol=1e-3)
+        model.train()
+        assert torch.allclose(model.generator(x, model.labels.encode_many([{"hair": "blue", "eyes": "green"}] * 4)),
+                              together, atol=1e-5)  # what a train-mode G (the official test) gives
+
+
+def test_grid_classify_and_preview():
+    torch.manual_seed(0)
+    model = stargan.Model(tiny()).eval()
+    x = torch.rand(2, 3, S, S) * 2 - 1
+    read = model.classify(x, "fer")
+    assert read.shape == (2, BOTH.dim) and BOTH.dataset_of(read).tolist() == [1, 1]
+    assert all(BOTH.decode(r)[0] == "fer" for r in read)
+    grid = model.grid(x, "hair")
+    assert grid.shape == (2, 3, 3, S, S)
+    fill = model.classify(x, "anime")
+    for j, hair in enumerate(HAIR):
+        torch.testing.assert_close(grid[:, j], model.edit(x, BOTH.with_value(fill, "hair", hair)))
+    labels_now = BOTH.encode_many([{"hair": "pink", "eyes": "green"}] * 2)
+    assert model.grid(x, "eyes", labels_now).shape == (2, 2, 3, S, S)
+    images, ncol = model.preview((x, labels_now))
+    assert ncol == 1 + len(HAIR) + len(MOODS) and images.shape == (2 * ncol, 3, S, S)
+    torch.testing.assert_close(images[0], x[0])
+    with pytest.raises(ValueError, match="entries"):
+        model.edit(x, torch.zeros(3))
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def test_anime_tags_and_class_folders(tmp_path):
+    anime = data.load_anime_tags(make_tag_set(tmp_path / "anime", n=12, untagged=2), S)
+    assert len(anime) == 12 and anime.images.shape == (12, 3, S, S) and anime.images.dtype == torch.uint8
+    assert not any(p.endswith(("12.jpg", "13.jpg")) for p in anime.paths)  # untagged: left out
+    assert anime.spec == LabelSpec.of(ANIME)  # without a spec: the sorted colours found
+    for path, v in zip(anime.paths, anime.labels):
+        i = int(os.path.basename(path).split(".")[0])
+        assert anime.spec.decode(v) == ("anime", {"hair": HAIR[i % 3], "eyes": EYES[i % 2]})
+    limited = data.load_anime_tags(tmp_path / "anime", S, limit=4)  # spread over the file
+    assert len(limited) == 4 and len({anime.spec.decode(v)[1]["hair"] for v in limited.labels}) == 3
+
+    with pytest.raises(data.DataError, match="hair 'pink' not among the model's 2 hair values"):
+        data.load_anime_tags(tmp_path / "anime", S, labels.anime_labels(("black", "blue"), EYES))
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "tags.csv").write_text("0,smiling girl\n")
+    with pytest.raises(data.DataError, match="'smiling girl', not '<colour> hair <colour> eyes'"):
+        data.load_anime_tags(tmp_path / "bad", S)
+
+    fer = data.load_class_folders(make_class_set(tmp_path / "fer", n=4), S)  # finds train/
+    assert len(fer) == 8 and fer.spec == LabelSpec.of(FER) and fer.images.shape == (8, 3, S, S)
+    assert torch.equal(fer.images[:, 0], fer.images[:, 1])  # greyscale -> RGB
+    assert [fer.spec.decode(v)[1]["expression"] for v in fer.labels] == ["happy"] * 4 + ["sad"] * 4
+    with pytest.raises(data.DataError, match="expression 'sad' not among"):
+        data.load_class_folders(tmp_path / "fer", S, labels.class_labels(("happy", "angry")))
+    assert data.check_labelled(tmp_path / "anime") == 12 and data.check_labelled(tmp_path / "fer") == 8
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for fn in (data.check_labelled, lambda p: data.load_class_folders(p, S)):
+        with pytest.raises(data.DataError, match="empty"):
+            fn(empty)
+
+
+def test_mixing_two_sets_and_their_batches(mixed, tmp_path):
+    assert mixed.spec == BOTH and len(mixed) == 12 + 8
+    assert mixed.images.shape == (20, 3, S, S) and mixed.dataset.tolist() == [0] * 12 + [1] * 8
+    assert (mixed.labels[:12, BOTH.mask_slice] == torch.tensor([1.0, 0.0])).all()
+    assert (mixed.labels[12:, BOTH.mask_slice] == torch.tensor([0.0, 1.0])).all()
+    assert (mixed.labels[:12, BOTH.dataset_slice("fer")] == 0).all()
+    assert (mixed.labels[12:, BOTH.dataset_slice("anime")] == 0).all()
+    # sets decoded at other sizes are resized; a 1-channel tensor becomes RGB
+    big = data.load_class_folders(tmp_path / "fer", 48)
+    big.images = big.images[:, :1]
+    again = data.mix_labelled(data.load_anime_tags(tmp_path / "anime", S), big, size=S)
+    assert again.images.shape == (20, 3, S, S) and torch.equal(again.images[12:, 0], again.images[12:, 2])
+    with pytest.raises(data.DataError, match="cannot mix"):
+        data.mix_labelled(big, big)
+
+    batches = data.LabelledBatches(mixed, 4, seed=0)
+    for s in range(6):  # the data sets take turns, as the official multi-data-set loop
+        x, y, k = batches(s)
+        assert x.shape == (4, 3, S, S) and y.shape == (4, BOTH.dim) and k.tolist() == [s % 2] * 4
+        assert torch.equal(BOTH.dataset_of(y), k) and x.min() >= -1 and x.max() <= 1
+    again = data.LabelledBatches(mixed, 4, seed=0)
+    assert all(torch.equal(a, b) for a, b in zip(batches(5), again(5)))  # a pure function of the step
+    with pytest.raises(data.DataError, match="larger than data set 'fer' \\(8 images\\)"):
+        data.LabelledBatches(mixed, 10, seed=0)
+    with pytest.raises(data.DataError, match="differ from the model's"):
+        stargan.batches(mixed, TrainConfig(batch_size=2), tiny(LabelSpec.of(ANIME)), "cpu")
+
+
+# ----------------------------------------------------------------------------- training
+
+
+BASE = {"batch_size": 2, "device": "cpu", "log_every": 1, "sample_every": 2, "checkpoint_every": 0, "seed": 0,
+        "n_samples": 2}
+
+
+def test_tiny_run_on_a_tag_folder(tmp_path):
+    root = make_tag_set(tmp_path / "anime")
+    cfg = tiny(LabelSpec.of(ANIME), n_critic=2)
+    last = Trainer("stargan", root, tmp_path / "run", cfg, TrainConfig(steps=3, **BASE)).run()
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    keys = ("loss_d_real", "loss_d_fake", "loss_d_cls", "loss_gp", "loss_g_fake", "loss_g_cls", "loss_g_rec")
+    assert [r["step"] for r in records] == [1, 2, 3]
+    assert all(math.isfinite(r[k]) for r in records for k in keys)
+    assert records[0]["loss_g_rec"] == 0 and records[1]["loss_g_rec"] > 0  # G's first step is step 2
+    with Image.open(tmp_path / "run" / "samples" / "latest.png") as im:  # 2 rows: input + 3 hair colours
+        assert im.size == (4 * (S + 2) + 2, 2 * (S + 2) + 2)
+    model = hub.load_folder(last)
+    assert isinstance(model, stargan.Model) and not model.training and model.labels == LabelSpec.of(ANIME)
+    y = model.edit(torch.zeros(1, 3, S, S), {"hair": "pink", "eyes": "green"})
+    assert y.shape == (1, 3, S, S) and torch.isfinite(y).all()
+
+
+def test_tiny_mixed_run_checkpoint_and_exact_resume(tmp_path):
+    """Two data sets by path (joined with os.pathsep): 4 steps straight == 2 + resume + 2, bit for bit."""
+    make_tag_set(tmp_path / "anime")
+    make_class_set(tmp_path / "fer")
+    paths = os.pathsep.join([str(tmp_path / "anime"), str(tmp_path / "fer")])
+    cfg = tiny(n_critic=2)  # G on steps 2 and 3 (iteration 1 of both data sets)
+    straight = Trainer("stargan", paths, tmp_path / "a", cfg, TrainConfig(steps=4, **BASE))
+    last = straight.run()
+    assert len(straight.data) == 20 and straight.data.spec == BOTH
+    records = [json.loads(line) for line in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    assert all(math.isfinite(v) for r in records for k, v in r.items() if k.startswith("loss"))
+    with Image.open(tmp_path / "a" / "samples" / "latest.png") as im:  # an anime and a FER row, 1 + 3 + 2 columns
+        assert im.size == (6 * (S + 2) + 2, 2 * (S + 2) + 2)
+    model = hub.load_folder(last)
+    assert model.labels == BOTH and model.grid(torch.zeros(1, 3, S, S), "expression").shape == (1, 2, 3, S, S)
+
+    first = Trainer("stargan", paths, tmp_path / "b", cfg, TrainConfig(steps=2, **BASE))
+    first.run()
+    torch.manual_seed(123)  # the checkpoint, not the process, must carry the RNG
+    resumed = Trainer("stargan", None, tmp_path / "b", cfg=TrainConfig(steps=4), resume=True)
+    assert resumed.step == 2 and resumed.step_fn.step == 2
+    resumed.run()
+    _assert_tree_equal(straight.model.state_dict(), resumed.model.state_dict(), "model")
+    _assert_tree_equal(straight.ema.module.state_dict(), resumed.ema.module.state_dict(), "ema")
+    _assert_tree_equal(straight.step_fn.state_dict(), resumed.step_fn.state_dict(), "step_fn")
+    a = (tmp_path / "a" / "checkpoints" / "step-000004" / "model.safetensors").read_bytes()
+    assert a == (tmp_path / "b" / "checkpoints" / "step-000004" / "model.safetensors").read_bytes()
+    # and G really trained after the step-2 checkpoint (its first updates are steps 2 and 3)
+    two = torch.load(tmp_path / "b" / "checkpoints" / "step-000002" / "training_state.pt", weights_only=True)
+    key = "generator.main.0.weight"
+    assert not torch.equal(two["model"][key], straight.model.state_dict()[key])
+    assert two["step_fn"]["latest_g"]["loss_g_rec"] == 0 and straight.step_fn.latest_g["loss_g_rec"] > 0
+
+
+def test_in_memory_mixed_set_and_the_nan_guard(mixed, tmp_path):
+    cfg = TrainConfig(steps=2, **{**BASE, "sample_every": 0})
+    Trainer("stargan", mixed, tmp_path / "ok", tiny(n_critic=1), cfg).run()
+    assert json.loads((tmp_path / "ok" / "status.json").read_text())["n_images"] == 20
+    with pytest.raises(TrainingDiverged, match="NaN/inf"):
+        Trainer("stargan", mixed, tmp_path / "nan", tiny(n_critic=1, g_lr=1e30, d_lr=1e30),
+                TrainConfig(steps=4, **{**BASE, "sample_every": 0})).run()
+    with pytest.raises(data.DataError, match="2 data set\\(s\\) \\(anime, fer\\), but 1 folder"):
+        stargan.load_data(tmp_path / "anime", tiny())
+
+
+# ----------------------------------------------------------------------------- the real data
+
+
+def test_real_anime_and_fer_sets_mix(shared_data):
+    anime_root, fer_root = shared_data / "anime-faces-64", shared_data / "fer2013-48"
+    if not anime_root.is_dir() or not fer_root.is_dir():
+        pytest.skip("anime-faces-64 or fer2013-48 missing from the shared data")
+    assert data.check_labelled(anime_root) == 36736  # the last 4 images are untagged
+    anime = data.load_anime_tags(anime_root, 64, labels.anime_labels(), limit=300)
+    assert len(anime) == 300 and anime.spec == stargan.default_labels()
+    decoded = [anime.spec.decode(v)[1] for v in anime.labels]
+    assert {d["hair"] for d in decoded} == set(labels.ANIME_HAIR)  # spread over the file, not 300 aqua heads
+    assert len({d["eyes"] for d in decoded}) >= 8
+    fer = data.load_class_folders(fer_root, 64, labels.class_labels(), limit=70)  # finds train/
+    assert len(fer) == 70 and {fer.spec.decode(v)[1]["expression"] for v in fer.labels} == set(labels.FER_EXPRESSIONS)
+    assert torch.equal(fer.images[:, 0], fer.images[:, 2])  # greyscale, now RGB at 64 px
+    both = data.mix_labelled(anime, fer)
+    assert both.images.shape == (370, 3, 64, 64) and both.spec.dim == 12 + 10 + 7 + 2
+    assert both.dataset.bincount().tolist() == [300, 70]
+    batch = data.LabelledBatches(both, 16, seed=0)(1)
+    assert batch[2].tolist() == [1] * 16 and F.one_hot(batch[1][:, -2:].argmax(1), 2)[:, 1].all()
