@@ -1,0 +1,277 @@
+"""Editing a user's picture with a StarGAN model (what the app's StarGAN tab and ``facegan edit`` call).
+
+``Editor(model).grid(picture, "hair")`` crops the face (optional), resizes it to the model's
+size and translates it to every value of one label group: the input plus one labelled picture
+per domain, and one composed labelled grid to download. ``Editor(model).edit(picture,
+{"hair": "blue", "eyes": "red"})`` gives one picture with those labels.
+
+The groups a request does not name keep the picture's own labels as the model's
+discriminator reads them (``Model.classify``), as ``Model.grid`` does.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+from facegan import faces
+from facegan import images as img_lib
+from facegan.labels import BINARY, CATEGORICAL, LabelError
+
+CROPS = ("auto", "anime", "photo", "none")
+NO_FACE = "No face found: edited the centre of the whole picture (turn cropping off to skip detection)."
+
+
+@dataclass
+class Framing:
+    """The square model-size input cut from a picture, and how."""
+
+    square: Image.Image
+    faces: list[faces.Box] = field(default_factory=list)  # every face found by the detector used, largest first
+    face: int | None = None  # index of the face used, None when the whole picture was used
+    kind: str | None = None  # the detector that found it: "anime" or "photo"
+    notice: str = ""
+
+
+@dataclass
+class EditGrid:
+    """Every domain of one group: pictures upscaled to ``display``, each with its caption."""
+
+    group: str
+    input: Image.Image
+    pictures: list[tuple[Image.Image, str]]  # (picture, domain label), in the group's order
+    grid: Image.Image  # the input and every domain, labelled, as one picture
+    read: dict  # the input's labels as D reads them ({group: value or attributes on})
+    faces: list[faces.Box] = field(default_factory=list)
+    face: int | None = None
+    notice: str = ""
+
+
+@dataclass
+class Edit:
+    """One edit: the input and the result upscaled to ``display``, side by side, and the labels."""
+
+    input: Image.Image
+    output: Image.Image
+    side_by_side: Image.Image  # input | result, labelled
+    read: dict  # the input's labels as D reads them
+    target: dict  # the labels the result was made with (the asked-for ones, the rest as read)
+    faces: list[faces.Box] = field(default_factory=list)
+    face: int | None = None
+    notice: str = ""
+
+
+def parse_target(target: str | Mapping) -> dict:
+    """Target labels from a mapping or its JSON text, ``'{"hair": "blue", "eyes": "red"}'``
+    (checked against a model by ``Editor.check``)."""
+    if isinstance(target, str):
+        text = target.strip()
+        if not text:
+            raise ValueError('target labels: give a JSON object such as {"hair": "blue", "eyes": "red"}')
+        try:
+            target = json.loads(text)
+        except ValueError as e:
+            raise ValueError(f'target labels are not JSON ({e}): give an object such as '
+                             f'{{"hair": "blue", "eyes": "red"}}') from None
+    if not isinstance(target, Mapping):  # a user's input: ValueError, which the app and CLI turn into messages
+        raise ValueError(  # noqa: TRY004
+            f'target labels must be a JSON object such as {{"hair": "blue"}}, not {type(target).__name__} {target!r}')
+    return dict(target)
+
+
+def describe(labels: Mapping) -> str:
+    """``{"hair": "blue", "eyes": "red"}`` -> ``hair blue, eyes red`` (binary groups: the attributes on)."""
+    parts = []
+    for group, value in labels.items():
+        if isinstance(value, str):
+            parts.append(f"{group} {value}")
+        else:
+            parts.append(f"{group}: {', '.join(value) if value else 'none on'}")
+    return ", ".join(parts)
+
+
+class Editor:
+    """Edit pictures with a StarGAN ``Model`` (``model.edit``, ``model.classify``, ``model.labels``)."""
+
+    def __init__(self, model: torch.nn.Module):
+        if not (hasattr(model, "edit") and hasattr(model, "classify") and hasattr(model, "labels")):
+            raise ValueError(f"an Editor needs a StarGAN model, not {type(model).__module__}.{type(model).__name__}")
+        self.model = model.eval()
+        self.spec = model.labels
+        self.size = model.config.image_size
+        self.device = next(model.parameters()).device
+
+    # -- the label groups ---------------------------------------------------------
+
+    @property
+    def groups(self) -> list[str]:
+        return [g.name for _, g, _ in self.spec.groups()]
+
+    def values(self, group: str) -> tuple[str, ...]:
+        return self.spec.group(group)[1].values
+
+    def check(self, target: str | Mapping) -> tuple[dict, int]:
+        """``target`` as a dict, checked (group names, values, one data set), and its data set's index."""
+        target = parse_target(target)
+        datasets = set()
+        for name, value in target.items():
+            if not isinstance(name, str):
+                raise LabelError(f"label group names are strings, not {name!r}")
+            k, g, _ = self.spec.group(name)  # LabelError naming the groups there are
+            datasets.add(k)
+            if g.kind == CATEGORICAL:
+                if not isinstance(value, str):
+                    raise LabelError(f"{name} takes one value ({', '.join(g.values)}), not {value!r}")
+                g.index(value)
+            elif isinstance(value, Mapping):
+                for attr, on in value.items():
+                    g.index(attr)
+                    if not isinstance(on, bool):
+                        raise LabelError(f"{name}: {attr!r} is switched with true or false, not {on!r}")
+            else:
+                on = [value] if isinstance(value, str) else value
+                if not isinstance(on, list | tuple) or not all(isinstance(v, str) for v in on):
+                    raise LabelError(f"{name} takes the attributes that are on (a name, a list of names, or "
+                                     f'{{"name": true/false}}) from {", ".join(g.values)}; not {value!r}')
+                for v in on:
+                    g.index(v)
+        if len(datasets) > 1:
+            names = ", ".join(self.spec.datasets[k].name for k in sorted(datasets))
+            raise LabelError(f"{', '.join(target)} are groups of different data sets ({names}): edit the groups "
+                             f"of one data set at a time")
+        return target, datasets.pop() if datasets else 0
+
+    def target(self, read: torch.Tensor, target: str | Mapping) -> torch.Tensor:
+        """Label vectors (N, dim): ``read`` (D's reading, of the target's data set) with the groups
+        of ``target`` set.
+
+        A categorical group takes one value (``"blue"``). A binary group takes the attributes
+        that are on (a name or a list: the others off), or ``{"Male": true, "Young": false}``
+        (the attributes named switched, the others as read). Every group named must belong to
+        one data set."""
+        target, k = self.check(target)
+        if target and bool((self.spec.dataset_of(read) != k).any()):
+            raise LabelError(f"the labels read are not of data set {self.spec.datasets[k].name!r}, the target's")
+        c = read.clone()
+        for name, value in target.items():
+            _, g, sl = self.spec.group(name)
+            if g.kind == CATEGORICAL:
+                c = self.spec.with_value(c, name, value)
+            elif isinstance(value, Mapping):
+                for attr, on in value.items():
+                    c[:, sl.start + g.index(attr)] = float(on)
+            else:
+                c[:, sl] = 0
+                for v in [value] if isinstance(value, str) else value:
+                    c[:, sl.start + g.index(v)] = 1
+        return c
+
+    # -- framing ------------------------------------------------------------------
+
+    def frame(self, picture: Image.Image, crop: str = "auto", face: int = 0) -> Framing:
+        """The square model-size input: a face crop (anime detector for illustrations, photo for
+        photos; ``auto``: anime, then photo), else the centre square of the whole picture."""
+        if crop not in CROPS:
+            raise ValueError(f"crop is one of {', '.join(CROPS)}, not {crop!r}")
+        if not isinstance(face, int) or face < 0:
+            raise ValueError(f"face is a number from 0 (the largest), not {face!r}")
+        picture = faces.to_rgb(picture)
+        if crop == "none":
+            return Framing(faces.square(picture, self.size))
+        for kind in (faces.KINDS if crop == "auto" else (crop,)):
+            found = faces.detect(picture, kind)
+            if found:
+                if face >= len(found):
+                    raise ValueError(f"face {face} asked for, but {len(found)} face(s) were found "
+                                     f"(numbered 0 to {len(found) - 1}, largest first)")
+                note = f"{len(found)} {kind} faces found; using face {face}." if len(found) > 1 else ""
+                return Framing(faces.square(faces.crop(picture, found[face], kind), self.size), found, face, kind, note)
+        return Framing(faces.square(picture, self.size), notice=NO_FACE)
+
+    def _tensor(self, square: Image.Image) -> torch.Tensor:
+        return img_lib.from_pil([square]).to(self.device)
+
+    def _show(self, x: torch.Tensor, display: int | None) -> list[Image.Image]:
+        pics = img_lib.to_pil(x)
+        if display and display != self.size:
+            pics = [p.resize((display, display), Image.Resampling.LANCZOS) for p in pics]
+        return pics
+
+    # -- editing ------------------------------------------------------------------
+
+    @torch.no_grad()
+    def grid(self, picture: Image.Image, group: str, crop: str = "auto", face: int = 0, display: int = 256,
+             columns: int = 8) -> EditGrid:
+        """The input and one picture per value of ``group`` (a binary group: each attribute
+        reversed, as the official grids), the other groups as D reads the input."""
+        k, g, sl = self.spec.group(group)
+        framed = self.frame(picture, crop, face)
+        x = self._tensor(framed.square)
+        read = self.model.classify(x, k)
+        outs = self.model.grid(x, group, read)[0]  # (K, 3, S, S)
+        if g.kind == BINARY:
+            on = read[0, sl].tolist()
+            captions = [f"{'-' if on[i] > 0.5 else '+'}{v}" for i, v in enumerate(g.values)]
+        else:
+            captions = list(g.values)
+        shown = self._show(torch.cat([x, outs]), display)
+        _, read_labels = self.spec.decode(read[0])
+        tiles = [(shown[0], "input"), *zip(shown[1:], captions)]
+        return EditGrid(group, shown[0], list(zip(shown[1:], captions)), labelled_grid(tiles, columns), read_labels,
+                        framed.faces, framed.face, framed.notice)
+
+    @torch.no_grad()
+    def edit(self, picture: Image.Image, target: str | Mapping, crop: str = "auto", face: int = 0,
+             display: int = 256) -> Edit:
+        """One picture with the ``target`` labels (``{"hair": "blue", "eyes": "red"}``); the groups not
+        named keep the input's labels as D reads them."""
+        target, dataset = self.check(target)  # before the (slower) face detection
+        framed = self.frame(picture, crop, face)
+        x = self._tensor(framed.square)
+        read = self.model.classify(x, dataset)
+        c = self.target(read, target)
+        out = self.model.edit(x, c)
+        shown = self._show(torch.cat([x, out]), display)
+        _, read_labels = self.spec.decode(read[0])
+        _, target_labels = self.spec.decode(c[0])
+        side = labelled_grid([(shown[0], "input"), (shown[1], describe(target_labels))], 2)
+        return Edit(shown[0], shown[1], side, read_labels, target_labels, framed.faces, framed.face, framed.notice)
+
+
+# ----------------------------------------------------------------------------- labelled pictures
+
+
+@cache
+def _font(size: int):
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError):  # Pillow without FreeType: the small bitmap font
+        return ImageFont.load_default()
+
+
+def labelled_grid(tiles: list[tuple[Image.Image, str]], columns: int = 8, pad: int = 4) -> Image.Image:
+    """Pictures of one size with a caption under each, ``columns`` to a row, on white."""
+    if not tiles:
+        raise ValueError("no pictures to lay out")
+    w, h = tiles[0][0].size
+    columns = max(1, min(columns, len(tiles)))
+    rows = math.ceil(len(tiles) / columns)
+    font = _font(max(10, min(18, w // 9)))
+    caption_h = round(font.size * 1.6) if hasattr(font, "size") else 16
+    out = Image.new("RGB", (columns * (w + pad) + pad, rows * (h + caption_h + pad) + pad), (255, 255, 255))
+    draw = ImageDraw.Draw(out)
+    for i, (pic, text) in enumerate(tiles):
+        r, col = divmod(i, columns)
+        x0, y0 = pad + col * (w + pad), pad + r * (h + caption_h + pad)
+        out.paste(pic.convert("RGB").resize((w, h)) if pic.size != (w, h) else pic.convert("RGB"), (x0, y0))
+        while text and draw.textlength(text, font=font) > w and len(text) > 2:  # too long: shorten with an ellipsis
+            text = text[:-2].rstrip() + "…"
+        tw = draw.textlength(text, font=font)
+        draw.text((x0 + (w - tw) / 2, y0 + h + caption_h * 0.2), text, fill=(20, 20, 20), font=font)
+    return out
