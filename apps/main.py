@@ -13,7 +13,7 @@ if str(ROOT) not in sys.path:
 
 import gradio as gr
 
-from apps import dcgan, training, ugatit
+from apps import dcgan, stargan, training, ugatit
 from apps.common import checkpoint_choices
 
 MAX_QUEUE = 32  # pending events before new ones are refused: a busy CPU never builds an endless backlog
@@ -29,12 +29,15 @@ def build_demo() -> gr.Blocks:
                 dcgan_ckpt, first_face = dcgan.render()
             with gr.Tab("U-GAT-IT converter") as ugatit_tab:
                 ugatit_ckpt = ugatit.render()
+            with gr.Tab("StarGAN editor") as stargan_tab:
+                stargan_ckpt = stargan.render()
             with gr.Tab("Training"):
                 attach, attach_outputs = training.render()
         demo.load(*first_face, api_visibility="private")
         demo.load(attach, outputs=attach_outputs, api_visibility="private")
         # A run finished in the Training tab shows up in the chooser when the tab is opened.
-        for tab, chooser, technique in ((dcgan_tab, dcgan_ckpt, "dcgan"), (ugatit_tab, ugatit_ckpt, "ugatit")):
+        for tab, chooser, technique in ((dcgan_tab, dcgan_ckpt, "dcgan"), (ugatit_tab, ugatit_ckpt, "ugatit"),
+                                        (stargan_tab, stargan_ckpt, "stargan")):
             tab.select(lambda t=technique: gr.Dropdown(choices=checkpoint_choices(t)), outputs=chooser,
                        api_visibility="private", queue=False)
     demo.queue(max_size=MAX_QUEUE, default_concurrency_limit=2)

@@ -469,3 +469,109 @@ def test_train_a_tiny_ugatit_job_and_convert_with_it(client, runs, tmp_path):
     assert ckpt in jobs.finished_checkpoints(technique="ugatit")
     result, *_ = convert(client, str(ckpt), picture_file(tmp_path, "p.png", "RGB", (120, 100)), "a2b", "none")
     assert pixels(result).shape == (256, 256, 3)
+
+
+# ----------------------------------------------------------------------------- StarGAN editor
+
+HAIR3, EYES2 = ("black", "blue", "pink"), ("green", "red")
+
+
+@pytest.fixture(scope="module")
+def stargan_ckpt(tmp_path_factory) -> str:
+    """A tiny random StarGAN (32 px, hair: 3 colours, eyes: 2) saved as a checkpoint folder."""
+    import torch
+
+    from facegan.labels import LabelSpec, anime_labels
+    from facegan.models import stargan
+
+    torch.manual_seed(0)
+    cfg = stargan.Config(image_size=32, g_conv_dim=8, d_conv_dim=8, g_repeat_num=1, d_repeat_num=4,
+                         labels=LabelSpec.of(anime_labels(HAIR3, EYES2)))
+    folder = tmp_path_factory.mktemp("stargan") / "tiny"
+    hub.save_pretrained(stargan.Model(cfg), folder)
+    return str(folder)
+
+
+def star_grid(client, ckpt, path, group="hair", crop="auto", face_no=0):
+    from gradio_client import handle_file
+
+    return client.predict(ckpt, handle_file(path), group, crop, face_no, api_name="/stargan_grid")
+
+
+def star_edit(client, ckpt, path, target, crop="auto", face_no=0):
+    from gradio_client import handle_file
+
+    return client.predict(ckpt, handle_file(path), target, crop, face_no, api_name="/stargan_edit")
+
+
+def test_stargan_grid_gives_each_domain_with_its_label(client, stargan_ckpt, tmp_path):
+    from facegan.editor import Editor
+
+    path = picture_file(tmp_path, "in.png", "RGB", (90, 70))
+    gallery, grid_png, notes = star_grid(client, stargan_ckpt, path, "hair", "none")
+    assert [x["caption"] for x in gallery] == ["input", *HAIR3]
+    assert "Every hair (3)" in notes and "reads as" in notes
+    want = Editor(hub.load_folder(stargan_ckpt)).grid(Image.open(path), "hair", "none")
+    for item, (pic, label) in zip(gallery[1:], want.pictures):
+        assert item["caption"] == label
+        assert np.abs(pixels(item["image"]) - np.asarray(pic, np.int16)).max() <= 1  # the library's picture
+    assert not same_picture(gallery[1]["image"], gallery[2]["image"], tol=2)  # each domain its own picture
+    with Image.open(grid_png) as im:
+        assert im.format == "PNG" and im.size == want.grid.size
+    eyes, _, _ = star_grid(client, stargan_ckpt, path, "eyes", "none")
+    assert [x["caption"] for x in eyes] == ["input", *EYES2]
+    with pytest.raises(AppError, match=r"'wings' is not a label group .* hair, eyes"):
+        star_grid(client, stargan_ckpt, path, "wings", "none")
+
+
+def test_stargan_edit_takes_json_target_labels(client, stargan_ckpt, tmp_path):
+    from facegan.editor import Editor
+
+    path = picture_file(tmp_path, "in.png", "RGB", (64, 64))
+    result, notes = star_edit(client, stargan_ckpt, path, '{"hair": "blue", "eyes": "red"}', "none")
+    assert "Edited to hair blue, eyes red" in notes
+    want = Editor(hub.load_folder(stargan_ckpt)).edit(Image.open(path), {"hair": "blue", "eyes": "red"}, "none")
+    assert np.abs(pixels(result) - np.asarray(want.output, np.int16)).max() <= 1
+    other, _ = star_edit(client, stargan_ckpt, path, '{"hair": "pink", "eyes": "red"}', "none")
+    assert not same_picture(other, result, tol=2)
+    for target, says in (('{"hair": "gold"}', r"'gold' is not a hair value; the 3 are: black, blue, pink"),
+                         ('{"hair": blue}', r"not JSON"), ('["blue"]', r"JSON object"),
+                         ('{"wings": "blue"}', r"no label group 'wings'")):
+        with pytest.raises(AppError, match=says):
+            star_edit(client, stargan_ckpt, path, target, "none")
+
+
+def test_stargan_without_a_face_uses_the_whole_picture_and_says_so(client, stargan_ckpt, tmp_path):
+    path = picture_file(tmp_path, "noise.png", "RGB", (120, 80))
+    result, notes = star_edit(client, stargan_ckpt, path, '{"hair": "pink"}', "auto")
+    assert "No face found" in notes
+    whole_pic, notes_off = star_edit(client, stargan_ckpt, path, '{"hair": "pink"}', "none")
+    assert "No face found" not in notes_off and same_picture(result, whole_pic)
+    gallery, _, grid_notes = star_grid(client, stargan_ckpt, path, "hair", "anime")
+    assert "No face found" in grid_notes and len(gallery) == 1 + len(HAIR3)
+
+
+def test_stargan_refuses_a_non_picture_and_lives(client, stargan_ckpt, tmp_path):
+    bogus = tmp_path / "notes.png"
+    bogus.write_text("this is not a picture\n")
+    with pytest.raises(AppError, match=r"not a picture"):
+        star_grid(client, stargan_ckpt, str(bogus))
+    ok = picture_file(tmp_path, "ok.png", "RGB", (64, 64))
+    with pytest.raises(AppError, match=r"not a StarGAN model"):
+        star_edit(client, str(ROOT / "checkpoints" / "dcgan-anime-64"), ok, '{"hair": "blue"}')
+    with pytest.raises(AppError, match=r"default.*stargan"):  # no bundled StarGAN checkpoint (yet)
+        star_edit(client, "default", ok, '{"hair": "blue"}')
+    result, _ = star_edit(client, stargan_ckpt, ok, '{"eyes": "green"}', "none")
+    assert pixels(result).shape == (256, 256, 3)  # the server still answers
+
+
+def test_stargan_compose_dropdowns_follow_the_checkpoint(stargan_ckpt):
+    from apps import stargan as tab
+
+    group, *rest = tab.setup(stargan_ckpt)
+    cat, state, target = rest[:tab.MAX_CATEGORICAL], rest[-3], rest[-2]
+    assert group.value == "hair" and [c[0] for c in group.choices] == ["hair", "eyes"]
+    assert cat[0].visible and cat[0].label == "hair" and not cat[2].visible and target == "{}"
+    values = ["blue", tab.KEEP, *[tab.KEEP] * (tab.MAX_CATEGORICAL - 2), *[[]] * tab.MAX_BINARY]
+    assert json.loads(tab.compose(state, *values)) == {"hair": "blue"}
+    assert tab.setup("no/such/folder")[-1].startswith("Cannot load checkpoint")
