@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from pathlib import Path
 
@@ -76,16 +77,33 @@ def start(technique: str, data: str, steps: float, batch_size: float, out: str, 
     if (model_config or "").strip() and not resume:
         try:
             overrides = json.loads(model_config)
-            models.get(technique).Config(**overrides)  # unknown fields are refused here, not in the job
+            cfg = models.get(technique).Config(**overrides)  # unknown fields are refused here, not in the job
         except (ValueError, TypeError) as e:
             raise gr.Error(f"model config is not valid for {technique}: {e}") from None
         extra = ["--model", json.dumps(overrides)]
+        check_folders(technique, data, cfg)
+    elif not resume and technique in models.TECHNIQUES:  # (an unknown one is refused by jobs.start)
+        check_folders(technique, data, models.get(technique).Config())
     try:
         folder = jobs.start(technique, (data or "").strip() or None, out, int(steps), int(batch_size), bool(resume),
                             extra_args=extra)
     except (jobs.JobError, ValueError) as e:
         raise gr.Error(str(e)) from None
     return str(folder)
+
+
+def check_folders(technique: str, data: str, cfg) -> None:
+    """A technique that takes one folder per data set (StarGAN: joined by os.pathsep) gets as many
+    as its label spec names; refused here rather than in the job."""
+    sep = getattr(models.get(technique), "data_separator", None)
+    spec = getattr(cfg, "labels", None)
+    if not (sep and spec is not None and (data or "").strip()):
+        return
+    n = len([p for p in data.split(sep) if p.strip()])
+    if n != spec.n_datasets:
+        names = ", ".join(d.name for d in spec.datasets)
+        raise gr.Error(f"the model config's labels name {spec.n_datasets} data set(s) ({names}) but {n} data "
+                       f"folder(s) were given: one folder per data set, joined with {sep!r}")
 
 
 def status(out: str):
@@ -136,7 +154,9 @@ def form_of(out: str, resume: bool = True):
 def render():
     """The tab's widgets and events. Returns (attach, outputs) for main's page-load event."""
     gr.Markdown("Train on a folder of face images (jpg/png/webp, any size: they are resized); U-GAT-IT "
-                "takes a folder with trainA/ and trainB/ (and testA/, testB/ for its sample grids). "
+                "takes a folder with trainA/ and trainB/ (and testA/, testB/ for its sample grids); StarGAN a "
+                "labelled folder (a tags.csv of hair and eye colours, or one folder per class), or one per data "
+                f"set of its labels joined with `{os.pathsep}` (e.g. anime faces and FER2013 expressions). "
                 "The job runs in its own process: you can reload the page or restart the app, it goes on. "
                 "Finished runs appear in the technique's checkpoint list.")
     with gr.Row():

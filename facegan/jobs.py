@@ -93,7 +93,7 @@ def start(technique: str, data: str | os.PathLike | None, out: str | os.PathLike
     if resume:
         cmd.append("--resume")
     else:
-        cmd += ["--data", str(Path(data).resolve()), "--batch-size", str(batch_size)]
+        cmd += ["--data", resolve_data(technique, data), "--batch-size", str(batch_size)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     with open(out / "train.log", "a") as log:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT,
@@ -104,6 +104,16 @@ def start(technique: str, data: str | os.PathLike | None, out: str | os.PathLike
     root.mkdir(parents=True, exist_ok=True)
     write_json(root / ".active", job)
     return out
+
+
+def resolve_data(technique: str, data: str | os.PathLike) -> str:
+    """The data argument as absolute paths (the job runs in another folder): one folder, or, for
+    a technique that takes several joined by its ``data_separator`` (StarGAN: os.pathsep, one
+    per data set), each of them."""
+    sep = getattr(models.get(technique), "data_separator", None)
+    if not sep:
+        return str(Path(data).resolve())
+    return sep.join(str(Path(part).resolve()) for part in str(data).split(sep) if part)
 
 
 def status(out: str | os.PathLike) -> dict:

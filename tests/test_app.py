@@ -575,3 +575,31 @@ def test_stargan_compose_dropdowns_follow_the_checkpoint(stargan_ckpt):
     values = ["blue", tab.KEEP, *[tab.KEEP] * (tab.MAX_CATEGORICAL - 2), *[[]] * tab.MAX_BINARY]
     assert json.loads(tab.compose(state, *values)) == {"hair": "blue"}
     assert tab.setup("no/such/folder")[-1].startswith("Cannot load checkpoint")
+
+
+def test_train_a_tiny_stargan_job_on_two_folders_and_edit_with_it(client, runs, tmp_path, tiny_faces):
+    from test_stargan import BOTH, make_class_set, make_tag_set
+
+    anime, fer = make_tag_set(tmp_path / "anime"), make_class_set(tmp_path / "fer")
+    model = json.dumps({"image_size": 32, "g_conv_dim": 8, "d_conv_dim": 8, "g_repeat_num": 1, "d_repeat_num": 4,
+                        "n_critic": 1, "labels": BOTH.to_dict()})
+
+    def start(data, out):
+        return client.predict("stargan", data, 2, 2, str(out), False, model, api_name="/train_start")
+
+    for data, says in ((str(anime), r"name 2 data set\(s\) \(anime, fer\) but 1 data folder"),
+                       (f"{tiny_faces}{os.pathsep}{fer}", r"not a labelled data set")):
+        with pytest.raises(AppError, match=says):  # refused up front, nothing started
+            start(data, runs / "sg-bad")
+        assert not (runs / "sg-bad").exists()
+
+    out = runs / "sg"
+    relative = os.pathsep.join(os.path.relpath(p) for p in (anime, fer))  # each folder is resolved for the job
+    assert start(relative, out) == str(out)
+    st = wait_for(client, str(out), {"finished"})
+    assert st["step"] == 2 and {"loss_d_cls", "loss_g_rec"} <= set(st["losses"])
+    assert json.loads((out / "run.json").read_text())["data"] == f"{anime.resolve()}{os.pathsep}{fer.resolve()}"
+    ckpt = Path(st["checkpoint"])
+    assert ckpt in jobs.finished_checkpoints(technique="stargan")
+    gallery, _, _ = star_grid(client, str(ckpt), picture_file(tmp_path, "p.png", "RGB", (50, 50)), "expression", "none")
+    assert [x["caption"] for x in gallery] == ["input", "happy", "sad"]

@@ -30,6 +30,7 @@ from facegan.losses import gradient_penalty
 technique = "stargan"
 default_data = "anime-faces-64"  # under facegan.data.data_root(): hair and eye colour groups
 default_batch_size = 16  # the official
+data_separator = os.pathsep  # --data may name several folders, one per data set of the label spec
 
 
 def default_labels() -> LabelSpec:
