@@ -201,6 +201,67 @@ def _translate(args) -> int:
     return 0
 
 
+def _set_labels(items: list[str]) -> dict:
+    """``--set hair=blue --set attributes=+Male,-Young`` -> target labels: a categorical value, the
+    attributes on (``a,b``), or attributes switched (``+a,-b``)."""
+    target: dict = {}
+    for item in items:
+        group, sep, value = item.partition("=")
+        group, value = group.strip(), value.strip()
+        if not sep or not group:
+            raise ValueError(f"--set {item!r}: write GROUP=VALUE, e.g. --set hair=blue")
+        if group in target:
+            raise ValueError(f"--set names {group!r} twice")
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        if parts and all(p[0] in "+-" for p in parts):
+            target[group] = {p[1:]: p[0] == "+" for p in parts}
+        elif any(p[0] in "+-" for p in parts):
+            raise ValueError(f"--set {item!r}: switch every attribute (+a,-b) or list the ones on (a,b), not both")
+        else:
+            target[group] = value if len(parts) == 1 and "," not in value else parts
+    return target
+
+
+def _edit(args) -> int:
+    from PIL import Image, UnidentifiedImageError
+
+    from facegan.editor import Editor, describe
+
+    if bool(args.group) == bool(args.set):
+        raise ValueError("say what to make: --group GROUP (every value of a group, as a grid) or "
+                         "--set GROUP=VALUE [--set ...] (one edit)")
+    model = _load(args)
+    if not hasattr(model, "classify"):
+        raise ValueError(f"edit needs a StarGAN model, not {args.technique}")
+    ed = Editor(model)
+    target = _set_labels(args.set) if args.set else None
+    if args.group and args.group not in ed.groups:
+        raise ValueError(f"{args.group!r} is not a label group of this checkpoint; its groups are "
+                         f"{', '.join(ed.groups)}")
+    if target is not None:
+        ed.check(target)  # before reading the picture: a bad group or value is the message
+    try:
+        picture = Image.open(args.picture)
+        picture.load()
+    except (OSError, UnidentifiedImageError) as e:
+        raise ValueError(f"{args.picture} is not a picture this command can read: {type(e).__name__}") from None
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if args.group:
+        r = ed.grid(picture, args.group, args.crop, args.face, display=args.size)
+        r.grid.save(out)
+        what = f"{args.group}: {', '.join(label for _, label in r.pictures)}"
+    else:
+        r = ed.edit(picture, target, args.crop, args.face, display=args.size)
+        (r.side_by_side if args.side_by_side else r.output).save(out)
+        what = describe(r.target)
+    if r.notice:
+        print(r.notice, file=sys.stderr)
+    print(f"read as {describe(r.read)}", file=sys.stderr)
+    print(f"{what}: {out}")
+    return 0
+
+
 def _convert_dcgan(args) -> int:
     import importlib
     import warnings
@@ -242,6 +303,30 @@ def _convert_ugatit(args) -> int:
     print(f"{out} (ugatit {'light' if c.light else 'full'}, {c.image_size}px, ch={c.ch}, n_res={c.n_res}, "
           f"{'generators and discriminators' if c.discriminators else 'generators only'}"
           f"{', fp16' if args.fp16 else ''})")
+    return 0
+
+
+def _convert_stargan(args) -> int:
+    import warnings
+
+    import torch
+
+    from facegan import hub
+    from facegan.convert import stargan as converter
+
+    labels = [n for n in args.labels.split(",") if n.strip()] if args.labels else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = converter.convert(args.checkpoint, args.c_dim, args.d_ckpt, args.image_size, labels, args.categorical)
+    for w in caught:  # one line each, like the errors
+        print(f"facegan: warning: {w.message}", file=sys.stderr)
+    out = hub.save_pretrained(model, args.out, converter.model_card(model, args.checkpoint, args.d_ckpt),
+                              dtype=torch.float16 if args.fp16 else None,
+                              extra_config=converter.provenance(args.checkpoint, args.d_ckpt))
+    c = model.config
+    _, group, _ = c.labels.groups()[0]
+    print(f"{out} (stargan {c.image_size}px, {group.kind} {group.name}: {', '.join(group.values)}; "
+          f"D {'converted' if args.d_ckpt else 'untrained'}{', fp16' if args.fp16 else ''})")
     return 0
 
 
@@ -333,6 +418,25 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--size", type=int, default=256, help="output size in pixels (default 256)")
     x.set_defaults(func=_translate)
 
+    ed = sub.add_parser("edit", parents=[model_args], help="a face picture to other labels (stargan)",
+                        description="Edit a face picture with a StarGAN model: crop the face (optional), then "
+                                    "either every value of one label group as a labelled grid (--group), or one "
+                                    "picture with the labels asked for (--set); the labels not named keep what "
+                                    "the model's discriminator reads in the picture.")
+    ed.add_argument("picture", help="input picture (any size; RGB, greyscale or RGBA)")
+    ed.add_argument("--out", required=True, help="the grid (--group) or the edited face (--set), PNG")
+    ed.add_argument("--group", help="a label group (e.g. hair): every value of it, as a labelled grid")
+    ed.add_argument("--set", action="append", metavar="GROUP=VALUE",
+                    help="a target label, e.g. --set hair=blue --set eyes=red; a binary group takes the "
+                         "attributes on (Male,Young) or switched (+Male,-Young)")
+    ed.add_argument("--crop", choices=["auto", "anime", "photo", "none"], default="auto",
+                    help="face crop: auto (the anime-face detector, then the photo one), anime, photo or none")
+    ed.add_argument("--face", type=int, default=0, help="which detected face, largest first (default 0)")
+    ed.add_argument("--side-by-side", action="store_true", dest="side_by_side",
+                    help="with --set: write input | result, labelled, instead of the result alone")
+    ed.add_argument("--size", type=int, default=256, help="size of each picture in pixels (default 256)")
+    ed.set_defaults(func=_edit)
+
     e = sub.add_parser("export", help="copy a checkpoint as a shippable folder (fp16, model card)",
                        description="Write a checkpoint's config.json + model.safetensors (+ README.md) to --out; "
                                    "--manifest NAME records its sha256 in checkpoints/manifest.json.")
@@ -376,6 +480,27 @@ def build_parser() -> argparse.ArgumentParser:
                     help="leave the discriminators out (a smaller checkpoint that translates but cannot be trained)")
     cu.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
     cu.set_defaults(func=_convert_ugatit)
+    cs_ = cs.add_parser("stargan", help="a yunjey/stargan <step>-G.ckpt (+ <step>-D.ckpt) -> a StarGAN",
+                        description="The official StarGAN code's checkpoints (solver.py saves G's and D's state_dicts "
+                                    "as <step>-G.ckpt, <step>-D.ckpt) -> a facegan StarGAN checkpoint folder; widths "
+                                    "and depths are read from the weights.")
+    cs_.add_argument("checkpoint", help="the generator's state_dict, e.g. 200000-G.ckpt")
+    cs_.add_argument("--c-dim", type=int, required=True, dest="c_dim",
+                     help="the official --c_dim: how many labels the model was trained with (5 for the CelebA default)")
+    cs_.add_argument("--out", required=True, help="the checkpoint folder to write")
+    cs_.add_argument("--d-ckpt", dest="d_ckpt",
+                     help="the discriminator's state_dict, e.g. 200000-D.ckpt (without it D is untrained, and its "
+                          "reading of a picture's labels means nothing)")
+    cs_.add_argument("--image-size", type=int, dest="image_size",
+                     help="image size (default: read from --d-ckpt, else 128, the official --image_size)")
+    cs_.add_argument("--labels", help="names of the c_dim labels in order, comma-separated (the official "
+                                      "--selected_attrs, e.g. Black_Hair,Blond_Hair,Brown_Hair,Male,Young); "
+                                      "default attr0..")
+    cs_.add_argument("--categorical", action="store_true",
+                     help="the labels are one-hot categories (RaFD's expressions, cross-entropy) rather than "
+                          "independent attributes (CelebA, BCE)")
+    cs_.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
+    cs_.set_defaults(func=_convert_stargan)
     return p
 
 

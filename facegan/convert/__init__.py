@@ -10,6 +10,9 @@ for anything it does not recognise.
 - ``ugatit``: ``<dataset>_params_<step>.pt`` of the official U-GAT-IT PyTorch code,
   znxlwm/UGATIT-pytorch (``UGATIT.save()``: both generators and the four discriminators)
   -> a U-GAT-IT, light or full, or generator-only (``facegan convert ugatit FILE``).
+- ``stargan``: ``<step>-G.ckpt`` (and ``<step>-D.ckpt``) of the official StarGAN code,
+  yunjey/stargan -> a StarGAN whose labels are the official ``--c_dim`` attributes
+  (``facegan convert stargan G.ckpt --c-dim 5 [--d-ckpt D.ckpt] [--labels ...]``).
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from __future__ import annotations
 SOURCES = {
     "pytorch-examples": "facegan.convert.pytorch_examples_dcgan",
     "ugatit": "facegan.convert.ugatit",
+    "stargan": "facegan.convert.stargan",
 }
 
 # ``facegan convert <technique>`` -> the sources it reads (``--from`` picks one where there are several)
 BY_TECHNIQUE = {
     "dcgan": ("pytorch-examples",),
     "ugatit": ("ugatit",),
+    "stargan": ("stargan",),
 }
