@@ -135,3 +135,75 @@ def test_export_generators_only_keeps_the_translation(ugatit_ckpt, tmp_path):
     x = torch.rand(1, 3, 96, 96) * 2 - 1
     assert torch.equal(full.translate(x)[0], slim.translate(x)[0])
     assert (tmp_path / "slim" / "model.safetensors").stat().st_size < (ugatit_ckpt / "model.safetensors").stat().st_size
+
+
+# ----------------------------------------------------------------------------- StarGAN
+
+
+@pytest.fixture(scope="module")
+def stargan_ckpt(tmp_path_factory) -> Path:
+    from facegan.labels import LabelSpec, anime_labels
+    from facegan.models import stargan
+
+    torch.manual_seed(0)
+    cfg = stargan.Config(image_size=32, g_conv_dim=8, d_conv_dim=8, g_repeat_num=1, d_repeat_num=4,
+                         labels=LabelSpec.of(anime_labels(("black", "blue", "pink"), ("green", "red"))))
+    return hub.save_pretrained(stargan.Model(cfg), tmp_path_factory.mktemp("stargan") / "tiny")
+
+
+def test_edit_writes_the_grid_and_one_edit_like_the_library(stargan_ckpt, tmp_path):
+    from facegan.editor import Editor
+
+    src = tmp_path / "wide.png"
+    rng = np.random.default_rng(3)
+    Image.fromarray(rng.integers(0, 256, (60, 90, 3), dtype=np.uint8)).save(src)
+    ed = Editor(hub.load_folder(stargan_ckpt))
+
+    r = facegan("edit", "stargan", str(src), "--checkpoint", str(stargan_ckpt), "--group", "hair",
+                "--out", str(tmp_path / "grid.png"))
+    assert r.returncode == 0, r.stderr
+    assert f"hair: black, blue, pink: {tmp_path / 'grid.png'}" in r.stdout
+    assert "No face found" in r.stderr and "read as hair" in r.stderr  # auto crop fell back to the whole picture
+    want = ed.grid(Image.open(src), "hair").grid
+    with Image.open(tmp_path / "grid.png") as grid:
+        assert grid.size == want.size
+        assert np.abs(np.asarray(grid.convert("RGB"), np.int16) - np.asarray(want, np.int16)).max() <= 1
+
+    r = facegan("edit", "stargan", str(src), "--checkpoint", str(stargan_ckpt), "--set", "hair=blue",
+                "--set", "eyes=red", "--crop", "none", "--out", str(tmp_path / "one.png"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("hair blue, eyes red: ") and "No face found" not in r.stderr
+    want = ed.edit(Image.open(src), {"hair": "blue", "eyes": "red"}, "none").output
+    with Image.open(tmp_path / "one.png") as one:
+        assert one.size == (256, 256)
+        assert np.abs(np.asarray(one.convert("RGB"), np.int16) - np.asarray(want, np.int16)).max() <= 1
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--out", "x.png"], "say what to make: --group"),
+    (["--group", "hair", "--set", "hair=blue", "--out", "x.png"], "say what to make"),
+    (["--group", "wings", "--out", "x.png"], "'wings' is not a label group of this checkpoint; its groups are hair, eyes"),
+    (["--set", "hair=gold", "--out", "x.png"], "'gold' is not a hair value; the 3 are: black, blue, pink"),
+    (["--set", "hair", "--out", "x.png"], "write GROUP=VALUE"),
+    (["--set", "hair=blue", "--set", "eyes=pink", "--out", "x.png"], "'pink' is not a eyes value"),
+    (["--set", "hair=blue", "--out", "x.png", "NOT_A_PICTURE"], "is not a picture"),
+    (["--group", "hair", "--out", "x.png", "DCGAN"], "edit needs a StarGAN model"),
+    (["--group", "hair", "--out", "x.png", "DEFAULT"], "names no default checkpoint 'stargan'"),
+])
+def test_edit_errors_are_one_line(stargan_ckpt, ckpt, tmp_path, capsys, args, says):
+    from facegan import cli
+
+    pic, bogus = tmp_path / "pic.png", tmp_path / "bogus.png"
+    Image.new("RGB", (40, 40)).save(pic)
+    bogus.write_text("hello")
+    technique, checkpoint = "stargan", ["--checkpoint", str(stargan_ckpt)]
+    if "DCGAN" in args:
+        technique, checkpoint = "dcgan", ["--checkpoint", str(ckpt)]
+    elif "DEFAULT" in args:
+        checkpoint = []
+    picture = str(bogus) if "NOT_A_PICTURE" in args else str(pic)
+    args = [str(tmp_path / a) if a == "x.png" else a for a in args if a not in ("DCGAN", "DEFAULT", "NOT_A_PICTURE")]
+    assert cli.main(["edit", technique, picture, *checkpoint, *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("facegan: error:") and len(err.strip().splitlines()) == 1 and says in err, err
+    assert not (tmp_path / "x.png").exists()
