@@ -338,10 +338,12 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train a technique on an image folder; resumable with --resume.")
     t.add_argument("technique", choices=list(models.TECHNIQUES))
     t.add_argument("--data", help="image folder (recursive; jpg/png/webp), for ugatit a folder with trainA/ trainB/ "
-                                  "(testA/ testB/); with --resume defaults to the run's")
+                                  "(testA/ testB/), for stargan a labelled folder (tags.csv or class folders), one "
+                                  "per data set of the labels joined with os.pathsep; with --resume defaults to "
+                                  "the run's")
     t.add_argument("--out", required=True, help="output folder: checkpoints, samples, metrics, status")
     t.add_argument("--steps", type=int, help="total steps (default 10000)")
-    t.add_argument("--batch-size", type=int, dest="batch_size", help="default 128 (dcgan), 1 (ugatit)")
+    t.add_argument("--batch-size", type=int, dest="batch_size", help="default 128 (dcgan), 1 (ugatit), 16 (stargan)")
     t.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     t.add_argument("--seed", type=int)
     t.add_argument("--device", help="auto (default), cpu, cuda, cuda:1")
