@@ -21,7 +21,9 @@ from facegan.explorer import Explorer
 
 TECHNIQUE = "dcgan"
 N_SLIDERS = 16  # article 002's UI: the 16-dim z as 0-255 sliders
-START_CODE = "cbbfc4c798a26ba1babeaeaf53865766"  # article 002's 'good' average code
+START_CODE = "732d4e9480c10995a6e7dee79c05b0e9"  # a face of the bundled model (lavender hair, blue eyes)
+# The morph box starts with three faces of the bundled model, so "Make GIF + MP4" works at once.
+MORPH_CODES = ["732d4e9480c10995a6e7dee79c05b0e9", "5dfcb27d6fd5d70a40b1d075d72b8c84", "3be354391b0405d3c1aa6c79d5f9f8d9"]
 FACE_PX, THUMB_PX = 256, 128  # display sizes (the model makes 64 px faces)
 
 
@@ -198,7 +200,7 @@ def render():
         with gr.Tab("Morph"):
             gr.Markdown("Two or more codes (➕ adds the current face); lerp or slerp between them.")
             with gr.Row():
-                morph_codes = gr.Textbox(label="Codes", lines=5, placeholder="one code per line")
+                morph_codes = gr.Textbox("\n".join(MORPH_CODES), label="Codes", lines=5, placeholder="one code per line")
                 with gr.Column():
                     frames = gr.Slider(2, 60, value=24, step=1, label="Frames per face")
                     mode = gr.Radio(["slerp", "lerp"], value="slerp", label="Interpolation")

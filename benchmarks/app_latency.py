@@ -43,7 +43,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-START_CODE = "cbbfc4c798a26ba1babeaeaf53865766"  # the app's first face (apps/dcgan.py)
+START_CODE = "732d4e9480c10995a6e7dee79c05b0e9"  # the app's first face (apps/dcgan.py)
 N_SLIDERS = 16
 
 

@@ -71,6 +71,7 @@ def write_model_files(model: torch.nn.Module, folder: Path, card: str | None = N
             v = v.to(dtype)
         state[k] = v.contiguous()
     save_file(state, folder / WEIGHTS_NAME, metadata={"format": "pt"})
+    (folder / WEIGHTS_NAME).chmod(0o644)  # safetensors writes it private; a checkpoint is meant to be shared
     config = {"technique": models.technique_of(model), **dataclasses.asdict(model.config), **(extra_config or {})}
     (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
     if card:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +53,9 @@ class Inception:
 
     def __init__(self, device: str | torch.device = "cpu", weights: str | Path | None = None):
         self.device = torch.device(device)
-        self.net = torch.jit.load(str(weights or inception_weights()), map_location="cpu").eval().to(self.device)
+        with warnings.catch_warnings():  # the weights are TorchScript; torch.jit.load warns it is deprecated
+            warnings.simplefilter("ignore", FutureWarning)
+            self.net = torch.jit.load(str(weights or inception_weights()), map_location="cpu").eval().to(self.device)
 
     @torch.inference_mode()
     def features(self, batches: Iterable[torch.Tensor]) -> np.ndarray:

@@ -26,7 +26,7 @@ from PIL import Image
 
 from facegan import hub, jobs, latent
 
-CODE = "cbbfc4c798a26ba1babeaeaf53865766"  # the app's start code
+CODE = "732d4e9480c10995a6e7dee79c05b0e9"  # the app's start code
 OTHER = "82763953b2740fef4d321dde7af002f7"
 HEX32 = re.compile(r"[0-9a-f]{32}")
 TINY_MODEL = '{"ngf": 8, "ndf": 8}'
