@@ -60,8 +60,16 @@ def client(runs):
         from apps.main import build_demo
 
         demo = build_demo()
-        port = free_port()
-        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+        # gradio's launch gives up if its first self-check of the page takes > 3 s (a busy CPU): try again.
+        for attempt in range(3):
+            port = free_port()
+            try:
+                demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+                break
+            except Exception:  # re-raised on the last attempt
+                demo.close()
+                if attempt == 2:
+                    raise
         try:
             yield Client(f"http://127.0.0.1:{port}/", verbose=False)
         finally:
