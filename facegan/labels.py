@@ -62,7 +62,7 @@ class Group:
         try:
             return self.values.index(value)
         except ValueError:
-            raise LabelError(f"{value!r} is not a {self.name} value; the {len(self)} are: "
+            raise LabelError(f"{value!r} is not one of the {len(self)} {self.name} values: "
                              f"{', '.join(self.values)}") from None
 
 

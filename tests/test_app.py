@@ -542,7 +542,7 @@ def test_stargan_edit_takes_json_target_labels(client, stargan_ckpt, tmp_path):
     assert np.abs(pixels(result) - np.asarray(want.output, np.int16)).max() <= 1
     other, _ = star_edit(client, stargan_ckpt, path, '{"hair": "pink", "eyes": "red"}', "none")
     assert not same_picture(other, result, tol=2)
-    for target, says in (('{"hair": "gold"}', r"'gold' is not a hair value; the 3 are: black, blue, pink"),
+    for target, says in (('{"hair": "gold"}', r"'gold' is not one of the 3 hair values: black, blue, pink"),
                          ('{"hair": blue}', r"not JSON"), ('["blue"]', r"JSON object"),
                          ('{"wings": "blue"}', r"no label group 'wings'")):
         with pytest.raises(AppError, match=says):

@@ -88,11 +88,11 @@ def test_edit_sets_the_groups_asked_for_and_keeps_the_rest(editor):
 
 
 @pytest.mark.parametrize(("target", "says"), [
-    ('{"hair": "gold"}', "'gold' is not a hair value"),
+    ('{"hair": "gold"}', "'gold' is not one of the 3 hair values"),
     ('{"hair": ["blue"]}', "hair takes one value"),
     ('{"hair": "blue", "attrs": []}', "groups of different data sets (anime, celeb)"),
     ('{"attrs": {"Male": 1}}', "switched with true or false"),
-    ('{"attrs": {"Bald": true}}', "'Bald' is not a attrs value"),
+    ('{"attrs": {"Bald": true}}', "'Bald' is not one of the"),
     ('{"attrs": 3}', "takes the attributes that are on"),
     ("hair=blue", "not JSON"),
     ("[]", "must be a JSON object"),

@@ -82,7 +82,7 @@ def test_categorical_groups_encode_and_decode():
     assert spec.decode(v) == ("anime", {"hair": "pink", "eyes": "blue"})
     rows = [{"hair": h, "eyes": e} for h in ("aqua", "white") for e in ("red", "yellow")]
     assert [spec.decode(x)[1] for x in spec.encode_many(rows)] == rows
-    with pytest.raises(LabelError, match="'silver' is not a hair value; the 12 are: aqua"):
+    with pytest.raises(LabelError, match="'silver' is not one of the 12 hair values: aqua"):
         spec.encode({"hair": "silver", "eyes": "blue"})
     with pytest.raises(LabelError, match="no eyes value"):
         spec.encode({"hair": "pink"})
