@@ -20,7 +20,7 @@ import gradio as gr
 from facegan.translator import CROPS, Translator, annotate
 
 TECHNIQUE = "ugatit"
-EXAMPLES = Path(__file__).resolve().parent / "examples"
+EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
 DIRECTIONS = [("A → B (selfie → anime)", "a2b"), ("B → A (anime → selfie)", "b2a")]
 MAX_PIXELS = 40_000_000  # refuse decompression bombs politely (the upload limit caps the file, not the pixels)
 

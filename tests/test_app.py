@@ -438,7 +438,7 @@ def test_ugatit_converts_any_picture(client, ugatit_ckpt, tmp_path, mode, size):
 
 
 def test_ugatit_crops_a_face_and_offers_each_face(client, ugatit_ckpt):
-    photo = str(ROOT / "apps" / "examples" / "astronaut.jpg")
+    photo = str(ROOT / "assets" / "examples" / "astronaut.jpg")
     _result, _attention, side, found, notes = convert(client, ugatit_ckpt, photo, "a2b", "auto")
     assert "No face found" not in notes and found is not None
     whole = convert(client, ugatit_ckpt, photo, "a2b", "none")

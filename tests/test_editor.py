@@ -16,7 +16,7 @@ from facegan.labels import BINARY, DatasetLabels, Group, LabelError, LabelSpec, 
 from facegan.models import stargan
 
 ROOT = Path(__file__).resolve().parent.parent
-ASTRONAUT = ROOT / "apps" / "examples" / "astronaut.jpg"
+ASTRONAUT = ROOT / "assets" / "examples" / "astronaut.jpg"
 SPEC = LabelSpec.of(anime_labels(("black", "blue", "pink"), ("green", "red")),
                     DatasetLabels("celeb", (Group("attrs", ("Male", "Young"), BINARY),)))
 

@@ -11,7 +11,7 @@ from PIL import Image
 from facegan import faces
 
 ROOT = Path(__file__).resolve().parent.parent
-ASTRONAUT = ROOT / "apps" / "examples" / "astronaut.jpg"
+ASTRONAUT = ROOT / "assets" / "examples" / "astronaut.jpg"
 
 
 def test_photo_cascade_finds_the_astronaut_and_frames_the_head():

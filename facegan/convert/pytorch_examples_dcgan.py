@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 
 from facegan import hub, latent
+from facegan.convert.common import load_data_only, state_dict_of
 from facegan.hub import CheckpointError
 from facegan.models import dcgan
 
@@ -61,32 +61,9 @@ class UntrainedDiscriminatorWarning(UserWarning):
 
 def read_state_dict(path: str | Path, what: str = "checkpoint") -> dict[str, torch.Tensor]:
     """A reference ``.pth`` -> its state_dict, read with torch's restricted unpickler."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{what} {path}: no such file")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # UnpicklingError, RuntimeError (damaged zip), EOFError, ...
-        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(e))
-        if found:
-            raise CheckpointError(
-                f"{what} {path} pickles Python objects ({found.group(1)}), not just tensors: it looks like "
-                f"torch.save(net) of a whole module, which facegan refuses to unpickle (it could run code); "
-                f"save a state_dict instead, torch.save(net.state_dict(), path), as dcgan/main.py does") from e
-        reason = " ".join(str(e).split())[:200]
-        raise CheckpointError(f"{what} {path} is not a readable PyTorch state_dict file: {reason}") from e
-    if not isinstance(obj, Mapping):
-        raise CheckpointError(f"{what} {path} holds a {type(obj).__name__}, not a state_dict (a dict of tensors)")
-    bad = [k for k, v in obj.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
-    if bad:
-        raise CheckpointError(f"{what} {path} is not a state_dict: entries that are not named tensors: "
-                              f"{', '.join(map(repr, bad[:5]))}")
-    state = dict(obj)
-    if state and all(k.startswith("module.") for k in state):  # saved from an nn.DataParallel wrapper
-        state = {k.removeprefix("module."): v for k, v in state.items()}
-    if not state:
-        raise CheckpointError(f"{what} {path} is an empty state_dict")
-    return state
+    obj = load_data_only(path, f"{what} {path}", "save a state_dict instead, torch.save(net.state_dict(), path), "
+                         "as dcgan/main.py does", kind="state_dict file")
+    return state_dict_of(obj, f"{what} {path}")
 
 
 def _conv_weights(state: dict[str, torch.Tensor], what: str, path) -> dict[int, torch.Tensor]:

@@ -47,6 +47,7 @@ from pathlib import Path
 import torch
 
 from facegan import hub
+from facegan.convert.common import load_data_only, state_dict_of
 from facegan.hub import CheckpointError
 from facegan.labels import BINARY, CATEGORICAL, DatasetLabels, Group, LabelError, LabelSpec
 from facegan.models import stargan
@@ -56,7 +57,6 @@ SOURCE_URL = "https://github.com/yunjey/stargan"
 DEFAULT_SIZE = 128  # the official --image_size (CelebA and RaFD)
 CELEBA_ATTRS = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young")  # the official --selected_attrs
 DATASET = "official"  # the converted spec's data set name
-_GLOBAL = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
 _RES = re.compile(r"main\.(\d+)\.main\.0\.weight$")
 _D_CONV = re.compile(r"main\.(\d+)\.weight$")
 
@@ -70,33 +70,9 @@ class UntrainedDiscriminatorWarning(UserWarning):
 
 def read_state_dict(path: str | Path, what: str) -> dict[str, torch.Tensor]:
     """One official ``<step>-G.ckpt`` / ``<step>-D.ckpt``: a state_dict, read with torch's restricted unpickler."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"StarGAN {what} checkpoint {path}: no such file")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # UnpicklingError, RuntimeError (damaged zip), EOFError, ...
-        found = _GLOBAL.search(str(e))
-        if found:
-            raise CheckpointError(
-                f"{path} pickles Python objects ({found.group(1)}), not just tensors: it looks like torch.save of a "
-                f"whole module, which facegan refuses to unpickle (it could run code); save the state_dict instead, "
-                f"as the official solver.py does: torch.save({what}.state_dict(), path)") from e
-        reason = " ".join(str(e).split())[:200]
-        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint: {reason}") from e
-    if not isinstance(obj, Mapping):
-        raise CheckpointError(f"{path} holds a {type(obj).__name__}, not a state_dict (a dict of tensors) "
-                              f"as the official solver.py saves")
-    bad = [k for k, v in obj.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
-    if bad:
-        raise CheckpointError(f"{path} is not a state_dict: entries that are not named tensors: "
-                              f"{', '.join(map(repr, bad[:5]))}")
-    state = dict(obj)
-    if state and all(k.startswith("module.") for k in state):  # saved from an nn.DataParallel wrapper
-        state = {k.removeprefix("module."): v for k, v in state.items()}
-    if not state:
-        raise CheckpointError(f"{path} is an empty state_dict")
-    return state
+    obj = load_data_only(path, f"StarGAN {what} checkpoint {path}",
+                         f"save the state_dict instead, as the official solver.py does: torch.save({what}.state_dict(), path)")
+    return state_dict_of(obj, f"StarGAN {what} checkpoint {path}")
 
 
 def _tensor(state: Mapping, key: str, dim: int, path, what: str) -> torch.Tensor:

@@ -54,6 +54,7 @@ from pathlib import Path
 import torch
 
 from facegan import hub
+from facegan.convert.common import load_data_only, state_dict_of
 from facegan.hub import CheckpointError
 from facegan.models import ugatit
 
@@ -66,7 +67,6 @@ DISCRIMINATORS = {"disGA": "discriminator.ga", "disGB": "discriminator.gb",
                   "disLA": "discriminator.la", "disLB": "discriminator.lb"}
 NETS = {**GENERATORS, **DISCRIMINATORS}  # official name -> facegan prefix
 _UPBLOCK = re.compile(r"UpBlock1_(\d+)\.")
-_GLOBAL = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
 
 
 class IgnoredEntriesWarning(UserWarning):
@@ -79,21 +79,9 @@ class IgnoredEntriesWarning(UserWarning):
 def read_checkpoint(path: str | Path) -> dict[str, dict[str, torch.Tensor]]:
     """A ``UGATIT.save()`` file -> {official network name: its state_dict}, read with torch's
     restricted unpickler; genA2B and genB2A must be there, the discriminators may not be."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"U-GAT-IT checkpoint {path}: no such file")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # UnpicklingError, RuntimeError (damaged zip), EOFError, ...
-        found = _GLOBAL.search(str(e))
-        if found:
-            raise CheckpointError(
-                f"{path} pickles Python objects ({found.group(1)}), not just tensors: it looks like "
-                f"torch.save of whole modules, which facegan refuses to unpickle (it could run code); save "
-                f"state_dicts instead, as UGATIT.save() does: torch.save({{'genA2B': genA2B.state_dict(), "
-                f"'genB2A': genB2A.state_dict(), ...}}, path)") from e
-        reason = " ".join(str(e).split())[:200]
-        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint: {reason}") from e
+    obj = load_data_only(path, f"U-GAT-IT checkpoint {path}",
+                         "save state_dicts instead, as UGATIT.save() does: torch.save({'genA2B': genA2B.state_dict(), "
+                         "'genB2A': genB2A.state_dict(), ...}, path)")
     expected = ", ".join(NETS)
     if not isinstance(obj, Mapping):
         raise CheckpointError(f"{path} holds a {type(obj).__name__}, not the dict of state_dicts that "
@@ -115,18 +103,7 @@ def read_checkpoint(path: str | Path) -> dict[str, dict[str, torch.Tensor]]:
     for name in NETS:
         if name not in obj:
             continue
-        state = obj[name]
-        if not isinstance(state, Mapping):
-            raise CheckpointError(f"{path}: {name} is a {type(state).__name__}, not a state_dict (a dict of tensors)")
-        bad = [k for k, v in state.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
-        if bad:
-            raise CheckpointError(f"{path}: {name} is not a state_dict: entries that are not named tensors: "
-                                  f"{', '.join(map(repr, bad[:5]))}")
-        state = dict(state)
-        if state and all(k.startswith("module.") for k in state):  # saved from an nn.DataParallel wrapper
-            state = {k.removeprefix("module."): v for k, v in state.items()}
-        if not state:
-            raise CheckpointError(f"{path}: {name} is an empty state_dict")
+        state = state_dict_of(obj[name], f"{path}: {name}", verb="is")
         nets[name] = state
     return nets
 

@@ -1,0 +1,48 @@
+"""What every converter does first: read a foreign checkpoint as data, and check a state_dict."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+
+from facegan.hub import CheckpointError
+
+_PICKLED = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
+
+
+def load_data_only(path: str | Path, label: str, how_to_save: str, kind: str = "checkpoint"):
+    """``torch.load(weights_only=True)`` (torch's restricted unpickler: tensors and containers,
+    never code), every failure a CheckpointError that starts with ``label`` and says why.
+    ``how_to_save``: how the source saves a state_dict, for files that pickle whole modules."""
+    if not Path(path).is_file():
+        raise CheckpointError(f"{label}: no such file")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # UnpicklingError, RuntimeError (damaged zip), EOFError, ...
+        found = _PICKLED.search(str(e))
+        if found:
+            raise CheckpointError(
+                f"{label} pickles Python objects ({found.group(1)}), not just tensors: it looks like torch.save of "
+                f"a whole module, which facegan refuses to unpickle (it could run code); {how_to_save}") from e
+        reason = " ".join(str(e).split())[:200]
+        raise CheckpointError(f"{label} is not a readable PyTorch {kind}: {reason}") from e
+
+
+def state_dict_of(obj, label: str, verb: str = "holds") -> dict[str, torch.Tensor]:
+    """``obj`` as a non-empty dict of named tensors, without nn.DataParallel's ``module.`` prefix.
+    ``verb``: "holds" for a file, "is" for an entry of one."""
+    if not isinstance(obj, Mapping):
+        raise CheckpointError(f"{label} {verb} a {type(obj).__name__}, not a state_dict (a dict of tensors)")
+    bad = [k for k, v in obj.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
+    if bad:
+        raise CheckpointError(f"{label} is not a state_dict: entries that are not named tensors: "
+                              f"{', '.join(map(repr, bad[:5]))}")
+    state = dict(obj)
+    if state and all(k.startswith("module.") for k in state):  # saved from an nn.DataParallel wrapper
+        state = {k.removeprefix("module."): v for k, v in state.items()}
+    if not state:
+        raise CheckpointError(f"{label} is an empty state_dict")
+    return state
