@@ -13,7 +13,8 @@ if str(ROOT) not in sys.path:  # `python apps/main.py` from a plain checkout
 import gradio as gr
 import PIL
 
-from facegan import hub, jobs
+from facegan import hub, jobs, models
+from facegan.faces import CROPS
 
 DEFAULT = "default"  # the chooser's name for the manifest's default checkpoint
 
@@ -55,13 +56,31 @@ class PictureInput(gr.Image):
                            f"{type(e).__name__}") from None
 
 
+TITLES = {"dcgan": "DCGAN", "ugatit": "U-GAT-IT", "stargan": "StarGAN"}
+MAX_PIXELS = 40_000_000  # refuse decompression bombs politely (the upload limit caps the file, not the pixels)
+CROP_CHOICES = [("auto", "auto"), ("anime face", "anime"), ("photo face", "photo"), ("off", "none")]
+
+
 def load_model(name: str, ref: str | None):
-    """The model behind a chooser value: DEFAULT, a checkpoint folder or ``repo@revision``."""
+    """The ``name`` model behind a chooser value: DEFAULT, a checkpoint folder or ``repo@revision``."""
     try:
         folder = default_checkpoint(name).folder if ref in (None, "", DEFAULT) else hub.resolve(ref.strip())
-        return _load(str(Path(folder).resolve()))
+        model = _load(str(Path(folder).resolve()))
     except (hub.CheckpointError, ValueError, OSError) as e:
         raise gr.Error(f"Cannot load checkpoint {ref!r}: {e}") from None
+    if models.technique_of(model) != name:
+        raise gr.Error(f"checkpoint {ref!r} is not a {TITLES.get(name, name)} model")
+    return model
+
+
+def check_picture(picture, crop: str) -> None:
+    """An uploaded picture and a face-crop choice, or a clear gr.Error."""
+    if picture is None:
+        raise gr.Error("Upload a picture first.")
+    if picture.width * picture.height > MAX_PIXELS:
+        raise gr.Error(f"the picture is {picture.width}x{picture.height}: at most {MAX_PIXELS // 1_000_000} megapixels")
+    if crop not in CROPS:
+        raise gr.Error(f"face crop is one of {', '.join(CROPS)}, not {crop!r}")
 
 
 def default_label(technique: str) -> tuple[str, str]:

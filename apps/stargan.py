@@ -13,27 +13,22 @@ import tempfile
 from pathlib import Path
 
 try:
-    from apps.common import DEFAULT, PictureInput, checkpoint_chooser, load_model, whole
+    from apps.common import CROP_CHOICES, DEFAULT, PictureInput, check_picture, checkpoint_chooser, load_model, whole
 except ImportError:  # run as a script from apps/
-    from common import DEFAULT, PictureInput, checkpoint_chooser, load_model, whole
+    from common import CROP_CHOICES, DEFAULT, PictureInput, check_picture, checkpoint_chooser, load_model, whole
 
 import gradio as gr
 
-from facegan.editor import CROPS, Editor, describe
+from facegan.editor import Editor, describe
 from facegan.labels import BINARY
 
 TECHNIQUE = "stargan"
-MAX_PIXELS = 40_000_000  # refuse decompression bombs politely (the upload limit caps the file, not the pixels)
 MAX_CATEGORICAL, MAX_BINARY = 6, 2  # compose mode's dropdowns: one per label group of the checkpoint
 KEEP = "(as read)"  # a compose dropdown left alone: the picture's own label, as D reads it
-CROP_CHOICES = [("auto", "auto"), ("anime face", "anime"), ("photo face", "photo"), ("off", "none")]
 
 
 def editor(ckpt: str) -> Editor:
-    model = load_model(TECHNIQUE, ckpt)
-    if not hasattr(model, "classify"):
-        raise gr.Error(f"checkpoint {ckpt!r} is not a StarGAN model")
-    return _editor_of(model)
+    return _editor_of(load_model(TECHNIQUE, ckpt))
 
 
 @functools.lru_cache(maxsize=4)
@@ -42,12 +37,7 @@ def _editor_of(model) -> Editor:
 
 
 def _check(picture, crop: str, face) -> int:
-    if picture is None:
-        raise gr.Error("Upload a picture first.")
-    if picture.width * picture.height > MAX_PIXELS:
-        raise gr.Error(f"the picture is {picture.width}x{picture.height}: at most {MAX_PIXELS // 1_000_000} megapixels")
-    if crop not in CROPS:
-        raise gr.Error(f"face crop is one of {', '.join(CROPS)}, not {crop!r}")
+    check_picture(picture, crop)
     return whole(face, "face", 0, 99)
 
 

@@ -11,25 +11,21 @@ import tempfile
 from pathlib import Path
 
 try:
-    from apps.common import PictureInput, checkpoint_chooser, load_model, whole
+    from apps.common import CROP_CHOICES, PictureInput, check_picture, checkpoint_chooser, load_model, whole
 except ImportError:  # run as a script from apps/
-    from common import PictureInput, checkpoint_chooser, load_model, whole
+    from common import CROP_CHOICES, PictureInput, check_picture, checkpoint_chooser, load_model, whole
 
 import gradio as gr
 
-from facegan.translator import CROPS, Translator, annotate
+from facegan.translator import Translator, annotate
 
 TECHNIQUE = "ugatit"
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
 DIRECTIONS = [("A → B (selfie → anime)", "a2b"), ("B → A (anime → selfie)", "b2a")]
-MAX_PIXELS = 40_000_000  # refuse decompression bombs politely (the upload limit caps the file, not the pixels)
 
 
 def translator(ckpt: str) -> Translator:
-    model = load_model(TECHNIQUE, ckpt)
-    if not hasattr(model, "translate"):
-        raise gr.Error(f"checkpoint {ckpt!r} is not a U-GAT-IT model")
-    return _translator_of(model)
+    return _translator_of(load_model(TECHNIQUE, ckpt))
 
 
 @functools.lru_cache(maxsize=4)
@@ -39,14 +35,9 @@ def _translator_of(model) -> Translator:
 
 def convert(ckpt: str, picture, direction: str, crop: str, face: float):
     """ugatit_convert: picture -> (result, attention over the input, side-by-side PNG, faces found, notes)."""
-    if picture is None:
-        raise gr.Error("Upload a picture first.")
-    if picture.width * picture.height > MAX_PIXELS:
-        raise gr.Error(f"the picture is {picture.width}x{picture.height}: at most {MAX_PIXELS // 1_000_000} megapixels")
+    check_picture(picture, crop)
     if direction not in ("a2b", "b2a"):
         raise gr.Error(f"direction is 'a2b' or 'b2a', not {direction!r}")
-    if crop not in CROPS:
-        raise gr.Error(f"face crop is one of {', '.join(CROPS)}, not {crop!r}")
     tr = translator(ckpt)
     try:
         r = tr.translate(picture, direction, crop, whole(face, "face", 0, 99))
@@ -73,7 +64,7 @@ def render():
                                    sources=["upload", "clipboard"])
             direction = gr.Radio(DIRECTIONS, value="a2b", label="Direction")
             with gr.Row():
-                crop = gr.Radio([("auto", "auto"), ("anime face", "anime"), ("photo face", "photo"), ("off", "none")],
+                crop = gr.Radio(CROP_CHOICES,
                                 value="auto", label="Face crop",
                                 info="auto: the detector of the source domain, then the other one")
                 face = gr.Number(0, label="Face #", precision=0, minimum=0, maximum=99,

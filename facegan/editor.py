@@ -24,7 +24,7 @@ from facegan import faces
 from facegan import images as img_lib
 from facegan.labels import BINARY, CATEGORICAL, LabelError
 
-CROPS = ("auto", "anime", "photo", "none")
+CROPS = faces.CROPS
 NO_FACE = "No face found: edited the centre of the whole picture (turn cropping off to skip detection)."
 
 

@@ -17,6 +17,7 @@ from PIL import Image, ImageOps
 
 ANIME_CASCADE = Path(__file__).resolve().parent / "assets" / "lbpcascade_animeface.xml"
 KINDS = ("anime", "photo")
+CROPS = ("auto", *KINDS, "none")  # what a user may ask of the face crop
 
 
 @dataclass(frozen=True)

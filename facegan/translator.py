@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw
 from facegan import faces
 from facegan import images as img_lib
 
-CROPS = ("auto", "anime", "photo", "none")
+CROPS = faces.CROPS
 
 
 @dataclass
