@@ -93,8 +93,10 @@ def default_label(technique: str) -> tuple[str, str]:
 
 
 def checkpoint_choices(technique: str) -> list[tuple[str, str]]:
-    """(label, value) pairs: the default first, then the latest checkpoint of each training run."""
+    """(label, value) pairs: the default first, the other bundled checkpoints, then the latest
+    checkpoint of each training run."""
     choices = [(default_label(technique)[0], DEFAULT)]
+    choices += [(f"bundled ({folder.name})", str(folder)) for _, folder in hub.bundled(technique)]
     for ckpt in jobs.finished_checkpoints(technique=technique):
         choices.append((f"{ckpt.parent.parent.name} / {ckpt.name}", str(ckpt)))
     return choices

@@ -166,6 +166,8 @@ def _export(args) -> int:
         manifest = json.loads(hub.MANIFEST.read_text()) if hub.MANIFEST.is_file() else {}
         entry = manifest.setdefault(args.manifest, {})
         entry.update(sha256=sha, bundled=str(out.resolve().relative_to(hub.MANIFEST.parent.resolve())))
+        if args.manifest != models.technique_of(model):  # a further checkpoint of the technique
+            entry["technique"] = models.technique_of(model)
         hub.MANIFEST.write_text(json.dumps(manifest, indent=2) + "\n")
     size = (out / hub.WEIGHTS_NAME).stat().st_size / 1e6
     print(f"{out} ({size:.1f} MB, sha256 {sha})")
@@ -353,6 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--keep-last", type=int, dest="keep_last")
     t.add_argument("--limit", type=int, help="use only the first N images")
     t.add_argument("--compile", action="store_true", default=None, help="torch.compile G and D (GPU)")
+    t.add_argument("--cpu-bf16", action="store_true", default=None, dest="cpu_amp",
+                   help="bf16 autocast on the CPU (GPUs always use it): ~1.6x faster steps on x86 CPUs with AVX-512 bf16")
     t.add_argument("--model", type=_json_obj, help='model config overrides as JSON, e.g. \'{"ngf": 32}\'')
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_train)

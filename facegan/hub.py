@@ -5,7 +5,8 @@ Hub repo are interchangeable. A checkpoint reference is either a local folder or
 ``<repo id>@<revision>``; the latter is downloaded with ``hf_hub_download`` pinned to
 that revision into the normal HF cache. ``checkpoints/manifest.json`` names each app's
 default: a Hub repo, revision and sha256, and the bundled folder used when the Hub
-cannot be reached.
+cannot be reached. An entry whose name is not a technique's (``"stargan-anime-fer"``) says
+its ``technique``: a further bundled checkpoint that the app lists beside the default.
 """
 
 from __future__ import annotations
@@ -283,3 +284,14 @@ def default_checkpoint(name: str, manifest: str | os.PathLike = MANIFEST) -> Def
     if not (bundled / WEIGHTS_NAME).is_file():
         raise CheckpointError(f"default checkpoint {name!r}: {reason}, and the bundled folder {bundled} is missing")
     return Default(bundled, "bundled", f"Using the bundled checkpoint ({bundled.name}): {reason}.")
+
+
+def bundled(technique: str, manifest: str | os.PathLike = MANIFEST) -> list[tuple[str, Path]]:
+    """(entry name, folder) of the manifest's further bundled checkpoints of ``technique``:
+    the entries that say ``"technique": technique`` under another name, whose folder exists."""
+    out = []
+    for name, entry in read_manifest(manifest).items():
+        folder = (Path(manifest).parent / entry.get("bundled", "")).resolve()
+        if name != technique and entry.get("technique") == technique and (folder / WEIGHTS_NAME).is_file():
+            out.append((name, folder))
+    return out

