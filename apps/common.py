@@ -57,6 +57,7 @@ class PictureInput(gr.Image):
 
 
 TITLES = {"dcgan": "DCGAN", "ugatit": "U-GAT-IT", "stargan": "StarGAN"}
+EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"  # public-domain photo, our DCGAN's faces
 MAX_PIXELS = 40_000_000  # refuse decompression bombs politely (the upload limit caps the file, not the pixels)
 CROP_CHOICES = [("auto", "auto"), ("anime face", "anime"), ("photo face", "photo"), ("off", "none")]
 
@@ -113,3 +114,8 @@ def checkpoint_chooser(technique: str) -> tuple[gr.Dropdown, gr.Markdown]:
     refresh.click(lambda: gr.Dropdown(choices=checkpoint_choices(technique)), outputs=dropdown,
                   api_visibility="private", queue=False)
     return dropdown, notice
+
+
+def example_pictures() -> list[Path]:
+    """The shipped example pictures: the photo(s) first, then the faces made by facegan's DCGAN."""
+    return sorted(EXAMPLES.glob("*.jpg")) + sorted(EXAMPLES.glob("*.png"))

@@ -13,9 +13,27 @@ import tempfile
 from pathlib import Path
 
 try:
-    from apps.common import CROP_CHOICES, DEFAULT, PictureInput, check_picture, checkpoint_chooser, load_model, whole
+    from apps.common import (
+        CROP_CHOICES,
+        DEFAULT,
+        PictureInput,
+        check_picture,
+        checkpoint_chooser,
+        example_pictures,
+        load_model,
+        whole,
+    )
 except ImportError:  # run as a script from apps/
-    from common import CROP_CHOICES, DEFAULT, PictureInput, check_picture, checkpoint_chooser, load_model, whole
+    from common import (
+        CROP_CHOICES,
+        DEFAULT,
+        PictureInput,
+        check_picture,
+        checkpoint_chooser,
+        example_pictures,
+        load_model,
+        whole,
+    )
 
 import gradio as gr
 
@@ -162,6 +180,9 @@ def render():
                                 info="auto: the anime-face detector, then the photo one")
                 face = gr.Number(0, label="Face #", precision=0, minimum=0, maximum=99,
                                  info="which face, when several are found (0 = largest)")
+            if examples := example_pictures():
+                gr.Examples([[str(p)] for p in examples], [picture],
+                            label="Examples (public-domain photo; faces made by facegan's DCGAN)")
             info = gr.Markdown(_info(groups, msg))
             with gr.Tabs():
                 with gr.Tab("Grid"):

@@ -65,7 +65,11 @@ def loss_table(out: str) -> pd.DataFrame:
 
 
 def default_model_config(technique: str) -> str:
-    return json.dumps(dataclasses.asdict(models.get(technique).Config()))
+    """The technique's Config as JSON, less the fields read from the data (StarGAN's labels)."""
+    module = models.get(technique)
+    fields = dataclasses.asdict(module.Config())
+    fields = {k: v for k, v in fields.items() if k not in getattr(module, "data_fields", ())}
+    return json.dumps(fields)
 
 
 def start(technique: str, data: str, steps: float, batch_size: float, out: str, resume: bool,
@@ -74,16 +78,22 @@ def start(technique: str, data: str, steps: float, batch_size: float, out: str, 
     of the technique's Config (ignored on resume, which keeps the run's own)."""
     out = (out or "").strip() or new_out(technique)
     extra = []
-    if (model_config or "").strip() and not resume:
+    if not resume and technique in models.TECHNIQUES:  # (an unknown technique is refused by jobs.start)
+        module = models.get(technique)
         try:
-            overrides = json.loads(model_config)
-            cfg = models.get(technique).Config(**overrides)  # unknown fields are refused here, not in the job
+            read = module.data_config(data) if hasattr(module, "data_config") and (data or "").strip() else {}
+        except ValueError as e:
+            raise gr.Error(str(e)) from None
+        try:
+            overrides = json.loads(model_config) if (model_config or "").strip() else {}
+            if not isinstance(overrides, dict):
+                raise TypeError("it is not a JSON object")
+            cfg = module.Config(**{**read, **overrides})  # unknown fields are refused here, not in the job
         except (ValueError, TypeError) as e:
             raise gr.Error(f"model config is not valid for {technique}: {e}") from None
-        extra = ["--model", json.dumps(overrides)]
+        if overrides:
+            extra = ["--model", json.dumps(overrides)]
         check_folders(technique, data, cfg)
-    elif not resume and technique in models.TECHNIQUES:  # (an unknown one is refused by jobs.start)
-        check_folders(technique, data, models.get(technique).Config())
     try:
         folder = jobs.start(technique, (data or "").strip() or None, out, int(steps), int(batch_size), bool(resume),
                             extra_args=extra)

@@ -11,16 +11,31 @@ import tempfile
 from pathlib import Path
 
 try:
-    from apps.common import CROP_CHOICES, PictureInput, check_picture, checkpoint_chooser, load_model, whole
+    from apps.common import (
+        CROP_CHOICES,
+        PictureInput,
+        check_picture,
+        checkpoint_chooser,
+        example_pictures,
+        load_model,
+        whole,
+    )
 except ImportError:  # run as a script from apps/
-    from common import CROP_CHOICES, PictureInput, check_picture, checkpoint_chooser, load_model, whole
+    from common import (
+        CROP_CHOICES,
+        PictureInput,
+        check_picture,
+        checkpoint_chooser,
+        example_pictures,
+        load_model,
+        whole,
+    )
 
 import gradio as gr
 
 from facegan.translator import Translator, annotate
 
 TECHNIQUE = "ugatit"
-EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
 DIRECTIONS = [("A → B (selfie → anime)", "a2b"), ("B → A (anime → selfie)", "b2a")]
 
 
@@ -70,7 +85,7 @@ def render():
                 face = gr.Number(0, label="Face #", precision=0, minimum=0, maximum=99,
                                  info="which face, when several are found (0 = largest)")
             go = gr.Button("Convert", variant="primary")
-            examples = sorted(EXAMPLES.glob("*.jpg")) + sorted(EXAMPLES.glob("*.png"))
+            examples = example_pictures()
             if examples:
                 gr.Examples([[str(p), "a2b" if p.suffix == ".jpg" else "b2a"] for p in examples], [picture, direction],
                             label="Examples (public-domain photo; faces made by facegan's DCGAN)")

@@ -353,6 +353,16 @@ def _check_values(ds: DatasetLabels, found: dict[str, set[str]], where) -> None:
                             f"{g.name} values ({', '.join(g.values)})")
 
 
+def _parse_tags(csv_path: Path) -> list[tuple[str, dict[str, str]]]:
+    parsed = []
+    for name, text in read_label_csv(csv_path).items():
+        m = TAG_PATTERN.match(text)
+        if not m:
+            raise DataError(f"{csv_path}: the tag of {name!r} is {text!r}, not '<colour> hair <colour> eyes'")
+        parsed.append((name, {"hair": m.group(1), "eyes": m.group(2)}))
+    return parsed
+
+
 def load_anime_tags(root: str | os.PathLike, size: int, labels: DatasetLabels | None = None,
                     csv_path: str | os.PathLike | None = None, limit: int | None = None) -> LabelledSet:
     """Anime faces with hair and eye colour groups, from ``root/tags.csv`` rows
@@ -366,13 +376,7 @@ def load_anime_tags(root: str | os.PathLike, size: int, labels: DatasetLabels | 
     csv_path = Path(csv_path) if csv_path else root / "tags.csv"
     if not csv_path.is_file():
         raise DataError(f"tag file not found: {csv_path} (expected rows 'N,<colour> hair <colour> eyes')")
-    table = list(read_label_csv(csv_path).items())
-    parsed = []
-    for name, text in table:
-        m = TAG_PATTERN.match(text)
-        if not m:
-            raise DataError(f"{csv_path}: the tag of {name!r} is {text!r}, not '<colour> hair <colour> eyes'")
-        parsed.append((name, {"hair": m.group(1), "eyes": m.group(2)}))
+    parsed = _parse_tags(csv_path)
     found = {g: {row[g] for _, row in parsed} for g in ("hair", "eyes")}
     if labels is None:
         labels = anime_labels(sorted(found["hair"]), sorted(found["eyes"]))
@@ -432,6 +436,20 @@ def load_labelled_set(root: str | os.PathLike, size: int, labels: DatasetLabels 
     if is_tag_set(root):
         return load_anime_tags(root, size, labels, limit=limit)
     return load_class_folders(root, size, labels, limit)
+
+
+def labels_of(root: str | os.PathLike, name: str | None = None) -> DatasetLabels:
+    """The label groups of a labelled folder without decoding it: a tags.csv's hair and eye
+    colours (sorted, as ``load_anime_tags`` orders them), or the class-folder names. ``name``
+    renames the data set (and a class-folder set's group, as group names must differ too)."""
+    root = Path(root)
+    check_labelled(root)
+    if is_tag_set(root):
+        parsed = _parse_tags(root / "tags.csv")
+        hair, eyes = (sorted({row[g] for _, row in parsed}) for g in ("hair", "eyes"))
+        return anime_labels(hair, eyes, **({"name": name} if name else {}))
+    classes = _class_folders(root / "train" if (root / "train").is_dir() else root)
+    return class_labels(sorted(classes), **({"name": name, "group": name} if name else {}))
 
 
 def check_labelled(root: str | os.PathLike) -> int:

@@ -9,6 +9,9 @@ import dataclasses
 import json
 import math
 import os
+import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -505,6 +508,30 @@ def test_tiny_mixed_run_checkpoint_and_exact_resume(tmp_path):
     key = "generator.main.0.weight"
     assert not torch.equal(two["model"][key], straight.model.state_dict()[key])
     assert two["step_fn"]["latest_g"]["loss_g_rec"] == 0 and straight.step_fn.latest_g["loss_g_rec"] > 0
+
+
+def test_labels_are_read_from_the_folders_when_a_run_gives_none(tmp_path):
+    anime, fer = make_tag_set(tmp_path / "anime"), make_class_set(tmp_path / "fer")
+    assert stargan.data_config(anime) == {"labels": LabelSpec.of(ANIME)}  # colours sorted, as the loader orders them
+    assert stargan.data_config(f"{anime}{os.pathsep}{fer}") == {"labels": BOTH}
+    shutil.copytree(fer, tmp_path / "moods2")
+    two = stargan.data_config(f"{fer}{os.pathsep}{tmp_path / 'moods2'}")["labels"]  # named apart by folder
+    assert [d.name for d in two.datasets] == ["fer", "moods2"] and [g.name for _, g, _ in two.groups()] == \
+        ["expression", "moods2"] and two.mask_slice is not None
+    with pytest.raises(data.DataError, match="not a labelled data set"):
+        stargan.data_config(tmp_path / "anime" / "images")
+
+
+def test_cli_trains_a_mixed_model_from_two_folders_alone(tmp_path):
+    anime, fer = make_tag_set(tmp_path / "anime"), make_class_set(tmp_path / "fer")
+    model = json.dumps({"image_size": S, "g_conv_dim": 8, "d_conv_dim": 8, "g_repeat_num": 1, "d_repeat_num": 4})
+    r = subprocess.run([sys.executable, "-m", "facegan", "train", "stargan", "--data", f"{anime}{os.pathsep}{fer}",
+                        "--out", str(tmp_path / "run"), "--steps", "2", "--batch-size", "2", "--device", "cpu",
+                        "--quiet", "--model", model], check=False, capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr
+    trained = hub.load_folder(tmp_path / "run" / "checkpoints" / "step-000002")
+    assert trained.labels == BOTH
 
 
 def test_in_memory_mixed_set_and_the_nan_guard(mixed, tmp_path):

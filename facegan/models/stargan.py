@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -31,6 +32,7 @@ technique = "stargan"
 default_data = "anime-faces-64"  # under facegan.data.data_root(): hair and eye colour groups
 default_batch_size = 16  # the official
 data_separator = os.pathsep  # --data may name several folders, one per data set of the label spec
+data_fields = ("labels",)  # Config fields that data_config reads from the data when a run does not give them
 
 
 def default_labels() -> LabelSpec:
@@ -282,6 +284,21 @@ def check_data(path) -> int:
     """Cheap check of a labelled folder (tags.csv or class folders), or of several joined by
     os.pathsep: the smallest one's image count, or DataError."""
     return min(data_lib.check_labelled(p) for p in _paths(path))
+
+
+def data_config(path) -> dict:
+    """Config fields read from the data, for a run whose config does not give them: the labels
+    of each folder (a tags.csv's colours, class-folder names), so ``--data anime:fer`` trains
+    the mixed model without spelling out its label spec. Two class-folder sets are told apart
+    by their folder names."""
+    found, names = [], set()
+    for p in _paths(path):
+        d = data_lib.labels_of(p)
+        if d.name in names:
+            d = data_lib.labels_of(p, name=Path(p).name)
+        names.add(d.name)
+        found.append(d)
+    return {"labels": LabelSpec.of(*found)}
 
 
 def load_data(path, cfg: Config, limit: int | None = None) -> data_lib.LabelledSet:
