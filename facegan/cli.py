@@ -161,7 +161,8 @@ def _export(args) -> int:
             raise ValueError(f"{models.technique_of(model)} checkpoints keep their discriminator (it ranks faces)")
         model = model.without_discriminators()
     card = (src / hub.CARD_NAME).read_text() if (src / hub.CARD_NAME).is_file() else None
-    out = hub.save_pretrained(model, args.out, card, dtype=torch.float16 if args.fp16 else None)
+    out = hub.save_pretrained(model, args.out, card, dtype=torch.float16 if args.fp16 or args.int8 else None,
+                              int8=args.int8)
     for extra in args.include or []:
         shutil.copy(extra, out)
     sha = hub.sha256_of(out / hub.WEIGHTS_NAME)
@@ -452,6 +453,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("checkpoint", help="checkpoint folder (e.g. runs/x/checkpoints/step-005000) or repo@revision")
     e.add_argument("--out", required=True)
     e.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
+    e.add_argument("--int8", action="store_true",
+                   help="conv / linear weights as int8 with a scale per output channel, the rest float16 (about a "
+                        "quarter of float32); dequantized when loaded")
     e.add_argument("--include", nargs="*", help="extra files to copy in (e.g. a sample grid)")
     e.add_argument("--generators-only", action="store_true",
                    help="leave the discriminators out (ugatit: the converter needs only the generators)")

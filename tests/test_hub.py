@@ -25,7 +25,8 @@ from huggingface_hub import constants as hf_constants
 from safetensors.torch import load_file, save_file
 
 from facegan import hub
-from facegan.models import dcgan
+from facegan.labels import LabelSpec, anime_labels
+from facegan.models import dcgan, stargan
 
 REPO = "facegan/tiny-dcgan"
 REV = "v1"
@@ -434,6 +435,36 @@ def test_default_checkpoint_without_hub_entry_or_bundled_folder(tmp_path, saved,
         hub.default_checkpoint("dcgan", manifest=write_manifest(tmp_path / "b", None, repo=REPO, revision=REV))
     with pytest.raises(hub.CheckpointError, match="stylegan"):
         hub.default_checkpoint("stylegan", manifest=write_manifest(tmp_path / "c", saved))
+
+
+def test_int8_weights_round_trip_within_half_a_step(tmp_path):
+    torch.manual_seed(0)
+    model = stargan.Model(stargan.Config(image_size=32, g_conv_dim=16, d_conv_dim=16, g_repeat_num=2, d_repeat_num=4,
+                                         labels=LabelSpec.of(anime_labels()))).eval()
+    fp16 = hub.save_pretrained(model, tmp_path / "fp16", dtype=torch.float16)
+    int8 = hub.save_pretrained(model, tmp_path / "int8", dtype=torch.float16, int8=True)
+    size = {p.name: (p / hub.WEIGHTS_NAME).stat().st_size for p in (fp16, int8)}
+    assert size["int8"] < 0.6 * size["fp16"]
+    raw = load_file(int8 / hub.WEIGHTS_NAME)
+    key = "generator.main.0.weight"
+    assert raw[key].dtype == torch.int8 and raw[key + hub.SCALE_SUFFIX].shape == (16,)
+    assert raw["generator.main.1.weight"].dtype == torch.float16  # a norm's weight stays float16
+
+    loaded = hub.load_folder(int8)
+    for k, w in model.state_dict().items():
+        if k + hub.SCALE_SUFFIX in raw:  # within half a quantization step of its channel
+            step = w.flatten(1).abs().amax(1) / 127
+            err = (loaded.state_dict()[k] - w).flatten(1).abs().amax(1)
+            assert (err <= step / 2 + 1e-6).all(), k
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    target = {"hair": "blue", "eyes": "red"}
+    ref, got = model.edit(x, target), loaded.edit(x, target)
+    assert (ref - got).abs().mean() < 0.02 and not torch.equal(ref, got)
+
+    raw[key + hub.SCALE_SUFFIX] = raw[key + hub.SCALE_SUFFIX][:3]  # a scale that does not fit its tensor
+    save_file(raw, int8 / hub.WEIGHTS_NAME)
+    with pytest.raises(hub.CheckpointError, match="int8"):
+        hub.load_folder(int8)
 
 
 def test_bundled_lists_further_checkpoints_of_a_technique(tmp_path, saved):
