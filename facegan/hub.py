@@ -168,10 +168,10 @@ def load_folder(folder: str | os.PathLike, device: str | torch.device = "cpu") -
 def _dequantize(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """``<key>`` int8 + ``<key>::scale`` -> ``<key>`` float32 (a file written with ``int8=True``)."""
     out = {k: v for k, v in state.items() if not k.endswith(SCALE_SUFFIX)}
-    for k in state:
+    for k, scale in state.items():
         if k.endswith(SCALE_SUFFIX):
             key = k[: -len(SCALE_SUFFIX)]
-            out[key] = dequantize_int8(state[key], state[k])
+            out[key] = dequantize_int8(state[key], scale)
     return out
 
 
