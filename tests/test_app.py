@@ -567,10 +567,21 @@ def test_stargan_refuses_a_non_picture_and_lives(client, stargan_ckpt, tmp_path)
     ok = picture_file(tmp_path, "ok.png", "RGB", (64, 64))
     with pytest.raises(AppError, match=r"not a StarGAN model"):
         star_edit(client, str(ROOT / "checkpoints" / "dcgan-anime-64"), ok, '{"hair": "blue"}')
-    with pytest.raises(AppError, match=r"default.*stargan"):  # no bundled StarGAN checkpoint (yet)
-        star_edit(client, "default", ok, '{"hair": "blue"}')
     result, _ = star_edit(client, stargan_ckpt, ok, '{"eyes": "green"}', "none")
     assert pixels(result).shape == (256, 256, 3)  # the server still answers
+
+
+def test_stargan_default_and_the_other_bundled_checkpoint(client, tmp_path):
+    from apps.common import checkpoint_choices
+
+    choices = dict(checkpoint_choices("stargan"))
+    assert choices["default (stargan-anime-64)"] == "default"
+    mixed = choices["bundled (stargan-anime-fer-64)"]
+    photo = str(ROOT / "assets" / "examples" / "astronaut.jpg")
+    gallery, _, notes = star_grid(client, "default", photo, "hair", "photo")
+    assert len(gallery) == 13 and "No face found" not in notes  # the input and 12 hair colours
+    gallery, _, _ = star_grid(client, mixed, photo, "expression", "photo")
+    assert [x["caption"] for x in gallery] == ["input", "angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
 
 
 def test_stargan_compose_dropdowns_follow_the_checkpoint(stargan_ckpt):

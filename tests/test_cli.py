@@ -179,6 +179,15 @@ def test_edit_writes_the_grid_and_one_edit_like_the_library(stargan_ckpt, tmp_pa
         assert np.abs(np.asarray(one.convert("RGB"), np.int16) - np.asarray(want, np.int16)).max() <= 1
 
 
+def test_edit_uses_the_bundled_stargan_by_default(tmp_path):
+    r = facegan("edit", "stargan", str(ROOT / "assets" / "examples" / "astronaut.jpg"), "--group", "hair",
+                "--crop", "photo", "--out", str(tmp_path / "grid.png"))
+    assert r.returncode == 0, r.stderr
+    assert "hair: aqua, black, blonde, blue, brown, gray, green, orange, pink, purple, red, white" in r.stdout
+    with Image.open(tmp_path / "grid.png") as grid:
+        assert grid.width > grid.height > 0
+
+
 @pytest.mark.parametrize(("args", "says"), [
     (["--out", "x.png"], "say what to make: --group"),
     (["--group", "hair", "--set", "hair=blue", "--out", "x.png"], "say what to make"),
@@ -188,7 +197,6 @@ def test_edit_writes_the_grid_and_one_edit_like_the_library(stargan_ckpt, tmp_pa
     (["--set", "hair=blue", "--set", "eyes=pink", "--out", "x.png"], "'pink' is not one of the"),
     (["--set", "hair=blue", "--out", "x.png", "NOT_A_PICTURE"], "is not a picture"),
     (["--group", "hair", "--out", "x.png", "DCGAN"], "edit needs a StarGAN model"),
-    (["--group", "hair", "--out", "x.png", "DEFAULT"], "names no default checkpoint 'stargan'"),
 ])
 def test_edit_errors_are_one_line(stargan_ckpt, ckpt, tmp_path, capsys, args, says):
     from facegan import cli
@@ -199,10 +207,8 @@ def test_edit_errors_are_one_line(stargan_ckpt, ckpt, tmp_path, capsys, args, sa
     technique, checkpoint = "stargan", ["--checkpoint", str(stargan_ckpt)]
     if "DCGAN" in args:
         technique, checkpoint = "dcgan", ["--checkpoint", str(ckpt)]
-    elif "DEFAULT" in args:
-        checkpoint = []
     picture = str(bogus) if "NOT_A_PICTURE" in args else str(pic)
-    args = [str(tmp_path / a) if a == "x.png" else a for a in args if a not in ("DCGAN", "DEFAULT", "NOT_A_PICTURE")]
+    args = [str(tmp_path / a) if a == "x.png" else a for a in args if a not in ("DCGAN", "NOT_A_PICTURE")]
     assert cli.main(["edit", technique, picture, *checkpoint, *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("facegan: error:") and len(err.strip().splitlines()) == 1 and says in err, err

@@ -1,0 +1,72 @@
+"""The checkpoints the project ships: every manifest entry loads, matches its sha256, has a card
+and fits the size budget; and the trained StarGAN models really do what their cards say."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from conftest import ROOT
+from PIL import Image
+
+from facegan import hub, models
+from facegan.editor import Editor
+
+CHECKPOINTS = ROOT / "checkpoints"
+ENTRIES = hub.read_manifest()
+FACES = sorted((ROOT / "assets" / "examples").glob("facegan-anime-*.png"))  # made by our DCGAN, not dataset images
+
+
+@pytest.mark.parametrize("name", sorted(ENTRIES))
+def test_each_bundled_checkpoint_loads_and_matches_the_manifest(name):
+    entry = ENTRIES[name]
+    folder = CHECKPOINTS / entry["bundled"]
+    model = hub.load_folder(folder)
+    assert models.technique_of(model) == entry.get("technique", name)
+    assert hub.sha256_of(folder / hub.WEIGHTS_NAME) == entry["sha256"]
+    assert (folder / hub.WEIGHTS_NAME).stat().st_size <= 16 * 2**20
+    assert (folder / hub.CARD_NAME).read_text().startswith("---\nlibrary_name: facegan")
+
+
+def test_the_bundled_checkpoints_fit_the_budget():
+    total = sum(p.stat().st_size for p in CHECKPOINTS.rglob("*") if p.is_file())
+    assert total < 30 * 10**6, f"checkpoints/ holds {total / 1e6:.1f} MB"
+
+
+def stargan_entries() -> list[str]:
+    return [n for n, e in sorted(ENTRIES.items()) if e.get("technique", n) == "stargan"]
+
+
+def hair_tint(picture: Image.Image) -> float:
+    """Blue minus red over the top quarter of a face picture (where the hair is), in [0, 1] units."""
+    a = np.asarray(picture.convert("RGB"), np.float32) / 255
+    top = a[: a.shape[0] // 4]
+    return float((top[..., 2] - top[..., 0]).mean())
+
+
+@pytest.mark.parametrize("name", stargan_entries())
+def test_bundled_stargan_changes_the_hair_and_keeps_the_face(name):
+    ed = Editor(hub.load_folder(CHECKPOINTS / ENTRIES[name]["bundled"]))
+    face = (slice(26, 58), slice(16, 48))  # below the fringe, between the sides of the hair (64 px)
+    inputs = {f.name: np.asarray(Image.open(f).convert("RGB").resize((64, 64), Image.BICUBIC), np.float32)
+              for f in FACES}
+    for path in FACES:
+        outs = {hair: ed.edit(Image.open(path), {"hair": hair}, crop="none", display=64).output
+                for hair in ("blue", "red", "blonde")}
+        # the hair colour moves the way it was asked to
+        assert hair_tint(outs["blue"]) > hair_tint(outs["red"]) + 0.1
+        # the same person: below the hair, each edit is closer to its own input than to the other face
+        for hair, out in outs.items():
+            dist = {other: np.abs(np.asarray(out, np.float32)[face] - x[face]).mean() for other, x in inputs.items()}
+            assert min(dist, key=dist.get) == path.name, (hair, dist)
+
+
+def test_the_mixed_stargan_edits_expressions_of_a_photo():
+    mixed = [n for n in stargan_entries() if len(hub.load_folder(CHECKPOINTS / ENTRIES[n]["bundled"]).labels.datasets) > 1]
+    assert mixed, "a bundled StarGAN mixing anime colours and FER expressions"
+    ed = Editor(hub.load_folder(CHECKPOINTS / ENTRIES[mixed[0]]["bundled"]))
+    g = ed.grid(Image.open(ROOT / "assets" / "examples" / "astronaut.jpg"), "expression", crop="photo")
+    assert [c for _, c in g.pictures] == ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
+    assert g.face == 0 and not g.notice  # the photo detector found her face
+    x = torch.stack([torch.from_numpy(np.asarray(p, np.float32)) for p, _ in g.pictures])
+    assert (x.std(0).mean() > 1.0).item()  # the expressions differ from each other
