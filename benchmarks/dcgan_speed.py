@@ -51,7 +51,6 @@ import argparse
 import os
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -62,6 +61,8 @@ from torch import nn
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python benchmarks/dcgan_speed.py` from a plain checkout: facegan importable
     sys.path.insert(0, str(ROOT))
+
+from timing import sync, timed_training
 
 # ----------------------------------------------------------------------------- shared helpers
 
@@ -89,11 +90,6 @@ def hardware(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return f"CPU ({cpu_name()}, {torch.get_num_threads()} torch threads, {os.cpu_count()} cores visible)"
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def default_data() -> Path:
@@ -161,7 +157,7 @@ def cmd_grid(args) -> None:
 def cmd_train(args) -> None:
     from facegan import data as data_lib
     from facegan import models
-    from facegan.train import TrainConfig, Trainer
+    from facegan.train import TrainConfig
 
     device = pick_device(args.device)
     print_environment(device)
@@ -183,31 +179,14 @@ def cmd_train(args) -> None:
     if device.type != "cuda" and (args.amp or args.channels_last):
         flags += " (Trainer applies amp and channels_last on CUDA only)"
 
-    with tempfile.TemporaryDirectory(prefix="facegan-bench-") as out:
-        trainer = Trainer("dcgan", data, out, model_cfg, cfg)
-        # The end of every run() writes a sample grid and a checkpoint; a long run does that every
-        # few hundred steps, so it is kept out of the per-step figure (timed once below instead).
-        trainer.save_samples = lambda: Path(out) / "samples" / "skipped.png"
-        trainer.save_checkpoint = lambda: Path(out) / "checkpoints" / f"step-{trainer.step:06d}"
-
-        t0 = time.perf_counter()
-        trainer.run()  # warm-up: allocator, cuDNN algorithm choice, torch.compile
-        sync(device)
-        warm_s = time.perf_counter() - t0
-
-        trainer.cfg.steps = args.warmup + args.steps
-        sync(device)
-        t0 = time.perf_counter()
-        trainer.run()
-        sync(device)
-        dt = time.perf_counter() - t0
-        own_ips = trainer.status.get("images_per_s", float("nan"))
-        losses = trainer.status.get("losses", {})
-
-        del trainer.save_samples, trainer.save_checkpoint  # the real ones again
+    with timed_training("dcgan", data, model_cfg, cfg, args.steps) as t:
+        dt, warm_s = t.timed_s, t.warm_s
+        own_ips = t.trainer.status.get("images_per_s", float("nan"))
+        losses = t.trainer.status.get("losses", {})
+        del t.trainer.save_samples, t.trainer.save_checkpoint  # the real ones again
         t1 = time.perf_counter()
-        trainer.save_samples()
-        trainer.save_checkpoint()
+        t.trainer.save_samples()
+        t.trainer.save_checkpoint()
         sync(device)
         io_s = time.perf_counter() - t1
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,16 +29,13 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from timing import timed_training
+
 from facegan import data as data_lib
 from facegan import hub
 from facegan.editor import Editor
 from facegan.models import stargan
-from facegan.train import TrainConfig, Trainer, hardware, pick_device
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+from facegan.train import TrainConfig, hardware, pick_device
 
 
 def load(checkpoint: str | None) -> tuple[stargan.Model, str]:
@@ -90,19 +86,8 @@ def cmd_train(args) -> None:
     never = 10**9
     tc = TrainConfig(steps=args.warmup, batch_size=args.batch_size, log_every=never, sample_every=never,
                      checkpoint_every=never, device=str(device), compile=args.compile, n_samples=2)
-    with tempfile.TemporaryDirectory(prefix="facegan-bench-") as out:
-        trainer = Trainer("stargan", data, out, cfg, tc)
-        trainer.save_samples = lambda: Path(out) / "skipped.png"
-        trainer.save_checkpoint = lambda: Path(out) / "checkpoints" / f"step-{trainer.step:06d}"
-        t0 = time.perf_counter()
-        trainer.run()
-        sync(device)
-        warm = time.perf_counter() - t0
-        trainer.cfg.steps = args.warmup + args.steps
-        t0 = time.perf_counter()
-        trainer.run()
-        sync(device)
-        dt = time.perf_counter() - t0
+    with timed_training("stargan", data, cfg, tc, args.steps) as t:
+        warm, dt = t.warm_s, t.timed_s
     steps = args.steps / dt
     print(f"warm-up {args.warmup} steps in {warm:.1f} s; timed {args.steps} steps in {dt:.2f} s")
     print(f"stargan train: {steps:.2f} steps/s, {steps * args.batch_size:.0f} images/s (batch {args.batch_size}, "

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,16 +27,13 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from timing import timed_training
+
 from facegan import data as data_lib
 from facegan import hub
 from facegan.models import ugatit
-from facegan.train import TrainConfig, Trainer, hardware, pick_device
+from facegan.train import TrainConfig, hardware, pick_device
 from facegan.translator import Translator
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def cmd_convert(args) -> None:
@@ -71,19 +67,8 @@ def cmd_train(args) -> None:
     never = 10**9
     tc = TrainConfig(steps=args.warmup, batch_size=args.batch_size, log_every=never, sample_every=never,
                      checkpoint_every=never, device=str(device), compile=args.compile, n_samples=2)
-    with tempfile.TemporaryDirectory(prefix="facegan-bench-") as out:
-        trainer = Trainer("ugatit", two, out, cfg, tc)
-        trainer.save_samples = lambda: Path(out) / "skipped.png"
-        trainer.save_checkpoint = lambda: Path(out) / "checkpoints" / f"step-{trainer.step:06d}"
-        t0 = time.perf_counter()
-        trainer.run()
-        sync(device)
-        warm = time.perf_counter() - t0
-        trainer.cfg.steps = args.warmup + args.steps
-        t0 = time.perf_counter()
-        trainer.run()
-        sync(device)
-        dt = time.perf_counter() - t0
+    with timed_training("ugatit", two, cfg, tc, args.steps) as t:
+        warm, dt = t.warm_s, t.timed_s
     its = args.steps / dt
     print(f"warm-up {args.warmup} steps in {warm:.1f} s; timed {args.steps} steps in {dt:.2f} s")
     print(f"ugatit train: {its:.2f} it/s, {its * args.batch_size:.1f} images/s per domain (batch {args.batch_size}, "
