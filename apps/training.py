@@ -81,13 +81,16 @@ def start(technique: str, data: str, steps: float, batch_size: float, out: str, 
     if not resume and technique in models.TECHNIQUES:  # (an unknown technique is refused by jobs.start)
         module = models.get(technique)
         try:
-            read = module.data_config(data) if hasattr(module, "data_config") and (data or "").strip() else {}
-        except ValueError as e:
-            raise gr.Error(str(e)) from None
-        try:
             overrides = json.loads(model_config) if (model_config or "").strip() else {}
             if not isinstance(overrides, dict):
                 raise TypeError("it is not a JSON object")
+        except (ValueError, TypeError) as e:
+            raise gr.Error(f"model config is not valid for {technique}: {e}") from None
+        try:
+            read = models.read_from_data(technique, data, overrides)
+        except ValueError as e:
+            raise gr.Error(str(e)) from None
+        try:
             cfg = module.Config(**{**read, **overrides})  # unknown fields are refused here, not in the job
         except (ValueError, TypeError) as e:
             raise gr.Error(f"model config is not valid for {technique}: {e}") from None

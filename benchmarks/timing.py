@@ -22,7 +22,6 @@ def sync(device: torch.device) -> None:
 @dataclass
 class Timing:
     trainer: Trainer  # its sample grid and checkpoint writers are skipped while timing (see below)
-    out: Path
     warm_s: float  # the warm-up steps: allocator, cuDNN algorithm choice, torch.compile
     timed_s: float  # the timed steps
 
@@ -34,18 +33,16 @@ def timed_training(technique: str, data, model_cfg, cfg: TrainConfig, steps: int
     The end of every ``run()`` writes a sample grid and a checkpoint; a long run does that
     every few hundred steps, so both are kept out of the per-step figure (``del
     timing.trainer.save_samples, timing.trainer.save_checkpoint`` brings the real ones back)."""
-    device = torch.device(cfg.device) if cfg.device != "auto" else None
     with tempfile.TemporaryDirectory(prefix="facegan-bench-") as out:
         trainer = Trainer(technique, data, out, model_cfg, cfg)
-        device = device or trainer.device
         trainer.save_samples = lambda: Path(out) / "samples" / "skipped.png"
         trainer.save_checkpoint = lambda: Path(out) / "checkpoints" / f"step-{trainer.step:06d}"
         t0 = time.perf_counter()
         trainer.run()
-        sync(device)
+        sync(trainer.device)
         warm = time.perf_counter() - t0
         trainer.cfg.steps = cfg.steps + steps
         t0 = time.perf_counter()
         trainer.run()
-        sync(device)
-        yield Timing(trainer, Path(out), warm, time.perf_counter() - t0)
+        sync(trainer.device)
+        yield Timing(trainer, warm, time.perf_counter() - t0)

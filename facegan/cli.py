@@ -23,10 +23,8 @@ def _train(args) -> int:
     if not args.resume and args.batch_size is None and hasattr(module, "default_batch_size"):
         overrides["batch_size"] = module.default_batch_size  # e.g. 1 for U-GAT-IT, as the paper
     cfg = TrainConfig(**overrides) if not args.resume else (TrainConfig(**overrides) if args.steps else None)
-    model_overrides = dict(args.model or {})
-    if not args.resume and hasattr(module, "data_config"):  # e.g. StarGAN's labels, read from the folders
-        model_overrides = {**module.data_config(args.data), **model_overrides}
-    model_cfg = module.Config(**model_overrides) if not args.resume else None
+    given = dict(args.model or {})
+    model_cfg = None if args.resume else module.Config(**{**models.read_from_data(args.technique, args.data, given), **given})
     trainer = Trainer(args.technique, args.data, args.out, model_cfg, cfg, resume=args.resume)
     start = trainer.step
     bar = tqdm(total=trainer.cfg.steps, initial=start, unit="step", dynamic_ncols=True,
