@@ -8,7 +8,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
+
+from facegan.checks import InputError
+
+# A user's picture (the app's uploads, the CLI's files). The models see 64-256 px faces and the
+# face detectors need no more than MAX_SIDE px, so a picture is decoded at most that large:
+# JPEGs reduced while decoding (draft: 1/2 .. 1/8 of the pixels are never made), others refused
+# above MAX_PIXELS from their header, before any pixel is decoded (a 140 KB PNG can declare
+# 400 megapixels). What is left is shrunk to MAX_SIDE, so memory per picture stays bounded.
+MAX_PIXELS = 16_000_000  # a 4000 x 4000 picture; more than a phone photo
+MAX_JPEG_PIXELS = 100_000_000  # decoded at 1/2 .. 1/8 size, never whole
+MAX_SIDE = 2048
+PICTURE_FORMATS = "PNG, JPEG, WebP, GIF, BMP"
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -88,3 +100,56 @@ def save_mp4(frames: np.ndarray, path: str | os.PathLike, fps: int = 20) -> Path
         for f in frames:
             writer.append_data(f)
     return path
+
+
+def open_picture(path: str | os.PathLike, name: str | None = None) -> Image.Image:
+    """A user's picture file as an RGB PIL image of at most MAX_SIDE px a side, or InputError
+    with a message naming the file (``name``, else its file name: never the server path).
+
+    Greyscale of 16 or 32 bits is scaled to 8 bits (PIL's own convert clips it white), EXIF
+    rotation is applied, transparency goes on white, an animation gives its first frame.
+    """
+    label = name or Path(path).name
+    try:
+        im = Image.open(path)
+    except Image.DecompressionBombError:
+        raise InputError(f"{label} declares more pixels than any picture this app reads "
+                         f"(at most {MAX_PIXELS // 1_000_000} megapixels)") from None
+    except (OSError, ValueError, SyntaxError, EOFError):
+        raise InputError(f"{label} is not a picture this app can read ({PICTURE_FORMATS})") from None
+    try:
+        with im:
+            w, h = im.size
+            jpeg = im.format in ("JPEG", "MPO")
+            if w < 1 or h < 1 or w * h > (MAX_JPEG_PIXELS if jpeg else MAX_PIXELS):
+                raise InputError(f"{label} is {w}x{h} pixels: at most {MAX_PIXELS // 1_000_000} megapixels "
+                                 f"({'JPEG: ' + str(MAX_JPEG_PIXELS // 1_000_000) + ', ' if jpeg else ''}"
+                                 "shrink it first)")
+            if jpeg:
+                im.draft("RGB", (MAX_SIDE, MAX_SIDE))  # decode at the smallest scale still >= MAX_SIDE
+            im.load()
+            out = _to_rgb8(im)
+    except InputError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a damaged file raises anything from OSError to struct.error
+        raise InputError(f"{label} is damaged or truncated and cannot be read ({type(e).__name__})") from None
+    if max(out.size) > MAX_SIDE:
+        out.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    return out
+
+
+def _to_rgb8(im: Image.Image) -> Image.Image:
+    """Any decoded mode -> RGB, 16/32-bit greyscale scaled (not clipped) to 8 bits."""
+    im = ImageOps.exif_transpose(im)
+    if im.mode.startswith("I;16") or im.mode in ("I", "F"):
+        a = np.asarray(im, dtype=np.float64)
+        if im.mode == "F" and a.size and np.nanmax(a) <= 1.0:
+            a = a * 255.0
+        elif im.mode != "F" and (im.mode != "I" or (a.size and a.max() > 255)):
+            a = a / 257.0  # the 16-bit range (an "I" picture of 0..255 is already 8-bit)
+        a = np.nan_to_num(a, nan=0.0)
+        im = Image.fromarray(np.clip(a.round(), 0, 255).astype(np.uint8), "L")
+    if im.mode in ("RGBA", "LA", "P", "PA", "La", "RGBa"):
+        rgba = im.convert("RGBA")
+        im = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    return im.convert("RGB")

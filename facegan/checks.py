@@ -1,0 +1,177 @@
+"""What a user may send, checked in one place for the app, the CLI and the Python API.
+
+Every number, JSON text and echoed value that comes from outside goes through these
+functions, so a bad value gets the same one-line message everywhere, naming the field,
+and a hostile one (NaN, 10^100, a megabyte of text, 100,000 nested brackets) costs
+nothing. The limits are the app's and the CLI's alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from typing import Any
+
+
+class InputError(ValueError):
+    """A value a user sent that cannot be used; the message names the field and says why."""
+
+
+# -- limits (the app and the CLI share them) -----------------------------------------
+MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes a signed 64-bit seed
+MAX_FACES = 256  # faces in one grid or gallery
+MAX_RANK = 4096  # faces scored in one ranking
+MAX_COLUMNS = 64
+MAX_MORPH_FACES = 32
+MAX_FRAMES = 120  # frames per face in a morph
+MAX_FPS = 60
+MAX_DISPLAY = 1024  # the side of a picture written for viewing
+MAX_FACE_INDEX = 99
+MAX_STRENGTH = 10.0  # |strength| of an offset vector
+MAX_STEPS = 10_000_000
+MAX_BATCH = 4096
+MAX_EVERY = 10_000_000  # --log-every, --sample-every, --checkpoint-every
+MAX_KEEP = 1000
+MAX_JSON_CHARS = 20_000  # a model config or target labels: a few hundred characters in practice
+MAX_JSON_DEPTH = 16
+QUOTE_CHARS = 40  # what of a user's text a message repeats
+
+
+def quote(value: Any, limit: int = QUOTE_CHARS) -> str:
+    """``repr(value)`` cut to a short prefix: messages (and logs) never repeat a megabyte back."""
+    text = repr(value) if not isinstance(value, str) else repr(value[: limit + 1])
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    return text
+
+
+def whole(value: Any, name: str, lo: int, hi: int) -> int:
+    """``value`` (an int, an integral float or a decimal string) as an int in [lo, hi], else InputError."""
+    if isinstance(value, bool):
+        raise InputError(f"{name} must be a whole number, got {quote(value)}")
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) > 40:
+            raise InputError(f"{name} must be a whole number between {lo} and {hi}, got {quote(value)}")
+        try:
+            value = int(text) if text.lstrip("+-").isdigit() else float(text)
+        except ValueError:
+            raise InputError(f"{name} must be a whole number, got {quote(value)}") from None
+    if isinstance(value, float):
+        if not math.isfinite(value) or value != int(value):
+            raise InputError(f"{name} must be a whole number, got {quote(value)}")
+        value = int(value)
+    if not isinstance(value, int):
+        raise InputError(f"{name} must be a whole number, got {quote(value)}")
+    if not lo <= value <= hi:
+        raise InputError(f"{name} must be between {lo} and {hi}, got {quote(value)}")
+    return value
+
+
+def real(value: Any, name: str, lo: float, hi: float) -> float:
+    """``value`` as a finite float in [lo, hi], else InputError (NaN and Inf are refused)."""
+    if isinstance(value, bool) or value is None:
+        raise InputError(f"{name} must be a number, got {quote(value)}")
+    if isinstance(value, str) and len(value.strip()) > 40:
+        raise InputError(f"{name} must be a number between {lo} and {hi}, got {quote(value)}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"{name} must be a number, got {quote(value)}") from None
+    if not math.isfinite(number):
+        raise InputError(f"{name} must be a finite number, got {quote(value)}")
+    if not lo <= number <= hi:
+        raise InputError(f"{name} must be between {lo} and {hi}, got {quote(value)}")
+    return number
+
+
+def text(value: Any, name: str, max_chars: int) -> str:
+    """A text field: None is empty; anything but a string, or longer than ``max_chars``, is refused."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InputError(f"{name} must be text, got {type(value).__name__}")
+    if len(value) > max_chars:
+        raise InputError(f"{name} is {len(value):,} characters long: at most {max_chars:,}")
+    return value
+
+
+def _depth(text: str) -> int:
+    """The deepest nesting of [ and { outside JSON strings (a cheap scan, no recursion)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def json_object(value: Any, name: str, example: str = '{"ngf": 32}', max_chars: int = MAX_JSON_CHARS) -> dict:
+    """A JSON object from a user (a model config, target labels): size and nesting bounded
+    before parsing, so 100,000 nested brackets are a message, not a RecursionError."""
+    if isinstance(value, dict):
+        value = json.dumps(value)
+    raw = text(value, name, max_chars).strip()
+    if not raw:
+        return {}
+    if _depth(raw) > MAX_JSON_DEPTH:
+        raise InputError(f"{name} is nested more than {MAX_JSON_DEPTH} levels deep: give a flat JSON object "
+                         f"such as {example}")
+    try:
+        parsed = json.loads(raw)
+    except (ValueError, RecursionError) as e:
+        raise InputError(f"{name} is not valid JSON ({str(e)[:80]}): give an object such as {example}") from None
+    if not isinstance(parsed, dict):
+        raise InputError(f"{name} must be a JSON object such as {example}, not {type(parsed).__name__}")
+    return parsed
+
+
+# -- argparse: the same checks as flag types -----------------------------------------
+
+
+def arg_whole(name: str, lo: int, hi: int):
+    """An argparse ``type=`` that applies ``whole``: ``--count 0`` is one line, not a traceback."""
+
+    def parse(value: str) -> int:
+        try:
+            return whole(value, name, lo, hi)
+        except InputError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    parse.__name__ = name  # argparse names the type in "invalid <name> value"
+    return parse
+
+
+def arg_real(name: str, lo: float, hi: float):
+    def parse(value: str) -> float:
+        try:
+            return real(value, name, lo, hi)
+        except InputError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    parse.__name__ = name
+    return parse
+
+
+def arg_json(name: str, example: str = '{"ngf": 32}'):
+    def parse(value: str) -> dict:
+        try:
+            return json_object(value, name, example)
+        except InputError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    parse.__name__ = name
+    return parse
