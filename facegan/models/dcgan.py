@@ -19,6 +19,7 @@ from torch import nn
 
 from facegan.latent import PRIORS
 from facegan.losses import feature_matching
+from facegan.models.config_checks import BETA, LR, MAX_SIZE, MAX_WIDTH, WEIGHT, check_fields, refuse
 
 technique = "dcgan"
 default_data = "anime-faces-64"  # under facegan.data.data_root()
@@ -36,6 +37,15 @@ class Config:
     beta2: float = 0.999
     feature_matching: float = 1.0  # weight of the penultimate-feature and mean-image terms; 0 turns it off
     prior: str = "uniform"  # latent prior: "uniform" in [-1, 1], or "normal" N(0, 1) (see latent.py for codes)
+
+    def __post_init__(self):
+        check_fields(self,
+                     ints={"nz": (1, MAX_WIDTH), "ngf": (1, MAX_WIDTH), "ndf": (1, MAX_WIDTH),
+                           "image_size": (1, MAX_SIZE)},
+                     floats={"lr": LR, "beta1": BETA, "beta2": BETA, "feature_matching": WEIGHT},
+                     choices={"prior": PRIORS})
+        if self.image_size != 64:
+            raise refuse("image_size", "64 (DCGAN is built for 64x64 images)", self.image_size)
 
 
 def _up(cin: int, cout: int) -> list[nn.Module]:

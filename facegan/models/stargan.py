@@ -27,11 +27,13 @@ from torch import nn
 from facegan import data as data_lib
 from facegan.labels import CATEGORICAL, LabelSpec, anime_labels
 from facegan.losses import gradient_penalty
+from facegan.models.config_checks import BETA, LR, MAX_SIZE, MAX_WIDTH, WEIGHT, check_fields, refuse
 
 technique = "stargan"
 default_data = "anime-faces-64"  # under facegan.data.data_root(): hair and eye colour groups
 default_batch_size = 16  # the official
 data_separator = os.pathsep  # --data may name several folders, one per data set of the label spec
+MIN_SIZE = 8  # G halves the image twice; the converter's smallest
 data_fields = ("labels",)  # Config fields that data_config reads from the data when a run does not give them
 
 
@@ -63,6 +65,16 @@ class Config:
     decay: bool = True  # linear lr decay to 0 over the second half of training (the paper's)
 
     def __post_init__(self):
+        check_fields(self,
+                     ints={"image_size": (MIN_SIZE, MAX_SIZE), "g_conv_dim": (1, MAX_WIDTH), "d_conv_dim": (1, MAX_WIDTH),
+                           "g_repeat_num": (0, 12), "d_repeat_num": (1, 12), "n_critic": (1, 100)},
+                     floats={"lambda_cls": WEIGHT, "lambda_rec": WEIGHT, "lambda_gp": WEIGHT, "g_lr": LR, "d_lr": LR,
+                             "beta1": BETA, "beta2": BETA})
+        if self.image_size % 4:  # G: two stride-2 convs down, two transposed convs back
+            raise refuse("image_size", f"a multiple of 4 between {MIN_SIZE} and {MAX_SIZE}", self.image_size)
+        if self.image_size % 2 ** self.d_repeat_num:  # D's classifier kernel is image_size // 2**d_repeat_num
+            raise refuse("image_size", f"a multiple of 2**d_repeat_num = {2 ** self.d_repeat_num} (D halves it "
+                         f"{self.d_repeat_num} times)", self.image_size)
         if isinstance(self.labels, Mapping):  # from config.json / run.json
             self.labels = LabelSpec.from_dict(self.labels)
         if not isinstance(self.labels, LabelSpec):

@@ -19,14 +19,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from facegan import data as data_lib
+from facegan.faces import KINDS
 from facegan.images import heatmap_rgb
 from facegan.losses import cam_bce, lsgan_d, lsgan_g
+from facegan.models.config_checks import BETA, LR, MAX_NAME, MAX_SIZE, MAX_WIDTH, WEIGHT, check_fields, refuse
 
 technique = "ugatit"
 default_data = "selfie2anime/128"  # under facegan.data.data_root(): A = selfies, B = anime faces
 check_data = data_lib.check_two_domain  # what a job checks before it starts
 default_batch_size = 1  # the paper's
 DIRECTIONS = ("a2b", "b2a")
+MIN_SIZE = 32  # the generator alone runs from 8 px; below 32 there is no face left to translate
+# The global D: five stride-2 convs (S/32), then two 4x4 convs on a reflect-padded map (-1 each).
+MIN_SIZE_WITH_D = 96
 
 
 @dataclass
@@ -52,6 +57,23 @@ class Config:
     cam_weight: float = 1000.0
     decay: bool = True  # linear lr decay to 0 over the second half of training
     load_margin: int = 0  # decode training images this much larger, then random-crop (0: size * 30 / 256)
+
+    def __post_init__(self):
+        check_fields(self,
+                     ints={"image_size": (MIN_SIZE, MAX_SIZE), "ch": (1, MAX_WIDTH), "n_res": (0, 12),
+                           "load_margin": (0, MAX_SIZE)},
+                     floats={"lr": LR, "beta1": BETA, "beta2": BETA, "weight_decay": (0.0, 1.0, "[)"),
+                             "adv_weight": WEIGHT, "cycle_weight": WEIGHT, "identity_weight": WEIGHT,
+                             "cam_weight": WEIGHT},
+                     choices={"faces_a": KINDS, "faces_b": KINDS},
+                     texts={"domain_a": MAX_NAME, "domain_b": MAX_NAME})
+        if self.image_size % 4:  # two stride-2 convs down, two 2x up-samplings back
+            raise refuse("image_size", f"a multiple of 4 between {MIN_SIZE} and {MAX_SIZE}", self.image_size)
+        if self.discriminators and self.image_size < MIN_SIZE_WITH_D:
+            raise refuse("image_size", f"at least {MIN_SIZE_WITH_D} when discriminators is true (the global "
+                         f"discriminator needs images of at least {MIN_SIZE_WITH_D} px)", self.image_size)
+        if self.load_margin > self.image_size:
+            raise refuse("load_margin", f"between 0 and image_size ({self.image_size})", self.load_margin)
 
     @property
     def load_size(self) -> int:
