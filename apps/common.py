@@ -11,10 +11,16 @@ if str(ROOT) not in sys.path:  # `python apps/main.py` from a plain checkout
     sys.path.insert(0, str(ROOT))
 
 import gradio as gr
-import PIL
+from gradio import utils as gr_utils
 
-from facegan import hub, jobs, models
+from facegan import checks, hub, jobs, models
 from facegan.faces import CROPS
+from facegan.images import open_picture
+
+try:
+    from apps import serving
+except ImportError:  # run as a script from apps/
+    import serving
 
 DEFAULT = "default"  # the chooser's name for the manifest's default checkpoint
 
@@ -33,73 +39,105 @@ def _load(folder: str):
 def whole(value, name: str, lo: int, hi: int) -> int:
     """A widget or API number as an int in [lo, hi], else a clear error (API callers can send anything)."""
     try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise gr.Error(f"{name} must be a whole number, got {value!r}") from None
-    if not lo <= number <= hi:
-        raise gr.Error(f"{name} must be between {lo} and {hi}, got {number}")
-    return number
+        return checks.whole(value, name, lo, hi)
+    except checks.InputError as e:
+        raise serving.refuse(str(e)) from None
+
+
+def real(value, name: str, lo: float, hi: float) -> float:
+    try:
+        return checks.real(value, name, lo, hi)
+    except checks.InputError as e:
+        raise serving.refuse(str(e)) from None
+
+
+def _uploaded(path) -> bool:
+    """A file that a client uploaded: it lies in gradio's upload folder (after resolving links and ..)."""
+    try:
+        real_path = Path(path).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return False
+    return real_path.is_file() and real_path.is_relative_to(Path(gr_utils.get_upload_folder()).resolve())
 
 
 class PictureInput(gr.Image):
-    """gr.Image whose upload of a non-picture (a text file, a broken PNG) is a clear gr.Error
-    instead of an internal error. A template: the browser shows the ordinary Image widget."""
+    """gr.Image for a user's picture: only a file the client uploaded is read (a FileData naming
+    any other server path, or a URL, is refused with one message whatever is there), decoded by
+    facegan.images.open_picture (pixel cap before decoding, JPEGs reduced while decoding, 16-bit
+    greyscale scaled) into RGB, with a clear message for anything unreadable. A template: the
+    browser shows the ordinary Image widget."""
 
     is_template = True
+    NOT_UPLOADED = serving.NOT_UPLOADED
+
+    async def async_move_resource_to_block_cache(self, url_or_file_path):
+        if url_or_file_path is None:
+            return None
+        if not _uploaded(url_or_file_path):  # before gradio copies it into its cache (where it would pass)
+            raise serving.refuse(self.NOT_UPLOADED)
+        return await super().async_move_resource_to_block_cache(url_or_file_path)
 
     def preprocess(self, payload):
+        if payload is None:
+            return None
+        path = getattr(payload, "path", None)
+        if not path or not _uploaded(path):
+            raise serving.refuse(self.NOT_UPLOADED)
+        name = checks.quote(getattr(payload, "orig_name", None) or Path(path).name, 60).strip("'\"")
         try:
-            return super().preprocess(payload)
-        except (PIL.UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
-            name = getattr(payload, "orig_name", None) or "the upload"
-            raise gr.Error(f"{name} is not a picture this app can read (PNG, JPEG, WebP, GIF, BMP): "
-                           f"{type(e).__name__}") from None
+            return open_picture(path, name)
+        except checks.InputError as e:
+            raise serving.refuse(str(e)) from None
 
 
 TITLES = {"dcgan": "DCGAN", "ugatit": "U-GAT-IT", "stargan": "StarGAN"}
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"  # public-domain photo, our DCGAN's faces
-MAX_PIXELS = 40_000_000  # refuse decompression bombs politely (the upload limit caps the file, not the pixels)
 CROP_CHOICES = [("auto", "auto"), ("anime face", "anime"), ("photo face", "photo"), ("off", "none")]
 
 
 def load_model(name: str, ref: str | None):
     """The ``name`` model behind a chooser value: DEFAULT, a checkpoint folder or ``repo@revision``."""
     try:
-        folder = default_checkpoint(name).folder if ref in (None, "", DEFAULT) else hub.resolve(ref.strip())
+        ref = checks.text(ref, "checkpoint", serving.MAX_REF_CHARS).strip()
+        if ref in ("", DEFAULT):
+            folder = default_checkpoint(name).folder
+        elif (repo := hub.parse_ref(ref)) is not None:
+            folder = hub.download(*repo)  # into the Hub cache
+        else:
+            folder = serving.resolve_checkpoint(ref)
         model = _load(str(Path(folder).resolve()))
     except (hub.CheckpointError, ValueError, OSError) as e:
-        raise gr.Error(f"Cannot load checkpoint {ref!r}: {e}") from None
+        raise serving.refuse(f"Cannot load checkpoint {checks.quote(ref)}: {e}") from None
     if models.technique_of(model) != name:
-        raise gr.Error(f"checkpoint {ref!r} is not a {TITLES.get(name, name)} model")
+        raise serving.refuse(f"checkpoint {checks.quote(ref)} is not a {TITLES.get(name, name)} model")
     return model
 
 
 def check_picture(picture, crop: str) -> None:
     """An uploaded picture and a face-crop choice, or a clear gr.Error."""
     if picture is None:
-        raise gr.Error("Upload a picture first.")
-    if picture.width * picture.height > MAX_PIXELS:
-        raise gr.Error(f"the picture is {picture.width}x{picture.height}: at most {MAX_PIXELS // 1_000_000} megapixels")
+        raise serving.refuse("Upload a picture first.")
     if crop not in CROPS:
-        raise gr.Error(f"face crop is one of {', '.join(CROPS)}, not {crop!r}")
+        raise serving.refuse(f"face crop is one of {', '.join(CROPS)}, not {checks.quote(crop)}")
 
 
 def default_label(technique: str) -> tuple[str, str]:
     """The chooser's label for the default and the notice under it (the reason when there is none)."""
     try:
         d = default_checkpoint(technique)
-        return f"default ({d.folder.name})", d.notice
+        return f"default ({d.folder.name})", serving.clean(d.notice)
     except hub.CheckpointError as e:
-        return "default (none)", f"No default checkpoint: {e}. Pick a trained run, a folder or `repo@revision`."
+        return "default (none)", serving.clean(f"No default checkpoint: {e}. Pick a trained run, a folder or "
+                                               "`repo@revision`.")
 
 
 def checkpoint_choices(technique: str) -> list[tuple[str, str]]:
     """(label, value) pairs: the default first, the other bundled checkpoints, then the latest
     checkpoint of each training run."""
     choices = [(default_label(technique)[0], DEFAULT)]
-    choices += [(f"bundled ({folder.name})", str(folder)) for _, folder in hub.bundled(technique)]
+    choices += [(f"bundled ({folder.name})", serving.public(folder)) for _, folder in hub.bundled(technique)]
     for ckpt in jobs.finished_checkpoints(technique=technique):
-        choices.append((f"{ckpt.parent.parent.name} / {ckpt.name}", str(ckpt)))
+        choices.append((f"{ckpt.parent.parent.name} / {ckpt.name}", serving.public(ckpt)))
     return choices
 
 

@@ -10,13 +10,13 @@ import functools
 import tempfile
 
 try:
-    from apps.common import checkpoint_chooser, load_model, whole
+    from apps.common import checkpoint_chooser, load_model, real, whole
 except ImportError:  # run as a script from apps/
-    from common import checkpoint_chooser, load_model, whole
+    from common import checkpoint_chooser, load_model, real, whole
 
 import gradio as gr
 
-from facegan import latent
+from facegan import checks, latent
 from facegan.explorer import Explorer
 
 TECHNIQUE = "dcgan"
@@ -38,7 +38,8 @@ def _explorer_of(model) -> Explorer:  # one per loaded model: it may hold a bf16
 
 def parse_codes(text: str, nz: int, at_least: int = 0, what: str = "codes") -> list[str]:
     """Codes from a textbox (one per line, or separated by spaces/commas) -> normalised list."""
-    raw = [c for c in (text or "").replace(",", " ").split() if c]
+    text = checks.text(text, what, MAX_CODES_CHARS)
+    raw = [c for c in text.replace(",", " ").split() if c]
     if len(raw) < at_least:
         raise gr.Error(f"{what}: need at least {at_least} code(s), got {len(raw)}")
     try:
@@ -47,7 +48,9 @@ def parse_codes(text: str, nz: int, at_least: int = 0, what: str = "codes") -> l
         raise gr.Error(f"{what}: {e}") from None
 
 
-MAX_SEED = 2**63 - 1
+MAX_SEED = checks.MAX_SEED
+MAX_CODES_CHARS = 64 * 1024  # a box of codes: hundreds of them
+MAX_MORPH_FRAMES = 600  # all frames of a morph (each 256 px): bounded memory and time
 
 
 def _check_sliders(ex: Explorer) -> None:
@@ -71,7 +74,9 @@ def face_from_sliders(ckpt: str, *values: float):
     """dcgan_sliders: 16 values 0-255 -> (face, code)."""
     ex = explorer(ckpt)
     _check_sliders(ex)
-    code = latent.bytes_to_code(round(min(max(v, 0), 255)) for v in values)
+    if len(values) != N_SLIDERS:
+        raise gr.Error(f"give {N_SLIDERS} slider values, got {len(values)}")
+    code = latent.bytes_to_code(round(real(v, f"z{i}", 0, 255)) for i, v in enumerate(values))
     return ex.face(code, FACE_PX), code
 
 
@@ -84,14 +89,14 @@ def random_face(ckpt: str):
 def generate(ckpt: str, seed: float, count: float):
     """dcgan_generate: ``count`` faces from ``seed`` -> gallery of (face, code)."""
     ex = explorer(ckpt)
-    codes = ex.random_codes(whole(count, "faces", 1, 256), whole(seed, "seed", 0, MAX_SEED))
+    codes = ex.random_codes(whole(count, "faces", 1, checks.MAX_FACES), whole(seed, "seed", 0, MAX_SEED))
     return list(zip(ex.faces(codes, THUMB_PX), codes))
 
 
 def rank(ckpt: str, n: float, k: float, seed: float):
     """dcgan_rank: ``n`` faces from ``seed`` scored by D -> (best k, worst k) galleries."""
     ex = explorer(ckpt)
-    n = whole(n, "N", 1, 4096)
+    n = whole(n, "N", 1, checks.MAX_RANK)
     k = whole(k, "k", 1, n)
     r = ex.rank(ex.random_codes(n, whole(seed, "seed", 0, MAX_SEED)))
     pics = ex.faces(r.codes[:k] + r.codes[-k:], THUMB_PX)
@@ -104,10 +109,11 @@ def rank(ckpt: str, n: float, k: float, seed: float):
 def offset(ckpt: str, good: str, bad: str, strength: float, seed: float, count: float):
     """dcgan_offset: new samples with and without strength * (mean(good) - mean(bad)) added."""
     ex = explorer(ckpt)
+    strength = real(strength, "strength", -checks.MAX_STRENGTH, checks.MAX_STRENGTH)
     good_codes = parse_codes(good, ex.nz, 1, "good faces")
     bad_codes = parse_codes(bad, ex.nz, 1, "bad faces")
-    codes = ex.random_codes(whole(count, "faces", 1, 256), whole(seed, "seed", 0, MAX_SEED))
-    steered = ex.steer(codes, good_codes, bad_codes, float(strength))
+    codes = ex.random_codes(whole(count, "faces", 1, checks.MAX_FACES), whole(seed, "seed", 0, MAX_SEED))
+    steered = ex.steer(codes, good_codes, bad_codes, strength)
     info = (f"mean of good: `{ex.code(ex.z(good_codes).mean(0))}` · mean of bad: "
             f"`{ex.code(ex.z(bad_codes).mean(0))}` · offset norm "
             f"{ex.offset(good_codes, bad_codes).norm():.3f} (latent units)")
@@ -118,12 +124,16 @@ def morph(ckpt: str, codes: str, frames: float, mode: str, loop: bool, fps: floa
     """dcgan_morph: a GIF and an MP4 through 2+ codes -> (gif, mp4, [gif, mp4] downloads)."""
     ex = explorer(ckpt)
     code_list = parse_codes(codes, ex.nz, 2, "morph")
-    if len(code_list) > 32:
-        raise gr.Error(f"morph: at most 32 faces, got {len(code_list)}")
+    if len(code_list) > checks.MAX_MORPH_FACES:
+        raise gr.Error(f"morph: at most {checks.MAX_MORPH_FACES} faces, got {len(code_list)}")
     if mode not in ("lerp", "slerp"):
-        raise gr.Error(f"interpolation is 'lerp' or 'slerp', not {mode!r}")
-    gif, mp4 = ex.morph(code_list, whole(frames, "frames per face", 2, 120), mode, whole(fps, "fps", 1, 60),
-                        bool(loop), out_dir=tempfile.mkdtemp(prefix="facegan-morph-"))
+        raise gr.Error(f"interpolation is 'lerp' or 'slerp', not {checks.quote(mode)}")
+    frames = whole(frames, "frames per face", 2, checks.MAX_FRAMES)
+    if frames * len(code_list) > MAX_MORPH_FRAMES:
+        raise gr.Error(f"morph: {len(code_list)} faces x {frames} frames is more than {MAX_MORPH_FRAMES} frames "
+                       "in all: fewer faces or frames per face")
+    fps = whole(fps, "fps", 1, checks.MAX_FPS)
+    gif, mp4 = ex.morph(code_list, frames, mode, fps, bool(loop), out_dir=tempfile.mkdtemp(prefix="facegan-morph-"))
     return str(gif), str(mp4), [str(gif), str(mp4)]
 
 

@@ -1,4 +1,8 @@
-"""facegan: one browser app, a tab per technique. `python apps/main.py [--port 7860] [--host 127.0.0.1] [--share]`."""
+"""facegan: one browser app, a tab per technique.
+
+`python apps/main.py [--port 7860] [--host 127.0.0.1] [--share] [--training on|off] [--auth USER:PASSWORD]
+[--data-dir DIR ...] [--checkpoint-dir DIR ...]`; see the README's "Hosting it" for what strangers may do.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +17,17 @@ if str(ROOT) not in sys.path:
 
 import gradio as gr
 
-from apps import dcgan, stargan, training, ugatit
+from apps import dcgan, serving, stargan, training, ugatit
 from apps.common import checkpoint_choices
 
-MAX_QUEUE = 32  # pending events before new ones are refused: a busy CPU never builds an endless backlog
+MAX_QUEUE = 64  # pending events before new ones are refused: a busy CPU never builds an endless backlog
 MAX_UPLOAD = "10mb"
+AUTH_ENV = "FACEGAN_AUTH"  # USER:PASSWORD, for hosts where a flag would show in the process list
 
 
-def build_demo() -> gr.Blocks:
+def build_demo(settings: serving.Settings | None = None) -> gr.Blocks:
+    """The whole app; ``settings`` says what the operator allows (default: a local app with training)."""
+    serving.configure(settings or serving.Settings())
     with gr.Blocks(title="facegan") as demo:
         gr.Markdown("# facegan\nGenerate and edit anime faces with GANs. Every button is also a "
                     "Python API, a `facegan` command and a `gradio_client` endpoint (see the README).")
@@ -32,16 +39,26 @@ def build_demo() -> gr.Blocks:
             with gr.Tab("StarGAN editor") as stargan_tab:
                 stargan_ckpt = stargan.render()
             with gr.Tab("Training"):
-                attach, attach_outputs = training.render()
+                attach = training.render(serving.SETTINGS.training)
         demo.load(*first_face, api_visibility="private")
-        demo.load(attach, outputs=attach_outputs, api_visibility="private")
+        if attach:
+            demo.load(attach[0], outputs=attach[1], api_visibility="private")
         # A run finished in the Training tab shows up in the chooser when the tab is opened.
         for tab, chooser, technique in ((dcgan_tab, dcgan_ckpt, "dcgan"), (ugatit_tab, ugatit_ckpt, "ugatit"),
                                         (stargan_tab, stargan_ckpt, "stargan")):
             tab.select(lambda t=technique: gr.Dropdown(choices=checkpoint_choices(t)), outputs=chooser,
                        api_visibility="private", queue=False)
     demo.queue(max_size=MAX_QUEUE, default_concurrency_limit=2)
-    return demo
+    return serving.harden(demo)
+
+
+def parse_auth(text: str | None) -> tuple[str, str] | None:
+    if not text:
+        return None
+    user, sep, password = text.partition(":")
+    if not sep or not user or not password:
+        raise SystemExit(f"facegan: error: --auth / ${AUTH_ENV} is USER:PASSWORD")
+    return user, password
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -51,9 +68,23 @@ def main(argv: list[str] | None = None) -> None:
                    help="address to listen on (default 127.0.0.1; 0.0.0.0 for a LAN)")
     p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     p.add_argument("--share", action="store_true", help="also give a public gradio.live link")
+    p.add_argument("--training", choices=["on", "off"],
+                   help="let visitors start training jobs on this machine (default: on for 127.0.0.1, off when "
+                        "the app listens elsewhere, shares a link or runs on a Space)")
+    p.add_argument("--auth", default=os.environ.get(AUTH_ENV),
+                   help=f"USER:PASSWORD asked of every visitor (or ${AUTH_ENV})")
+    p.add_argument("--data-dir", action="append", default=[], dest="data_dirs", metavar="DIR",
+                   help="a further folder the Training tab may read data from (besides the data root)")
+    p.add_argument("--checkpoint-dir", action="append", default=[], dest="checkpoint_dirs", metavar="DIR",
+                   help="a further folder of checkpoints the choosers may load (besides the bundled ones, "
+                        "the runs root and the Hub cache)")
     args = p.parse_args(argv)
-    build_demo().launch(server_name=args.host, server_port=args.port, share=args.share,
-                        max_file_size=MAX_UPLOAD)
+    training_on = (args.training == "on") if args.training else serving.training_default(args.host, args.share)
+    settings = serving.Settings(training=training_on, data_dirs=args.data_dirs, checkpoint_dirs=args.checkpoint_dirs)
+    print(f"facegan: training {'on' if training_on else 'off'}"
+          f"{'' if args.training else ' (default for this host; --training on|off to choose)'}", file=sys.stderr)
+    build_demo(settings).launch(server_name=args.host, server_port=args.port, share=args.share,
+                                max_file_size=MAX_UPLOAD, auth=parse_auth(args.auth))
 
 
 if __name__ == "__main__":

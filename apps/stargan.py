@@ -12,6 +12,8 @@ import json
 import tempfile
 from pathlib import Path
 
+from facegan import checks
+
 try:
     from apps.common import (
         CROP_CHOICES,
@@ -77,7 +79,7 @@ def grid(ckpt: str, picture, group: str, crop: str, face: float):
     if not group:
         raise gr.Error(f"choose a label group: {', '.join(ed.groups)}")
     if group not in ed.groups:
-        raise gr.Error(f"{group!r} is not a label group of this checkpoint; its groups are {', '.join(ed.groups)}")
+        raise gr.Error(f"{checks.quote(group)} is not a label group of this checkpoint; its groups are {', '.join(ed.groups)}")
     try:
         r = ed.grid(picture, group, crop, face_no)
     except ValueError as e:

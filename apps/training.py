@@ -16,20 +16,25 @@ import gradio as gr
 import pandas as pd
 from PIL import Image
 
+try:
+    from apps import serving
+except ImportError:  # run as a script from apps/
+    import serving
+
+from facegan import checks, jobs, models
 from facegan import data as data_lib
-from facegan import jobs, models
 from facegan.train import read_json
 
 
 def default_data(technique: str = "dcgan") -> str:
-    """The technique's usual data set when this machine has it (facegan.data.data_root), else empty."""
+    """The technique's usual data set when this machine has it (its name under the data root), else empty."""
     name = getattr(models.get(technique), "default_data", None)
-    found = data_lib.data_set(name) if name else None
-    return str(found) if found else ""
+    return name if name and data_lib.data_set(name) else ""
 
 
 def new_out(technique: str) -> str:
-    return str(jobs.runs_dir() / f"{technique}-{time.strftime('%Y%m%d-%H%M%S')}")
+    """A new run's name (its folder is under the runs root)."""
+    return f"{technique}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def _fmt_eta(seconds) -> str:
@@ -47,7 +52,7 @@ def describe(st: dict) -> str:
     lines = [(f"**{st['state']}** · step {st.get('step', 0)} / {st.get('steps', '?')} · "
               f"{st.get('images_per_s', 0) or 0:.0f} images/s · ETA {_fmt_eta(st.get('eta_s'))}"),
              f"{losses or 'waiting for the first log step…'}",
-             f"<small>{st.get('out', '')} · {st.get('hardware', '')}</small>"]
+             f"<small>{st.get('run', '')} · {st.get('hardware', '')}</small>"]
     if st.get("checkpoint"):
         lines.append(f"<small>latest checkpoint: `{st['checkpoint']}`</small>")
     if st.get("error"):
@@ -55,7 +60,7 @@ def describe(st: dict) -> str:
     return "\n\n".join(lines)
 
 
-def loss_table(out: str) -> pd.DataFrame:
+def loss_table(out) -> pd.DataFrame:
     """metrics.jsonl in long form (step, loss, value), the shape gr.LinePlot draws one line per loss from."""
     rows = [(rec["step"], k, v) for rec in jobs.metrics(out) for k, v in rec.items() if k.startswith("loss")]
     return pd.DataFrame(rows, columns=["step", "loss", "value"])
@@ -74,35 +79,31 @@ def default_model_config(technique: str) -> str:
 
 def start(technique: str, data: str, steps: float, batch_size: float, out: str, resume: bool,
           model_config: str = ""):
-    """train_start: validate and start a job -> its output folder. ``model_config``: JSON overrides
-    of the technique's Config (ignored on resume, which keeps the run's own)."""
-    out = (out or "").strip() or new_out(technique)
-    extra = []
-    if not resume and technique in models.TECHNIQUES:  # (an unknown technique is refused by jobs.start)
+    """train_start: validate and start a job -> its run name. ``data``: a data set under the data
+    root (or the operator's data folders); ``out``: a run name under the runs root; ``model_config``:
+    JSON overrides of the technique's Config (ignored on resume, which keeps the run's own)."""
+    if technique not in models.TECHNIQUES:
+        raise serving.refuse(f"technique is one of {', '.join(models.TECHNIQUES)}, not {checks.quote(technique)}")
+    name = (checks.text(out, "run", 200) or "").strip() or new_out(technique)
+    folder = serving.run_folder(name)
+    steps = checks.whole(steps, "steps", 1, checks.MAX_STEPS)
+    batch_size = checks.whole(batch_size, "batch size", 1, checks.MAX_BATCH)
+    resume = bool(resume)
+    extra, data_path = [], None
+    if not resume:
         module = models.get(technique)
+        overrides = checks.json_object(model_config, "model config")
+        data_path = serving.resolve_data(data, getattr(module, "data_separator", None))
+        read = models.read_from_data(technique, data_path, overrides)
         try:
-            overrides = json.loads(model_config) if (model_config or "").strip() else {}
-            if not isinstance(overrides, dict):
-                raise TypeError("it is not a JSON object")
+            cfg = module.Config(**{**read, **overrides})  # unknown or bad fields are refused here, not in the job
         except (ValueError, TypeError) as e:
-            raise gr.Error(f"model config is not valid for {technique}: {e}") from None
-        try:
-            read = models.read_from_data(technique, data, overrides)
-        except ValueError as e:
-            raise gr.Error(str(e)) from None
-        try:
-            cfg = module.Config(**{**read, **overrides})  # unknown fields are refused here, not in the job
-        except (ValueError, TypeError) as e:
-            raise gr.Error(f"model config is not valid for {technique}: {e}") from None
+            raise serving.refuse(f"model config is not valid for {technique}: {e}") from None
         if overrides:
             extra = ["--model", json.dumps(overrides)]
-        check_folders(technique, data, cfg)
-    try:
-        folder = jobs.start(technique, (data or "").strip() or None, out, int(steps), int(batch_size), bool(resume),
-                            extra_args=extra)
-    except (jobs.JobError, ValueError) as e:
-        raise gr.Error(str(e)) from None
-    return str(folder)
+        check_folders(technique, data_path, cfg)
+    jobs.start(technique, data_path, folder, steps, batch_size, resume, extra_args=extra)
+    return folder.name
 
 
 def check_folders(technique: str, data: str, cfg) -> None:
@@ -119,15 +120,24 @@ def check_folders(technique: str, data: str, cfg) -> None:
                        f"folder(s) were given: one folder per data set, joined with {sep!r}")
 
 
+def public_status(st: dict) -> dict:
+    """A job's status as a stranger may see it: the run's name, public paths, no server paths."""
+    st = dict(st)
+    st["run"] = Path(st.pop("out", "")).name
+    if st.get("checkpoint"):
+        st["checkpoint"] = serving.public(st["checkpoint"])
+    return {k: serving.clean(v) if isinstance(v, str) else v for k, v in st.items()}
+
+
 def status(out: str):
     """train_status: the job's state (JSON), the latest sample grid and the loss table."""
-    if not out:
+    if not (out or "").strip():
         return {}, None, None
-    st = jobs.status(out)
-    return st, latest_sample(out), loss_table(out)
+    folder = serving.run_folder(out)
+    return public_status(jobs.status(folder)), latest_sample(folder), loss_table(folder)
 
 
-def latest_sample(out: str) -> Image.Image | None:
+def latest_sample(out) -> Image.Image | None:
     """The run's latest grid, read here: runs may live outside the folders gradio serves files from."""
     try:
         with Image.open(Path(out) / "samples" / "latest.png") as im:
@@ -138,10 +148,7 @@ def latest_sample(out: str) -> Image.Image | None:
 
 def stop(out: str):
     """train_stop: stop the job after its current step (it writes a checkpoint) -> its state."""
-    try:
-        return jobs.stop(out)
-    except jobs.JobError as e:
-        raise gr.Error(str(e)) from None
+    return public_status(jobs.stop(serving.run_folder(out)))
 
 
 def attach():
@@ -149,23 +156,32 @@ def attach():
     running = jobs.active()
     if not running:
         return "", *[gr.skip()] * 6
-    return str(running), *form_of(str(running), resume=False)
+    return running.name, *form_of(running.name, resume=False)
 
 
 def form_of(out: str, resume: bool = True):
-    """The form as the run in ``out`` was started: technique, data, steps, batch, out, resume, model config."""
-    run = read_json(Path(out) / "run.json")
+    """The form as the run ``out`` was started: technique, data, steps, batch, run name, resume."""
+    folder = serving.run_folder(out)
+    run = read_json(folder / "run.json")
     if not run:
-        return [gr.skip()] * 4 + [out, resume]
+        return [gr.skip()] * 4 + [folder.name, resume]
     tc = run["train_config"]
-    return (run["technique"], run["data"], tc["steps"], tc["batch_size"], out, resume)
+    sep = getattr(models.get(run["technique"]), "data_separator", None) or "\n"
+    data = sep.join(serving.public(p) for p in str(run["data"]).split(sep) if p)
+    return (run["technique"], data, tc["steps"], tc["batch_size"], folder.name, resume)
 
 
 # -- layout ---------------------------------------------------------------------
 
 
-def render():
-    """The tab's widgets and events. Returns (attach, outputs) for main's page-load event."""
+def render(enabled: bool = True):
+    """The tab's widgets and events. Returns (attach, outputs) for main's page-load event, or None
+    when the operator turned training off (then the tab only says so and has no endpoints)."""
+    if not enabled:
+        gr.Markdown("Training is turned off on this server: its operator started it with `--training off` "
+                    "(the default for an app that strangers can reach). Run `python apps/main.py` on your own "
+                    "machine to train, or use `facegan train` (see the README).")
+        return None
     gr.Markdown("Train on a folder of face images (jpg/png/webp, any size: they are resized); U-GAT-IT "
                 "takes a folder with trainA/ and trainB/ (and testA/, testB/ for its sample grids); StarGAN a "
                 "labelled folder (a tags.csv of hair and eye colours, or one folder per class), or one per data "
@@ -174,9 +190,10 @@ def render():
                 "Finished runs appear in the technique's checkpoint list.")
     with gr.Row():
         technique = gr.Dropdown(list(models.TECHNIQUES), value="dcgan", label="Technique")
-        data = gr.Textbox(default_data(), label="Data folder", placeholder="/path/to/faces")
-        out = gr.Textbox(new_out("dcgan"), label="Output folder",
-                         info="a new folder, or a run's folder with Resume ticked")
+        data = gr.Textbox(default_data(), label="Data folder", placeholder="anime-faces-64",
+                          info="a data set under the data root: " + ", ".join(serving.data_sets()[:6]))
+        out = gr.Textbox(new_out("dcgan"), label="Run name",
+                         info="a new name, or a run's name with Resume ticked (runs live under the runs root)")
     with gr.Row():
         steps = gr.Number(5000, label="Steps", precision=0, minimum=1)
         batch = gr.Number(64, label="Batch size", precision=0, minimum=1)
@@ -187,7 +204,8 @@ def render():
         start_btn = gr.Button("▶ Start", variant="primary")
         stop_btn = gr.Button("■ Stop")
     job_out = gr.Textbox(label="Watching", max_lines=1,
-                         info="the run shown below; paste a run folder to watch one started with `facegan train`")
+                         info="the run shown below; type a run's name to watch one started with `facegan train` "
+                              "under the runs root")
     state = gr.JSON(visible=False)
     summary = gr.Markdown("No job yet.")
     with gr.Row():

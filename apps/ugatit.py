@@ -10,6 +10,8 @@ import functools
 import tempfile
 from pathlib import Path
 
+from facegan import checks
+
 try:
     from apps.common import (
         CROP_CHOICES,
@@ -52,7 +54,7 @@ def convert(ckpt: str, picture, direction: str, crop: str, face: float):
     """ugatit_convert: picture -> (result, attention over the input, side-by-side PNG, faces found, notes)."""
     check_picture(picture, crop)
     if direction not in ("a2b", "b2a"):
-        raise gr.Error(f"direction is 'a2b' or 'b2a', not {direction!r}")
+        raise gr.Error(f"direction is 'a2b' or 'b2a', not {checks.quote(direction)}")
     tr = translator(ckpt)
     try:
         r = tr.translate(picture, direction, crop, whole(face, "face", 0, 99))

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from facegan import checks
+
 CATEGORICAL, BINARY = "categorical", "binary"
 KINDS = (CATEGORICAL, BINARY)
 
@@ -62,7 +64,7 @@ class Group:
         try:
             return self.values.index(value)
         except ValueError:
-            raise LabelError(f"{value!r} is not one of the {len(self)} {self.name} values: "
+            raise LabelError(f"{checks.quote(value)} is not one of the {len(self)} {self.name} values: "
                              f"{', '.join(self.values)}") from None
 
 
@@ -132,7 +134,7 @@ class LabelSpec:
         for k, d in enumerate(self.datasets):
             if d.name == dataset:
                 return k
-        raise LabelError(f"no data set {dataset!r}; the spec has {', '.join(d.name for d in self.datasets)}")
+        raise LabelError(f"no data set {checks.quote(dataset)}; the spec has {', '.join(d.name for d in self.datasets)}")
 
     def dataset_slice(self, dataset: str | int) -> slice:
         k = self.dataset_index(dataset)
@@ -155,7 +157,7 @@ class LabelSpec:
         for found in self.groups():
             if found[1].name == name:
                 return found
-        raise LabelError(f"no label group {name!r}; the spec has {', '.join(g.name for _, g, _ in self.groups())}")
+        raise LabelError(f"no label group {checks.quote(name)}; the spec has {', '.join(g.name for _, g, _ in self.groups())}")
 
     # -- encode / decode ------------------------------------------------------
 

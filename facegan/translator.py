@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import torch
 from PIL import Image, ImageDraw
 
-from facegan import faces
+from facegan import checks, faces
 from facegan import images as img_lib
 
 CROPS = faces.CROPS
@@ -51,7 +51,7 @@ class Translator:
               face: int = 0) -> tuple[Image.Image, list[faces.Box], int | None, str]:
         """The square model-size input: a face crop, or the centre square of the picture."""
         if crop not in CROPS:
-            raise ValueError(f"crop is one of {', '.join(CROPS)}, not {crop!r}")
+            raise ValueError(f"crop is one of {', '.join(CROPS)}, not {checks.quote(crop)}")
         picture = faces.to_rgb(picture)
         if crop == "none":
             return faces.square(picture, self.size), [], None, ""
