@@ -36,6 +36,11 @@ MAX_KEEP = 1000
 MAX_JSON_CHARS = 20_000  # a model config or target labels: a few hundred characters in practice
 MAX_JSON_DEPTH = 16
 QUOTE_CHARS = 40  # what of a user's text a message repeats
+MAX_IMAGES = 10_000_000  # --limit: images of a data set used for training (0 = all)
+MAX_EVAL_IMAGES = 50_000  # images of each kind in an FID / KID evaluation (the usual FID uses 50k)
+MAX_WIDTH = 4096  # a converted checkpoint's nz, ngf, ndf
+MAX_LABELS = 1024  # a converted StarGAN's c_dim
+MAX_IMAGE_SIZE = 1024  # a converted model's image size
 
 
 def quote(value: Any, limit: int = QUOTE_CHARS) -> str:
@@ -133,7 +138,7 @@ def json_object(value: Any, name: str, example: str = '{"ngf": 32}', max_chars: 
     try:
         parsed = json.loads(raw)
     except (ValueError, RecursionError) as e:
-        raise InputError(f"{name} is not valid JSON ({str(e)[:80]}): give an object such as {example}") from None
+        raise InputError(f"{name} is not JSON ({str(e)[:80]}): give an object such as {example}") from None
     if not isinstance(parsed, dict):
         raise InputError(f"{name} must be a JSON object such as {example}, not {type(parsed).__name__}")
     return parsed

@@ -50,7 +50,7 @@ def runs(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def client(runs):
+def client(runs, tmp_path_factory):
     """The whole app on a free port; jobs still running at the end are stopped."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FACEGAN_RUNS", str(runs))
@@ -58,8 +58,12 @@ def client(runs):
         mp.setenv("GRADIO_ANALYTICS_ENABLED", "False")
         mp.setenv("OMP_NUM_THREADS", "1")  # for the training subprocesses
         from apps.main import build_demo
+        from apps.serving import Settings
 
-        demo = build_demo()
+        # The tests' data sets and checkpoints live under pytest's temporary folder: the operator's
+        # --data-dir / --checkpoint-dir. Runs are named, under FACEGAN_RUNS.
+        base = tmp_path_factory.getbasetemp()
+        demo = build_demo(Settings(training=True, data_dirs=[base], checkpoint_dirs=[base]))
         # gradio's launch gives up if its first self-check of the page takes > 3 s (a busy CPU): try again.
         for attempt in range(3):
             port = free_port()
@@ -119,7 +123,7 @@ def wait_for(client, out, states, timeout=120.0, pred=lambda st: True) -> dict:
     deadline = time.time() + timeout
     st = {}
     while time.time() < deadline:
-        st, _sample, _plot = client.predict(out, api_name="/train_status")
+        st, _sample, _plot = client.predict(Path(out).name, api_name="/train_status")
         if st.get("state") in states and pred(st):
             return st
         if st.get("state") in ("died", "failed"):
@@ -129,8 +133,14 @@ def wait_for(client, out, states, timeout=120.0, pred=lambda st: True) -> dict:
 
 
 def start_job(client, data, out, steps, batch=4, resume=False, model=TINY_MODEL):
-    return client.predict("dcgan", str(data) if data is not None else "", steps, batch, str(out), resume, model,
-                          api_name="/train_start")
+    return client.predict("dcgan", str(data) if data is not None else "", steps, batch, Path(out).name, resume,
+                          model, api_name="/train_start")
+
+
+def run_checkpoint(runs: Path, public: str) -> Path:
+    """A status's checkpoint ("runs/<run>/checkpoints/step-N") as the folder under the runs root."""
+    assert public.startswith("runs/"), public
+    return runs / public[len("runs/"):]
 
 
 # ----------------------------------------------------------------------------- DCGAN explorer
@@ -289,12 +299,12 @@ def test_morph_makes_gif_and_mp4(client):
 
 def test_train_tiny_run_then_use_its_checkpoint(client, runs, tiny_faces):
     out = runs / "tiny"
-    assert start_job(client, tiny_faces, out, steps=3) == str(out)
+    assert start_job(client, tiny_faces, out, steps=3) == out.name
     st = wait_for(client, str(out), {"finished"})
     assert st["step"] == 3 and st["steps"] == 3
     assert st["losses"] and all(math.isfinite(v) for v in st["losses"].values())
-    ckpt = Path(st["checkpoint"])
-    assert ckpt == out / "checkpoints" / "step-000003"
+    assert st["checkpoint"] == "runs/tiny/checkpoints/step-000003"  # public: no server path
+    ckpt = run_checkpoint(runs, st["checkpoint"])
     model = hub.load_folder(ckpt)
     assert model.config.ngf == 8 and model.config.ndf == 8
     assert ckpt in jobs.finished_checkpoints(technique="dcgan")
@@ -316,7 +326,8 @@ def test_train_start_refuses_bad_folders_without_starting_anything(client, runs,
     before = set(jobs._children)
     empty = tmp_path / "empty"
     empty.mkdir()
-    cases = [(empty, "no images"), (tmp_path / "missing", "not found"), (None, "choose a data folder")]
+    cases = [(empty, "no images"), (tmp_path / "missing", "not one of this app's data sets"),
+             (None, "choose a data folder")]
     for i, (data, msg) in enumerate(cases):
         out = runs / f"refused-{i}"
         with pytest.raises(AppError, match=msg):
@@ -335,7 +346,7 @@ def test_train_start_refuses_bad_folders_without_starting_anything(client, runs,
 
 def test_one_job_at_a_time_and_stop_keeps_a_checkpoint(client, runs, tiny_faces):
     out = runs / "long"
-    assert start_job(client, tiny_faces, out, steps=100_000) == str(out)
+    assert start_job(client, tiny_faces, out, steps=100_000) == out.name
     # Past the first logged step: the job's SIGTERM handler is in place and it has trained.
     st = wait_for(client, str(out), {"running"}, pred=lambda st: st.get("step", 0) > 0)
     assert st["running"]
@@ -344,50 +355,43 @@ def test_one_job_at_a_time_and_stop_keeps_a_checkpoint(client, runs, tiny_faces)
         start_job(client, tiny_faces, runs / "second", steps=3)
     assert not (runs / "second").exists()
 
-    st = client.predict(str(out), api_name="/train_stop")
+    st = client.predict(out.name, api_name="/train_stop")
     assert st["state"] == "stopped" and not st["running"]
     assert 0 < st["step"] < 100_000
-    ckpt = Path(st["checkpoint"])
+    ckpt = run_checkpoint(runs, st["checkpoint"])
     assert ckpt.name == f"step-{st['step']:06d}" and ckpt.parent == out / "checkpoints"
     hub.load_folder(ckpt)
     assert jobs.active() is None
     with pytest.raises(AppError, match="no training job is running"):
-        client.predict(str(out), api_name="/train_stop")
+        client.predict(out.name, api_name="/train_stop")
 
 
 def test_stop_while_starting_is_stopped_not_died(client, runs, tiny_faces):
     """Stop pressed before the job has trained (still importing / loading data): 'stopped', no error."""
     out = runs / "stopped-early"
-    assert start_job(client, tiny_faces, out, steps=100_000) == str(out)
-    st = client.predict(str(out), api_name="/train_stop")
+    assert start_job(client, tiny_faces, out, steps=100_000) == out.name
+    st = client.predict(out.name, api_name="/train_stop")
     assert st["state"] == "stopped" and not st["running"]
     assert not st.get("error")
     assert jobs.active() is None
 
 
-def test_watch_a_run_outside_the_served_folders(client, tiny_faces):
-    """A run started with `facegan train` anywhere on disk (not under cwd or /tmp, which
-    gradio serves files from) can be watched: status, loss table and its sample grid."""
-    import shutil
-    import tempfile
-
+def test_watch_a_run_started_in_a_terminal(client, runs, tiny_faces):
+    """A run started with `facegan train` under the runs root (not under cwd or /tmp, which
+    gradio serves files from) is watched by its name: status, loss table and its sample grid."""
     from facegan.models import dcgan
     from facegan.train import TrainConfig, train
 
-    base = Path(tempfile.mkdtemp(prefix="facegan-watch-", dir=Path.home()))
-    try:
-        out = base / "cli-run"
-        train("dcgan", str(tiny_faces), out, dcgan.Config(ngf=8, ndf=8),
-              TrainConfig(steps=2, batch_size=4, log_every=1, sample_every=2, checkpoint_every=2))
-        st, sample, plot = client.predict(str(out), api_name="/train_status")
-        assert st["state"] == "finished" and st["step"] == 2
-        with Image.open(sample) as im:  # the grid of 64 faces came back as a picture
-            expected = Image.open(out / "samples" / "latest.png").convert("RGB")
-            assert im.size == expected.size
-            assert np.array_equal(np.asarray(im.convert("RGB")), np.asarray(expected))
-        assert plot is not None
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+    out = runs / "cli-run"
+    train("dcgan", str(tiny_faces), out, dcgan.Config(ngf=8, ndf=8),
+          TrainConfig(steps=2, batch_size=4, log_every=1, sample_every=2, checkpoint_every=2))
+    st, sample, plot = client.predict("cli-run", api_name="/train_status")
+    assert st["state"] == "finished" and st["step"] == 2 and st["run"] == "cli-run"
+    with Image.open(sample) as im:  # the grid of 64 faces came back as a picture
+        expected = Image.open(out / "samples" / "latest.png").convert("RGB")
+        assert im.size == expected.size
+        assert np.array_equal(np.asarray(im.convert("RGB")), np.asarray(expected))
+    assert plot is not None
 
 
 # ----------------------------------------------------------------------------- U-GAT-IT converter
@@ -463,17 +467,17 @@ def test_train_a_tiny_ugatit_job_and_convert_with_it(client, runs, tmp_path):
 
     root = make_two_domains(tmp_path / "two")
     with pytest.raises(AppError, match=r"trainA/ and trainB/"):  # an ordinary image folder is refused up front
-        client.predict("ugatit", str(root / "trainA"), 2, 1, str(runs / "ug-bad"), False, "", api_name="/train_start")
+        client.predict("ugatit", str(root / "trainA"), 2, 1, "ug-bad", False, "", api_name="/train_start")
     assert not (runs / "ug-bad").exists()
 
     out = runs / "ug"
     model = '{"image_size": 96, "ch": 4, "n_res": 1}'
-    assert client.predict("ugatit", str(root), 2, 1, str(out), False, model, api_name="/train_start") == str(out)
+    assert client.predict("ugatit", str(root), 2, 1, out.name, False, model, api_name="/train_start") == out.name
     st = wait_for(client, str(out), {"finished"})
     assert st["step"] == 2 and {"loss_d", "loss_cycle", "loss_cam"} <= set(st["losses"])
     with Image.open(out / "samples" / "latest.png") as grid:  # rows: A, attention, A→B, A→B→A, B, ...
         assert grid.size == (8 * 98 + 2, 2 * 98 + 2)
-    ckpt = Path(st["checkpoint"])
+    ckpt = run_checkpoint(runs, st["checkpoint"])
     assert ckpt in jobs.finished_checkpoints(technique="ugatit")
     result, *_ = convert(client, str(ckpt), picture_file(tmp_path, "p.png", "RGB", (120, 100)), "a2b", "none")
     assert pixels(result).shape == (256, 256, 3)
@@ -596,7 +600,7 @@ def test_stargan_compose_dropdowns_follow_the_checkpoint(stargan_ckpt):
     assert tab.setup("no/such/folder")[-1].startswith("Cannot load checkpoint")
 
 
-def test_train_a_tiny_stargan_job_on_two_folders_and_edit_with_it(client, runs, tmp_path, tiny_faces):
+def test_train_a_tiny_stargan_job_on_two_folders_and_edit_with_it(client, runs, tmp_path, tiny_faces, tmp_path_factory):
     from test_stargan import BOTH, make_class_set, make_tag_set
 
     anime, fer = make_tag_set(tmp_path / "anime"), make_class_set(tmp_path / "fer")
@@ -604,7 +608,7 @@ def test_train_a_tiny_stargan_job_on_two_folders_and_edit_with_it(client, runs, 
                         "n_critic": 1, "labels": BOTH.to_dict()})
 
     def start(data, out):
-        return client.predict("stargan", data, 2, 2, str(out), False, model, api_name="/train_start")
+        return client.predict("stargan", data, 2, 2, out.name, False, model, api_name="/train_start")
 
     for data, says in ((str(anime), r"name 2 data set\(s\) \(anime, fer\) but 1 data folder"),
                        (f"{tiny_faces}{os.pathsep}{fer}", r"not a labelled data set")):
@@ -613,12 +617,13 @@ def test_train_a_tiny_stargan_job_on_two_folders_and_edit_with_it(client, runs, 
         assert not (runs / "sg-bad").exists()
 
     out = runs / "sg"
-    relative = os.pathsep.join(os.path.relpath(p) for p in (anime, fer))  # each folder is resolved for the job
-    assert start(relative, out) == str(out)
+    base = tmp_path_factory.getbasetemp()  # the app's data folder (--data-dir): names relative to it work
+    relative = os.pathsep.join(os.path.relpath(p, base) for p in (anime, fer))  # each is resolved for the job
+    assert start(relative, out) == out.name
     st = wait_for(client, str(out), {"finished"})
     assert st["step"] == 2 and {"loss_d_cls", "loss_g_rec"} <= set(st["losses"])
     assert json.loads((out / "run.json").read_text())["data"] == f"{anime.resolve()}{os.pathsep}{fer.resolve()}"
-    ckpt = Path(st["checkpoint"])
+    ckpt = run_checkpoint(runs, st["checkpoint"])
     assert ckpt in jobs.finished_checkpoints(technique="stargan")
     gallery, _, _ = star_grid(client, str(ckpt), picture_file(tmp_path, "p.png", "RGB", (50, 50)), "expression", "none")
     assert [x["caption"] for x in gallery] == ["input", "happy", "sad"]
