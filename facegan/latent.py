@@ -18,6 +18,8 @@ import re
 
 import torch
 
+from facegan.checks import quote
+
 PRIORS = ("uniform", "normal")
 
 
@@ -27,7 +29,7 @@ class CodeError(ValueError):
 
 def check_prior(prior: str) -> str:
     if prior not in PRIORS:
-        raise ValueError(f"the latent prior is one of {', '.join(PRIORS)}, not {prior!r}")
+        raise ValueError(f"the latent prior is one of {', '.join(PRIORS)}, not {quote(prior)}")
     return prior
 
 
@@ -53,7 +55,8 @@ def code_to_bytes(code: str, nz: int = 16) -> list[int]:
     """'82763953b2740fef4d321dde7af002f7' -> [130, 118, ...]. Spaces and a 0x prefix are ignored."""
     clean = re.sub(r"\s+", "", str(code)).lower().removeprefix("0x")
     if len(clean) != 2 * nz or not re.fullmatch(r"[0-9a-f]*", clean):
-        raise CodeError(f"a face code is {2 * nz} hex digits (0-9, a-f); got {code!r}")
+        length = f" ({len(clean):,} characters)" if len(clean) != 2 * nz else ""
+        raise CodeError(f"a face code is {2 * nz} hex digits (0-9, a-f); got {quote(code)}{length}")
     return [int(clean[i:i + 2], 16) for i in range(0, len(clean), 2)]
 
 
