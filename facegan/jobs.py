@@ -84,7 +84,9 @@ def start(technique: str, data: str | os.PathLike | None, out: str | os.PathLike
         except data_lib.DataError as e:
             raise JobError(str(e)) from e
         if batch_size > n_images:
-            raise JobError(f"batch size {batch_size} is larger than the data set ({n_images} images)")
+            # n_images counts readable pictures (their headers opened; a big set sampled), not file names
+            raise JobError(f"batch size {batch_size} is larger than the data set ({n_images} readable "
+                           f"image{'s' if n_images != 1 else ''})")
         if (out / "run.json").exists():
             raise JobError(f"{out} already holds a run: tick Resume to continue it, or choose a new folder")
     out.mkdir(parents=True, exist_ok=True)

@@ -82,6 +82,89 @@ def test_empty_and_missing_folders_raise_data_error(tmp_path):
         data.load_folder(broken, 64)
 
 
+def test_the_pre_job_check_opens_headers_and_counts_pictures_only(face_folder, tmp_path):
+    assert data.check_folder(face_folder) == N_FACES  # broken.jpg is not counted (notes.txt never was)
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    for i in range(4):
+        (fake / f"{i}.jpg").write_text("not a picture")
+    with pytest.raises(DataError, match=r"none of the 4 image files under .*fake could be read"):
+        data.check_folder(fake)
+    (fake / "4.png").write_bytes(_png_bytes())
+    assert data.check_folder(fake) == 1
+
+
+def _png_bytes() -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (9, 99, 199)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_a_big_folder_is_checked_by_a_sample(tmp_path):
+    png = _png_bytes()
+    bad, good, half = tmp_path / "bad", tmp_path / "good", tmp_path / "half"
+    for folder in (bad, good, half):
+        folder.mkdir()
+    n = data.HEADER_CHECKS + 88
+    for i in range(n):
+        (bad / f"{i:04d}.png").write_bytes(b"\x89PNG but not really")
+        (good / f"{i:04d}.png").write_bytes(png)
+        (half / f"{i:04d}.png").write_bytes(png if i % 2 else b"junk")
+    with pytest.raises(DataError, match=f"none of the {data.HEADER_CHECKS} image files checked \\(spread over the "
+                                        f"{n} under .*bad\\) could be read"):
+        data.check_folder(bad)
+    assert data.check_folder(good) == n  # every sampled file opens: the number of files
+    assert abs(data.check_folder(half) - n / 2) < n / 20  # an estimate from the sample
+
+
+def test_two_domain_and_labelled_checks_open_headers_too(face_folder, tmp_path):
+    two = tmp_path / "two"
+    (two / "trainA").mkdir(parents=True)
+    (two / "trainB").mkdir()
+    for i in range(3):
+        (two / "trainA" / f"{i}.png").write_bytes(_png_bytes())
+        (two / "trainB" / f"{i}.jpg").write_text("text, not a face")
+    with pytest.raises(DataError, match=r"none of the 3 image files under .*trainB could be read"):
+        data.check_two_domain(two)
+    (two / "trainB" / "ok.png").write_bytes(_png_bytes())
+    assert data.check_two_domain(two) == 1
+
+    classes = tmp_path / "classes"
+    for c in ("happy", "sad"):
+        (classes / c).mkdir(parents=True)
+        (classes / c / "1.jpg").write_bytes(b"")
+    with pytest.raises(DataError, match=r"none of the 2 image files under .*classes could be read"):
+        data.check_labelled(classes)
+    (classes / "sad" / "2.png").write_bytes(_png_bytes())
+    assert data.check_labelled(classes) == 1
+
+    tags = tmp_path / "tags"
+    (tags / "images").mkdir(parents=True)
+    (tags / "tags.csv").write_text("0,blue hair red eyes\n1,pink hair red eyes\n")
+    for i in range(2):
+        (tags / "images" / f"{i}.jpg").write_text("no")
+    with pytest.raises(DataError, match=r"none of the 2 image files under .*tags could be read"):
+        data.check_labelled(tags)
+
+
+def test_a_job_on_non_pictures_is_refused_before_it_starts(tmp_path):
+    from facegan import jobs
+
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    for i in range(4):
+        (fake / f"{i}.png").write_text("not a picture")
+    runs = tmp_path / "runs"
+    with pytest.raises(jobs.JobError, match="none of the 4 image files under"):
+        jobs.start("dcgan", fake, runs / "a", steps=3, batch_size=2, root=runs)
+    (fake / "ok.png").write_bytes(_png_bytes())
+    with pytest.raises(jobs.JobError, match=r"batch size 2 is larger than the data set \(1 readable image\)"):
+        jobs.start("dcgan", fake, runs / "a", steps=3, batch_size=2, root=runs)
+    assert not (runs / "a").exists()
+
+
 def _solid(path: Path, colour) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", (64, 64), colour).save(path)
