@@ -169,6 +169,38 @@ def latest_checkpoint(out: str | os.PathLike) -> Path | None:
     return found[-1] if found else None
 
 
+_TMP_LEFTOVER = re.compile(r"\.tmp-[A-Za-z0-9_]+")  # save_checkpoint's tempfile.mkdtemp(prefix=".tmp-")
+_OLD_LEFTOVER = re.compile(r"\.(step-\d+)\.old")  # hub.replace_dir's ".<name>.old"
+
+
+def clean_checkpoints(out: str | os.PathLike) -> list[str]:
+    """Tidy what an interrupted save_checkpoint (kill -9, power cut) left in ``out``/checkpoints:
+    its temporary ``.tmp-*`` folders are removed; a ``.step-N.old`` of hub.replace_dir is moved
+    back to ``step-N`` when the kill came between replace_dir's two renames (``step-N`` is then
+    missing and the old folder is a whole checkpoint), else removed. Only real folders directly
+    in that one checkpoints folder, named so, are touched (never a symlink, never elsewhere).
+    Returns what was done."""
+    folder = Path(out) / "checkpoints"
+    if folder.is_symlink() or not folder.is_dir():
+        return []
+    done = []
+    for path in sorted(folder.iterdir()):
+        if path.is_symlink() or not path.is_dir():
+            continue
+        if _TMP_LEFTOVER.fullmatch(path.name):
+            shutil.rmtree(path, ignore_errors=True)
+            done.append(f"removed the unfinished checkpoint {path.name}")
+        elif (m := _OLD_LEFTOVER.fullmatch(path.name)):
+            final = folder / m[1]
+            if not final.exists() and not final.is_symlink() and (path / "training_state.pt").is_file():
+                os.replace(path, final)
+                done.append(f"restored {final.name} from {path.name}")
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+                done.append(f"removed the replaced checkpoint {path.name}")
+    return done
+
+
 # ----------------------------------------------------------------------------- the loop
 
 
@@ -218,6 +250,9 @@ class Trainer:
             "technique": technique, "data": self.data_name,
             "model_config": dataclasses.asdict(self.model_config), "train_config": dataclasses.asdict(self.cfg),
         }
+        # A save killed mid-write leaves .tmp-* (and perhaps .step-N.old) in checkpoints/: tidy it
+        # before the latest checkpoint is looked for (a restored step-N counts).
+        self.cleaned = clean_checkpoints(self.out)
         if resume and (ckpt := latest_checkpoint(self.out)):
             self.load_state(ckpt)
         write_json(self.out / "run.json", self.run_info)

@@ -142,6 +142,43 @@ def test_resume_after_a_crash_keeps_one_log_line_per_step(face_set, tmp_path):
     assert steps == [1, 2, 3, 4]
 
 
+def test_a_checkpoint_write_killed_midway_is_tidied_on_resume(face_set, tmp_path):
+    """kill -9 inside save_checkpoint leaves checkpoints/.tmp-* (and, between hub.replace_dir's
+    two renames, .step-N.old): a Trainer removes the first, restores the second when step-N is
+    gone, and touches nothing else; the resume then trains on."""
+    import shutil
+
+    out = tmp_path / "run"
+    Trainer("dcgan", face_set, out, tiny_model(), tiny_train(steps=2, checkpoint_every=1, keep_last=5)).run()
+    ckpts = out / "checkpoints"
+    partial = ckpts / ".tmp-abc"  # the save of step 3, killed while writing
+    partial.mkdir()
+    (partial / "model.safetensors").write_bytes(b"\0" * 100)
+    os.replace(ckpts / "step-000002", ckpts / ".step-000002.old")  # a re-save of step 2 killed between renames
+    (ckpts / ".tmp-x_9").mkdir()
+    shutil.copytree(ckpts / "step-000001", ckpts / ".step-000001.old")  # step-000001 is there: this one goes
+    (ckpts / ".tmp-note").write_text("a file, not a folder of save_checkpoint's")  # not leftovers: kept
+    elsewhere = tmp_path / ".tmp-keep"
+    elsewhere.mkdir()
+    (ckpts / ".tmp-link").symlink_to(elsewhere, target_is_directory=True)
+    (out / ".tmp-outside").mkdir()
+
+    resumed = Trainer("dcgan", face_set, out, cfg=tiny_train(steps=3), resume=True)
+    assert resumed.step == 2  # from the restored step-000002
+    assert sorted(p.name for p in ckpts.iterdir()) == [".tmp-link", ".tmp-note", "step-000001", "step-000002"]
+    assert elsewhere.is_dir() and (out / ".tmp-outside").is_dir()
+    assert len(resumed.cleaned) == 4
+    resumed.run()
+    assert resumed.step == 3 and latest_checkpoint(out).name == "step-000003"
+    assert not any(p.name.startswith(".tmp-") for p in ckpts.iterdir() if p.is_dir() and not p.is_symlink())
+    hub.load_folder(latest_checkpoint(out))
+
+    fresh = tmp_path / "fresh"  # a new run in a folder with a leftover: tidied when it starts too
+    (fresh / "checkpoints" / ".tmp-zz").mkdir(parents=True)
+    Trainer("dcgan", face_set, fresh, tiny_model(), tiny_train(steps=1))
+    assert not (fresh / "checkpoints" / ".tmp-zz").exists()
+
+
 def test_resume_without_a_run_is_refused(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing to resume"):
         Trainer("dcgan", None, tmp_path / "empty", resume=True)
