@@ -538,8 +538,10 @@ def test_in_memory_mixed_set_and_the_nan_guard(mixed, tmp_path):
     cfg = TrainConfig(steps=2, **{**BASE, "sample_every": 0})
     Trainer("stargan", mixed, tmp_path / "ok", tiny(n_critic=1), cfg).run()
     assert json.loads((tmp_path / "ok" / "status.json").read_text())["n_images"] == 20
+    absurd = tiny(n_critic=1)
+    absurd.g_lr = absurd.d_lr = 1e30  # past Config's check (lr <= 1), set afterwards: this tests the NaN guard
     with pytest.raises(TrainingDiverged, match="NaN/inf"):
-        Trainer("stargan", mixed, tmp_path / "nan", tiny(n_critic=1, g_lr=1e30, d_lr=1e30),
+        Trainer("stargan", mixed, tmp_path / "nan", absurd,
                 TrainConfig(steps=4, **{**BASE, "sample_every": 0})).run()
     with pytest.raises(data.DataError, match="2 data set\\(s\\) \\(anime, fer\\), but 1 folder"):
         stargan.load_data(tmp_path / "anime", tiny())

@@ -186,8 +186,10 @@ def test_resume_without_a_run_is_refused(tmp_path):
 
 def test_absurd_learning_rate_is_caught(face_set, tmp_path):
     out = tmp_path / "run"
+    absurd = tiny_model()
+    absurd.lr = 1e30  # past Config's check (lr <= 1), set afterwards: this tests the NaN guard
     with pytest.raises(TrainingDiverged, match=r"NaN/inf .*Last good checkpoint: none"):
-        Trainer("dcgan", face_set, out, tiny_model(lr=1e30), tiny_train(steps=4)).run()
+        Trainer("dcgan", face_set, out, absurd, tiny_train(steps=4)).run()
     status = json.loads((out / "status.json").read_text())
     assert status["state"] == "failed" and "NaN/inf" in status["error"]
     assert latest_checkpoint(out) is None
