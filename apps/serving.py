@@ -157,8 +157,7 @@ def data_sets() -> list[str]:
 def run_folder(name) -> Path:
     """A run's name -> its folder under the runs root (a name, never a path)."""
     name = checks.text(name, "run", 200).strip()
-    if name.startswith("runs/"):  # the form the choosers and status show
-        name = name[len("runs/"):]
+    name = name.removeprefix("runs/")  # the form the choosers and status show
     if not RUN_NAME.fullmatch(name):
         raise checks.InputError(f"a run is named by letters, digits, '.', '_' and '-' (no folders), got "
                                 f"{checks.quote(name)}")

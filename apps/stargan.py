@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import tempfile
-from pathlib import Path
 
 from facegan import checks
 
@@ -23,6 +21,7 @@ try:
         checkpoint_chooser,
         example_pictures,
         load_model,
+        save_png,
         whole,
     )
 except ImportError:  # run as a script from apps/
@@ -34,6 +33,7 @@ except ImportError:  # run as a script from apps/
         checkpoint_chooser,
         example_pictures,
         load_model,
+        save_png,
         whole,
     )
 
@@ -44,6 +44,7 @@ from facegan.labels import BINARY
 
 TECHNIQUE = "stargan"
 MAX_CATEGORICAL, MAX_BINARY = 6, 2  # compose mode's dropdowns: one per label group of the checkpoint
+GRID_PX = 128  # the labelled grid's pictures (download), so that its captions are legible
 KEEP = "(as read)"  # a compose dropdown left alone: the picture's own label, as D reads it
 
 
@@ -81,13 +82,11 @@ def grid(ckpt: str, picture, group: str, crop: str, face: float):
     if group not in ed.groups:
         raise gr.Error(f"{checks.quote(group)} is not a label group of this checkpoint; its groups are {', '.join(ed.groups)}")
     try:
-        r = ed.grid(picture, group, crop, face_no)
+        r = ed.grid(picture, group, crop, face_no, display=None, grid_size=max(ed.size, GRID_PX))
     except ValueError as e:
         raise gr.Error(str(e)) from None
-    path = Path(tempfile.mkdtemp(prefix="facegan-stargan-")) / f"stargan-{group}.png"
-    r.grid.save(path)
-    gallery = [(r.input, "input"), *r.pictures]
-    return gallery, str(path), _notes(ed, f"Every {group} ({len(r.pictures)})", r.read, r.notice, len(r.faces))
+    gallery = [(r.input, "input"), *r.pictures]  # at the model's size: the browser enlarges them
+    return gallery, save_png(r.grid, f"stargan-{group}.png"), _notes(ed, f"Every {group} ({len(r.pictures)})", r.read, r.notice, len(r.faces))
 
 
 def edit(ckpt: str, picture, target: str, crop: str, face: float):
@@ -95,7 +94,7 @@ def edit(ckpt: str, picture, target: str, crop: str, face: float):
     face_no = _check(picture, crop, face)
     ed = editor(ckpt)
     try:
-        r = ed.edit(picture, target or "{}", crop, face_no)
+        r = ed.edit(picture, target or "{}", crop, face_no, display=None)
     except ValueError as e:
         raise gr.Error(str(e)) from None
     return r.output, _notes(ed, f"Edited to {describe(r.target)}", r.read, r.notice, len(r.faces))

@@ -7,8 +7,6 @@ endpoint ``ugatit_convert`` that gradio_client can call.
 from __future__ import annotations
 
 import functools
-import tempfile
-from pathlib import Path
 
 from facegan import checks
 
@@ -20,6 +18,7 @@ try:
         checkpoint_chooser,
         example_pictures,
         load_model,
+        save_png,
         whole,
     )
 except ImportError:  # run as a script from apps/
@@ -30,6 +29,7 @@ except ImportError:  # run as a script from apps/
         checkpoint_chooser,
         example_pictures,
         load_model,
+        save_png,
         whole,
     )
 
@@ -57,16 +57,15 @@ def convert(ckpt: str, picture, direction: str, crop: str, face: float):
         raise gr.Error(f"direction is 'a2b' or 'b2a', not {checks.quote(direction)}")
     tr = translator(ckpt)
     try:
-        r = tr.translate(picture, direction, crop, whole(face, "face", 0, 99))
+        r = tr.translate(picture, direction, crop, whole(face, "face", 0, 99), display=None)  # the model's size
     except ValueError as e:
         raise gr.Error(str(e)) from None
-    side = Path(tempfile.mkdtemp(prefix="facegan-ugatit-")) / f"ugatit-{direction}.png"
-    r.side_by_side.save(side)
+    side = save_png(r.side_by_side, f"ugatit-{direction}.png")
     notes = [f"**{tr.direction_label(direction)}** at {tr.size} px."]
     if r.notice:
         notes.append(r.notice)
     found = annotate(picture, r.faces) if r.faces else None
-    return r.output, r.attention, str(side), found, " ".join(notes)
+    return r.output, r.attention, side, found, " ".join(notes)
 
 
 def render():

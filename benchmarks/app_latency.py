@@ -32,78 +32,21 @@ import argparse
 import os
 import random
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from appserver import percentile, running_app
+
 START_CODE = "732d4e9480c10995a6e7dee79c05b0e9"  # the app's first face (apps/dcgan.py)
 N_SLIDERS = 16
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Linear-interpolation percentile (numpy's default), without importing numpy."""
-    v = sorted(values)
-    k = (len(v) - 1) * q / 100
-    lo, hi = int(k), min(int(k) + 1, len(v) - 1)
-    return v[lo] + (v[hi] - v[lo]) * (k - lo)
 
 
 def summary(ms: list[float]) -> str:
     return (f"median {percentile(ms, 50):.1f} ms, p90 {percentile(ms, 90):.1f} ms, "
             f"min {min(ms):.1f} ms, max {max(ms):.1f} ms (n={len(ms)})")
-
-
-def wait_for_page(url: str, proc: subprocess.Popen, timeout: float, log: Path) -> None:
-    """Poll ``url`` every 50 ms until it answers 200 with 'facegan' in the page."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            raise SystemExit(f"the app exited with code {proc.returncode} before serving a page:\n{tail(log)}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                if r.status == 200 and "facegan" in r.read().decode("utf-8", "replace"):
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-            pass
-        if time.monotonic() > deadline:
-            raise SystemExit(f"no page with 'facegan' at {url} within {timeout:.0f} s:\n{tail(log)}")
-        time.sleep(0.05)
-
-
-def tail(log: Path, n: int = 30) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-n:])
-    except OSError:
-        return "(no log)"
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """SIGTERM to the app's process group (only the one started here), SIGKILL if it lingers."""
-    if proc.poll() is not None:
-        return
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def timed_calls(client, n: int, args_for, check=None) -> list[float]:
@@ -132,76 +75,61 @@ def main(argv: list[str] | None = None) -> None:
     if args.calls < 1 or args.warmup < 0:
         raise SystemExit("--calls must be >= 1 and --warmup >= 0")
 
-    port = args.port or free_port(args.host)
-    url = f"http://{args.host}:{port}/"
-    log = Path(tempfile.mkstemp(prefix="facegan-app-", suffix=".log")[1])
     downloads = tempfile.mkdtemp(prefix="facegan-bench-client-")
-    cmd = [sys.executable, str(ROOT / "apps" / "main.py"), "--port", str(port), "--host", args.host]
-    print(f"starting: {' '.join(cmd)} (log {log})")
-
-    client = None
-    with open(log, "wb") as log_f:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log_f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
-    try:
-        wait_for_page(url, proc, args.start_timeout, log)
-        start_s = time.perf_counter() - t0
-        print(f"app start to first page: {start_s:.2f} s")
-
-        from gradio_client import Client
-
-        t1 = time.perf_counter()
-        client = Client(url, verbose=False, download_files=downloads, analytics_enabled=False)
-        print(f"gradio_client connect: {(time.perf_counter() - t1) * 1e3:.0f} ms")
-
-        rng = random.Random(args.seed)
-        values = list(bytes.fromhex(START_CODE))
-
-        def slider_args(i: int):
-            j = i % N_SLIDERS  # move one slider per call, like a user dragging them in turn
-            values[j] = (values[j] + rng.randint(1, 255)) % 256  # always a different value
-            return ("default", *values)
-        slider_args.api_name = "/dcgan_sliders"
-
-        def check_sliders(call_args, result):
-            face, code = result
-            want = bytes(call_args[1:]).hex()
-            if code != want or not Path(face).is_file():
-                raise SystemExit(f"/dcgan_sliders returned {result!r}, expected a face file and code {want}")
-
-        codes = iter([bytes(rng.randrange(256) for _ in range(N_SLIDERS)).hex()
-                      for _ in range(args.warmup + args.calls)])
-
-        def face_args(i: int):
-            return ("default", next(codes))  # a new face each call
-        face_args.api_name = "/dcgan_face"
-
-        def check_face(call_args, result):
-            if result[1] != call_args[1] or not Path(result[0]).is_file() or len(result) != 2 + N_SLIDERS:
-                raise SystemExit(f"/dcgan_face returned {result!r} for code {call_args[1]}")
-
-        first = timed_calls(client, 1, slider_args, check_sliders)[0]
-        print(f"first call (/dcgan_sliders, loads the default checkpoint into the server): {first:.0f} ms")
-
-        timed_calls(client, args.warmup, slider_args, check_sliders)
-        sliders = timed_calls(client, args.calls, slider_args, check_sliders)
-        timed_calls(client, args.warmup, face_args, check_face)
-        faces = timed_calls(client, args.calls, face_args, check_face)
-
-        print(f"/dcgan_sliders (one slider moved per call): {summary(sliders)}")
-        print(f"/dcgan_face (a new code per call):          {summary(faces)}")
-        print(f"facegan app: start {start_s:.2f} s; /dcgan_sliders median {percentile(sliders, 50):.0f} ms "
-              f"p90 {percentile(sliders, 90):.0f} ms; /dcgan_face median {percentile(faces, 50):.0f} ms "
-              f"p90 {percentile(faces, 90):.0f} ms ({args.calls} calls each, {os.cpu_count()} CPUs visible)")
-    finally:
+    with running_app(args.host, args.port, timeout=args.start_timeout) as (url, _proc, start_s):
+        client = None
         try:
+            print(f"app start to first page: {start_s:.2f} s")
+
+            from gradio_client import Client
+
+            t1 = time.perf_counter()
+            client = Client(url, verbose=False, download_files=downloads, analytics_enabled=False)
+            print(f"gradio_client connect: {(time.perf_counter() - t1) * 1e3:.0f} ms")
+
+            rng = random.Random(args.seed)
+            values = list(bytes.fromhex(START_CODE))
+
+            def slider_args(i: int):
+                j = i % N_SLIDERS  # move one slider per call, like a user dragging them in turn
+                values[j] = (values[j] + rng.randint(1, 255)) % 256  # always a different value
+                return ("default", *values)
+            slider_args.api_name = "/dcgan_sliders"
+
+            def check_sliders(call_args, result):
+                face, code = result
+                want = bytes(call_args[1:]).hex()
+                if code != want or not Path(face).is_file():
+                    raise SystemExit(f"/dcgan_sliders returned {result!r}, expected a face file and code {want}")
+
+            codes = iter([bytes(rng.randrange(256) for _ in range(N_SLIDERS)).hex()
+                          for _ in range(args.warmup + args.calls)])
+
+            def face_args(i: int):
+                return ("default", next(codes))  # a new face each call
+            face_args.api_name = "/dcgan_face"
+
+            def check_face(call_args, result):
+                if result[1] != call_args[1] or not Path(result[0]).is_file() or len(result) != 2 + N_SLIDERS:
+                    raise SystemExit(f"/dcgan_face returned {result!r} for code {call_args[1]}")
+
+            first = timed_calls(client, 1, slider_args, check_sliders)[0]
+            print(f"first call (/dcgan_sliders, loads the default checkpoint into the server): {first:.0f} ms")
+
+            timed_calls(client, args.warmup, slider_args, check_sliders)
+            sliders = timed_calls(client, args.calls, slider_args, check_sliders)
+            timed_calls(client, args.warmup, face_args, check_face)
+            faces = timed_calls(client, args.calls, face_args, check_face)
+
+            print(f"/dcgan_sliders (one slider moved per call): {summary(sliders)}")
+            print(f"/dcgan_face (a new code per call):          {summary(faces)}")
+            print(f"facegan app: start {start_s:.2f} s; /dcgan_sliders median {percentile(sliders, 50):.0f} ms "
+                  f"p90 {percentile(sliders, 90):.0f} ms; /dcgan_face median {percentile(faces, 50):.0f} ms "
+                  f"p90 {percentile(faces, 90):.0f} ms ({args.calls} calls each, {os.cpu_count()} CPUs visible)")
+        finally:
             if client is not None:
                 client.close()
-        finally:
-            stop(proc)  # always, even when the client or a call failed
             shutil.rmtree(downloads, ignore_errors=True)
-            print(f"app stopped (exit code {proc.returncode})")
 
 
 if __name__ == "__main__":

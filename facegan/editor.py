@@ -197,10 +197,11 @@ class Editor:
     # -- editing ------------------------------------------------------------------
 
     @torch.no_grad()
-    def grid(self, picture: Image.Image, group: str, crop: str = "auto", face: int = 0, display: int = 256,
-             columns: int = 8) -> EditGrid:
+    def grid(self, picture: Image.Image, group: str, crop: str = "auto", face: int = 0, display: int | None = 256,
+             columns: int = 8, grid_size: int | None = None) -> EditGrid:
         """The input and one picture per value of ``group`` (a binary group: each attribute
-        reversed, as the official grids), the other groups as D reads the input."""
+        reversed, as the official grids), the other groups as D reads the input. Pictures at
+        ``display`` px (None: the model's size), the labelled grid's at ``grid_size`` (default: the same)."""
         k, g, sl = self.spec.group(group)
         framed = self.frame(picture, crop, face)
         x = self._tensor(framed.square)
@@ -213,13 +214,14 @@ class Editor:
             captions = list(g.values)
         shown = self._show(torch.cat([x, outs]), display)
         _, read_labels = self.spec.decode(read[0])
-        tiles = [(shown[0], "input"), *zip(shown[1:], captions)]
+        big = shown if (grid_size or display) == display else self._show(torch.cat([x, outs]), grid_size)
+        tiles = [(big[0], "input"), *zip(big[1:], captions)]
         return EditGrid(group, shown[0], list(zip(shown[1:], captions)), labelled_grid(tiles, columns), read_labels,
                         framed.faces, framed.face, framed.notice)
 
     @torch.no_grad()
     def edit(self, picture: Image.Image, target: str | Mapping, crop: str = "auto", face: int = 0,
-             display: int = 256) -> Edit:
+             display: int | None = 256) -> Edit:
         """One picture with the ``target`` labels (``{"hair": "blue", "eyes": "red"}``); the groups not
         named keep the input's labels as D reads them."""
         target, dataset = self.check(target)  # before the (slower) face detection

@@ -72,7 +72,7 @@ class Translator:
 
     @torch.no_grad()
     def translate(self, picture: Image.Image, direction: str = "a2b", crop: str = "auto", face: int = 0,
-                  display: int = 256) -> Translation:
+                  display: int | None = 256) -> Translation:
         square, found, used, notice = self.frame(picture, direction, crop, face)
         x = img_lib.from_pil([square]).to(self.device)
         out, heat = self.model.translate(x, direction)
