@@ -80,6 +80,12 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
 def running_app(host: str = "127.0.0.1", port: int = 0, args: tuple[str, ...] = (), timeout: float = 300,
                 env: dict | None = None):

@@ -18,6 +18,7 @@ from PIL import Image
 
 from facegan import images as img_lib
 from facegan import latent
+from facegan import models
 
 
 @dataclass
@@ -29,12 +30,7 @@ class Ranked:
     images: torch.Tensor
 
 
-def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype:
-    if dtype != "auto":
-        return getattr(torch, dtype) if isinstance(dtype, str) else dtype
-    if device.type == "cuda" or (device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()):
-        return torch.bfloat16
-    return torch.float32
+resolve_dtype = models.inference_dtype  # (its old name)
 
 
 class Explorer:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import torch
 from PIL import Image, ImageDraw
 
-from facegan import checks, faces
+from facegan import checks, faces, models
 from facegan import images as img_lib
 
 CROPS = faces.CROPS
@@ -34,11 +34,14 @@ class Translation:
 class Translator:
     """Translate pictures with a two-domain model (``model.translate(x, direction)``)."""
 
-    def __init__(self, model: torch.nn.Module):
+    def __init__(self, model: torch.nn.Module, dtype: str | torch.dtype = "auto"):
+        """``dtype``: "auto" runs the generators in bfloat16 autocast where the hardware computes it
+        natively (facegan.models.inference_dtype), else float32."""
         self.model = model.eval()
         self.cfg = model.config
         self.size = self.cfg.image_size
         self.device = next(model.parameters()).device
+        self.dtype = models.inference_dtype(dtype, self.device)
 
     def direction_label(self, direction: str) -> str:
         a, b = self.cfg.domain_a, self.cfg.domain_b
@@ -75,7 +78,9 @@ class Translator:
                   display: int | None = 256) -> Translation:
         square, found, used, notice = self.frame(picture, direction, crop, face)
         x = img_lib.from_pil([square]).to(self.device)
-        out, heat = self.model.translate(x, direction)
+        with models.autocast(self.device, self.dtype):
+            out, heat = self.model.translate(x, direction)
+        out, heat = out.float(), heat.float()
         over = img_lib.overlay(x, heat)
         pics = [img_lib.to_pil(t)[0] for t in (x, out, over)]
         if display and display != self.size:
