@@ -61,6 +61,30 @@ def timed_calls(client, n: int, args_for, check=None) -> list[float]:
     return ms
 
 
+def raw_slider_calls(url: str, n: int, rng: random.Random) -> list[float]:
+    """A slider move as the gradio HTTP API sees it: POST /call, read its event stream, GET the face."""
+    import json
+
+    import httpx
+
+    api = url.rstrip("/") + "/gradio_api"
+    values = list(bytes.fromhex(START_CODE))
+    ms = []
+    with httpx.Client(timeout=60) as http:
+        for i in range(n + 2):
+            values[i % N_SLIDERS] = (values[i % N_SLIDERS] + rng.randint(1, 255)) % 256
+            t0 = time.perf_counter()
+            # the same session for every call, as a browser page or a gradio_client Client keeps
+            event = http.post(f"{api}/call/dcgan_sliders", json={"data": ["default", *values],
+                                                                 "session_hash": "bench"}).json()["event_id"]
+            stream = http.get(f"{api}/call/dcgan_sliders/{event}").text
+            face = json.loads(stream.split("data: ", 1)[1].split("\n", 1)[0])[0]
+            http.get(face["url"]).raise_for_status()
+            if i >= 2:  # two warm-up calls
+                ms.append((time.perf_counter() - t0) * 1e3)
+    return ms
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -71,12 +95,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--start-timeout", type=float, default=300, help="seconds to wait for the first page")
     p.add_argument("--seed", type=int, default=0, help="seed of the slider moves and codes")
+    p.add_argument("--ssl-verify", action="store_true",
+                   help="let gradio_client build its TLS context per call even on http (its default)")
+    p.add_argument("--float32", action="store_true",
+                   help="the server computes in float32 (FACEGAN_DTYPE=float32), as on a CPU without native bf16")
     args = p.parse_args(argv)
     if args.calls < 1 or args.warmup < 0:
         raise SystemExit("--calls must be >= 1 and --warmup >= 0")
 
     downloads = tempfile.mkdtemp(prefix="facegan-bench-client-")
-    with running_app(args.host, args.port, timeout=args.start_timeout) as (url, _proc, start_s):
+    env = {"FACEGAN_DTYPE": "float32"} if args.float32 else {}
+    with running_app(args.host, args.port, timeout=args.start_timeout, env=env) as (url, _proc, start_s):
         client = None
         try:
             print(f"app start to first page: {start_s:.2f} s")
@@ -84,7 +113,11 @@ def main(argv: list[str] | None = None) -> None:
             from gradio_client import Client
 
             t1 = time.perf_counter()
-            client = Client(url, verbose=False, download_files=downloads, analytics_enabled=False)
+            # On plain http gradio_client still builds a TLS context (loading the CA bundle) for every
+            # call and every file it downloads: ~40 ms a slider move on the 2-core machine, none of it
+            # the app's. --ssl-verify keeps that (what a default Client pays).
+            client = Client(url, verbose=False, download_files=downloads, analytics_enabled=False,
+                            ssl_verify=args.ssl_verify or not url.startswith("http://"))
             print(f"gradio_client connect: {(time.perf_counter() - t1) * 1e3:.0f} ms")
 
             rng = random.Random(args.seed)
@@ -121,11 +154,15 @@ def main(argv: list[str] | None = None) -> None:
             timed_calls(client, args.warmup, face_args, check_face)
             faces = timed_calls(client, args.calls, face_args, check_face)
 
+            raw = raw_slider_calls(url, args.calls, rng)
             print(f"/dcgan_sliders (one slider moved per call): {summary(sliders)}")
+            print(f"/dcgan_sliders over plain HTTP (httpx, one connection: the server's part): {summary(raw)}")
             print(f"/dcgan_face (a new code per call):          {summary(faces)}")
             print(f"facegan app: start {start_s:.2f} s; /dcgan_sliders median {percentile(sliders, 50):.0f} ms "
                   f"p90 {percentile(sliders, 90):.0f} ms; /dcgan_face median {percentile(faces, 50):.0f} ms "
-                  f"p90 {percentile(faces, 90):.0f} ms ({args.calls} calls each, {os.cpu_count()} CPUs visible)")
+                  f"p90 {percentile(faces, 90):.0f} ms; plain HTTP slider median {percentile(raw, 50):.0f} ms "
+                  f"({args.calls} calls each, {os.cpu_count()} CPUs visible"
+                  f"{', server in float32' if args.float32 else ''})")
         finally:
             if client is not None:
                 client.close()

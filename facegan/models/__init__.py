@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 from types import ModuleType
 
 import torch
@@ -38,7 +39,12 @@ def read_from_data(technique: str, data: str | None, given: dict) -> dict:
 
 def inference_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype:
     """"auto": bfloat16 where the hardware computes it natively (CUDA, or a CPU with
-    AVX512-BF16 / AMX: 2.2-2.3x faster, pictures within a few 1/255 of float32), else float32."""
+    AVX512-BF16 / AMX: 2.2-2.3x faster, pictures within a few 1/255 of float32), else float32;
+    ``FACEGAN_DTYPE=float32`` (or bfloat16) in the environment decides for "auto" instead."""
+    if dtype == "auto" and os.environ.get("FACEGAN_DTYPE", "auto") != "auto":
+        dtype = os.environ["FACEGAN_DTYPE"]
+        if dtype not in ("float32", "bfloat16", "float16"):
+            raise ValueError(f"FACEGAN_DTYPE is auto, float32, bfloat16 or float16, not {dtype!r}")
     if dtype != "auto":
         return getattr(torch, dtype) if isinstance(dtype, str) else dtype
     if device.type == "cuda" or (device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()):
