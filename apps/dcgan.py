@@ -164,7 +164,8 @@ def render():
                         for i in range(col * 8, col * 8 + 8):
                             sliders.append(gr.Slider(0, 255, value=start[i], step=1, label=f"z{i}"))
         with gr.Column(scale=2):
-            face = gr.Image(label="Face", type="pil", format="png", height=256, interactive=False)
+            face = gr.Image(label="Face", type="pil", format="png", height=256, interactive=False,
+                            elem_classes=["facegan-picture"])
             code = gr.Textbox(START_CODE, label="Code", info="32 hex digits; press Enter to apply",
                               max_lines=1, buttons=["copy"])
             with gr.Row():

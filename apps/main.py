@@ -22,6 +22,9 @@ from apps.common import checkpoint_choices
 
 MAX_QUEUE = 64  # pending events before new ones are refused: a busy CPU never builds an endless backlog
 MAX_UPLOAD = "10mb"
+# Pictures come at the model's size (64 / 128 px); gradio's image box only ever shrinks (object-fit:
+# scale-down), so a result is enlarged to its box here, by the browser.
+CSS = ".facegan-picture img { object-fit: contain !important; width: 100% !important; height: 100% !important; }"
 AUTH_ENV = "FACEGAN_AUTH"  # USER:PASSWORD, for hosts where a flag would show in the process list
 
 
@@ -84,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"facegan: training {'on' if training_on else 'off'}"
           f"{'' if args.training else ' (default for this host; --training on|off to choose)'}", file=sys.stderr)
     build_demo(settings).launch(server_name=args.host, server_port=args.port, share=args.share,
-                                max_file_size=MAX_UPLOAD, auth=parse_auth(args.auth))
+                                max_file_size=MAX_UPLOAD, auth=parse_auth(args.auth), css=CSS)
 
 
 if __name__ == "__main__":

@@ -145,12 +145,13 @@ def resolve_data(text: str, separator: str | None = None) -> str:
 
 
 def data_sets() -> list[str]:
-    """The data folders a user may name (the data root's folders and their subfolders), public form."""
+    """The data folders a user may name (the data roots' folders that hold pictures), public form."""
     out = []
     for root in data_roots():
         if root.is_dir():
             for child in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-                out.append(public(child))
+                if next((f for f in child.rglob("*") if f.suffix.lower() in data_lib.IMAGE_EXTENSIONS), None):
+                    out.append(public(child))
     return out
 
 

@@ -205,7 +205,8 @@ def render():
             gallery = gr.Gallery(label="Grid: the input, then each value", format="png", columns=4, height=420,
                                  object_fit="contain", interactive=False)
             grid_file = gr.File(label="Labelled grid (PNG)", interactive=False)
-            result = gr.Image(label="Result", type="pil", format="png", height=256, interactive=False)
+            result = gr.Image(label="Result", type="pil", format="png", height=256, interactive=False,
+                              elem_classes=["facegan-picture"])
 
     ckpt.change(setup, ckpt, [group, *cat_slots, *bin_slots, slots, target, info], api_visibility="private",
                 queue=False)

@@ -93,11 +93,12 @@ def render():
         with gr.Column(scale=3):
             notes = gr.Markdown()
             with gr.Row():
-                result = gr.Image(label="Result", type="pil", format="png", height=256, interactive=False)
+                result = gr.Image(label="Result", type="pil", format="png", height=256, interactive=False,
+                                  elem_classes=["facegan-picture"])
                 attention = gr.Image(label="Attention (CAM) over the input", type="pil", format="png", height=256,
-                                     interactive=False)
+                                     interactive=False, elem_classes=["facegan-picture"])
             side = gr.Image(label="Input · result · attention (download)", type="filepath", format="png",
-                            interactive=False, buttons=["download"])
+                            interactive=False, buttons=["download"], height=256, elem_classes=["facegan-picture"])
             found = gr.Image(label="Faces found", type="pil", height=200, interactive=False)
 
     go.click(convert, [ckpt, picture, direction, crop, face], [result, attention, side, found, notes],
