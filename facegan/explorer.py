@@ -17,8 +17,7 @@ import torch
 from PIL import Image
 
 from facegan import images as img_lib
-from facegan import latent
-from facegan import models
+from facegan import latent, models
 
 
 @dataclass
