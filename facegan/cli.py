@@ -192,7 +192,7 @@ def _translate(args) -> int:
     if not hasattr(model, "translate"):
         raise ValueError(f"translate needs a two-domain model (ugatit), not {args.technique}")
     picture = open_picture(args.picture, args.picture)  # pixel cap, damaged files: InputError, one line
-    tr = Translator(model)
+    tr = Translator(model, dtype="float32")  # exact: the reference a converted model is checked by
     r = tr.translate(picture, args.direction, args.crop, args.face, display=args.size)
     if r.notice:
         print(r.notice, file=sys.stderr)
@@ -238,7 +238,7 @@ def _edit(args) -> int:
     model = _load(args)
     if not hasattr(model, "classify"):
         raise ValueError(f"edit needs a StarGAN model, not {args.technique}")
-    ed = Editor(model)
+    ed = Editor(model, dtype="float32")  # exact, as generate and rank
     target = _set_labels(args.set) if args.set else None
     if args.group and args.group not in ed.groups:
         raise ValueError(f"{checks.quote(args.group)} is not a label group of this checkpoint; its groups are "

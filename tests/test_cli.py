@@ -108,7 +108,7 @@ def test_translate_writes_the_result_like_the_library(ugatit_ckpt, tmp_path):
     assert "anime → selfie" in r.stdout
     with Image.open(tmp_path / "out.png") as out, Image.open(tmp_path / "side.png") as side:
         assert out.size == (256, 256) and side.size == (768, 256)
-        want = Translator(hub.load_folder(ugatit_ckpt)).translate(Image.open(src), "b2a", "none").output
+        want = Translator(hub.load_folder(ugatit_ckpt), dtype="float32").translate(Image.open(src), "b2a", "none").output
         diff = np.asarray(out.convert("RGB"), np.int16) - np.asarray(want, np.int16)
         assert np.abs(diff).max() <= 1
 
@@ -157,7 +157,7 @@ def test_edit_writes_the_grid_and_one_edit_like_the_library(stargan_ckpt, tmp_pa
     src = tmp_path / "wide.png"
     rng = np.random.default_rng(3)
     Image.fromarray(rng.integers(0, 256, (60, 90, 3), dtype=np.uint8)).save(src)
-    ed = Editor(hub.load_folder(stargan_ckpt))
+    ed = Editor(hub.load_folder(stargan_ckpt), dtype="float32")
 
     r = facegan("edit", "stargan", str(src), "--checkpoint", str(stargan_ckpt), "--group", "hair",
                 "--out", str(tmp_path / "grid.png"))
