@@ -7,11 +7,12 @@ endpoint (``dcgan_*``) that gradio_client can call.
 from __future__ import annotations
 
 import functools
-import tempfile
 
 try:
+    from apps import serving
     from apps.common import checkpoint_chooser, load_model, real, whole
 except ImportError:  # run as a script from apps/
+    import serving
     from common import checkpoint_chooser, load_model, real, whole
 
 import gradio as gr
@@ -135,13 +136,14 @@ def morph(ckpt: str, codes: str, frames: float, mode: str, loop: bool, fps: floa
         raise gr.Error(f"morph: {len(code_list)} faces x {frames} frames is more than {MAX_MORPH_FRAMES} frames "
                        "in all: fewer faces or frames per face")
     fps = whole(fps, "fps", 1, checks.MAX_FPS)
-    gif, mp4 = ex.morph(code_list, frames, mode, fps, bool(loop), out_dir=tempfile.mkdtemp(prefix="facegan-morph-"))
+    gif, mp4 = ex.morph(code_list, frames, mode, fps, bool(loop), out_dir=serving.scratch_dir())
     return str(gif), str(mp4), [str(gif), str(mp4)]
 
 
 def append_code(box: str, code: str) -> str:
-    lines = [c for c in (box or "").split("\n") if c.strip()]
-    return "\n".join(lines + [code])
+    box, code = checks.text(box, "codes", MAX_CODES_CHARS), checks.text(code, "code", 200).strip()
+    lines = [c for c in box.split("\n") if c.strip()]
+    return "\n".join(lines + [code] if code else lines)
 
 
 # -- layout ---------------------------------------------------------------------
@@ -237,7 +239,9 @@ def render():
     morph_go.click(morph, [ckpt, morph_codes, frames, mode, loop, fps], [gif, mp4, files], api_name="dcgan_morph")
 
     def open_selected(ckpt_value, evt: gr.SelectData):
-        caption = (evt.value or {}).get("caption") or ""
+        caption = evt.value.get("caption") if isinstance(evt.value, dict) else None
+        if not isinstance(caption, str) or not caption.strip():
+            raise gr.Error("pick a face of the gallery")
         return face_from_code(ckpt_value, caption.split(" ")[0])
 
     for g in (gallery, best, worst, before, after):

@@ -25,7 +25,9 @@ import inspect
 import logging
 import os
 import re
+import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -189,7 +191,7 @@ def public(path: str | os.PathLike) -> str:
     return path.name
 
 
-_ABS_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s'\"`,;:()\[\]<>]+/)*[^\s'\"`,;:()\[\]<>]*")
+_ABS_PATH = re.compile(r"(?<![\w.:/~])/(?:[^\s'\"`,;:()\[\]<>]+/)*[^\s'\"`,;:()\[\]<>]*")
 
 
 def clean(message: str, limit: int = 600) -> str:
@@ -264,17 +266,100 @@ def _refusing_preprocess(preprocess):
     return wrapper
 
 
+def _one_choice(preprocess, label: str):
+    """Dropdown / Radio of one value: gradio checks a list's items and lets the list through."""
+
+    @functools.wraps(preprocess)
+    def wrapper(payload):
+        if payload is not None and not isinstance(payload, (str, int, float)):
+            raise refuse(f"{label}: choose one value, not a {type(payload).__name__}")
+        return preprocess(payload)
+
+    return wrapper
+
+
+def _refusing_call(call_function):
+    """Blocks.call_function: gradio builds an event's special arguments (gr.SelectData from the
+    request's event data) before the event's own code runs; a malformed one is a message."""
+
+    @functools.wraps(call_function)
+    async def wrapper(*args, **kwargs):
+        try:
+            return await call_function(*args, **kwargs)
+        except gr.Error:
+            raise
+        except Exception as e:  # noqa: BLE001 - outside the event's code: the request, not a bug of ours
+            raise refuse(f"the request's event data cannot be read ({type(e).__name__})") from None
+
+    return wrapper
+
+
+def _exception_handlers() -> dict:
+    """FastAPI handlers for what gradio answers with a 500 and a logged traceback: a /call/<name>
+    of no endpoint, and a body FastAPI refuses but cannot echo back (NaN); its default 422 also
+    repeats the whole body sent."""
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from gradio.route_utils import FnIndexInferError
+
+    async def no_endpoint(request, exc):
+        return JSONResponse({"error": "no such endpoint: see the app's API page"}, status_code=404)
+
+    async def bad_body(request, exc):
+        where = sorted({".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()})[:5]
+        return JSONResponse({"error": f"the request body is not what this endpoint takes ({', '.join(where)})"},
+                            status_code=422)
+
+    return {FnIndexInferError: no_endpoint, RequestValidationError: bad_body}
+
+
+def _launch_with_handlers(launch):
+    @functools.wraps(launch)
+    def wrapper(*args, **kwargs):
+        app_kwargs = dict(kwargs.pop("app_kwargs", None) or {})
+        app_kwargs["exception_handlers"] = {**_exception_handlers(), **app_kwargs.get("exception_handlers", {})}
+        return launch(*args, app_kwargs=app_kwargs, **kwargs)
+
+    return wrapper
+
+
 def harden(demo: gr.Blocks) -> gr.Blocks:
-    """Every event function through ``endpoint``, numbers passed as sent, gradio's own input
-    refusals made short and clean. Called once on the whole app."""
+    """Every event function through ``endpoint``, numbers passed as sent, one value for a
+    one-value choice, gradio's own input refusals made short and clean, its 500s for malformed
+    requests made 4xx. Called once on the whole app."""
     for block_fn in demo.fns.values():
         block_fn.fn = endpoint(block_fn.fn) if block_fn.fn is not None else None
     for block in demo.blocks.values():
         if isinstance(block, (gr.Number, gr.Slider)):
             block.preprocess = _raw_number.__get__(block)
+        elif isinstance(block, gr.Radio) or (isinstance(block, gr.Dropdown) and not block.multiselect):
+            block.preprocess = _one_choice(block.preprocess, block.label or "choice")
     demo.preprocess_data = _refusing_preprocess(demo.preprocess_data)
+    demo.call_function = _refusing_call(demo.call_function)
+    demo.launch = _launch_with_handlers(demo.launch)
     install_atomic_cache()
     return demo
+
+
+# ----------------------------------------------------------------------------- files the app writes
+
+SCRATCH_AGE_S = 3600  # an hour: gradio has long copied them into its cache (which it ages the same way)
+
+
+def scratch_dir() -> Path:
+    """A new folder for one result's files (a download, a GIF), inside this process's scratch
+    folder; folders older than SCRATCH_AGE_S are removed on the way, so a public app does not
+    fill the disk."""
+    root = Path(tempfile.gettempdir()) / f"facegan-app-{os.getpid()}"
+    root.mkdir(exist_ok=True)
+    now = time.time()
+    for old in root.iterdir():
+        try:
+            if now - old.stat().st_mtime > SCRATCH_AGE_S:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            continue
+    return Path(tempfile.mkdtemp(dir=root))
 
 
 @functools.cache

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -38,19 +39,26 @@ def new_out(technique: str) -> str:
 
 
 def _fmt_eta(seconds) -> str:
-    if seconds is None:
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not math.isfinite(seconds):
         return "–"
     m, s = divmod(int(seconds), 60)
     h, m = divmod(m, 60)
     return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
 
 
+def _number(value, fmt: str) -> str:
+    return format(value, fmt) if isinstance(value, (int, float)) and not isinstance(value, bool) else "–"
+
+
 def describe(st: dict) -> str:
-    if not st or st.get("state") in (None, "none"):
+    """The status JSON (the page's, which a client may send anything as) -> the summary shown."""
+    if not isinstance(st, dict) or st.get("state") in (None, "none"):
         return "No job yet."
-    losses = " · ".join(f"{k} {v:.3f}" for k, v in (st.get("losses") or {}).items())
+    losses = st.get("losses") if isinstance(st.get("losses"), dict) else {}
+    losses = " · ".join(f"{k} {_number(v, '.3f')}" for k, v in losses.items())
+    st = {k: (serving.clean(v, 200) if isinstance(v, str) else v) for k, v in st.items()}
     lines = [(f"**{st['state']}** · step {st.get('step', 0)} / {st.get('steps', '?')} · "
-              f"{st.get('images_per_s', 0) or 0:.0f} images/s · ETA {_fmt_eta(st.get('eta_s'))}"),
+              f"{_number(st.get('images_per_s') or 0, '.0f')} images/s · ETA {_fmt_eta(st.get('eta_s'))}"),
              f"{losses or 'waiting for the first log step…'}",
              f"<small>{st.get('run', '')} · {st.get('hardware', '')}</small>"]
     if st.get("checkpoint"):

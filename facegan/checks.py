@@ -99,6 +99,12 @@ def text(value: Any, name: str, max_chars: int) -> str:
         raise InputError(f"{name} must be text, got {type(value).__name__}")
     if len(value) > max_chars:
         raise InputError(f"{name} is {len(value):,} characters long: at most {max_chars:,}")
+    if "\x00" in value:
+        raise InputError(f"{name} holds a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(f"{name} is not valid text (a lone surrogate)") from None
     return value
 
 
