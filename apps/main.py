@@ -33,7 +33,9 @@ AUTH_ENV = "FACEGAN_AUTH"  # USER:PASSWORD, for hosts where a flag would show in
 def build_demo(settings: serving.Settings | None = None) -> gr.Blocks:
     """The whole app; ``settings`` says what the operator allows (default: a local app with training)."""
     serving.configure(settings or serving.Settings())
-    with gr.Blocks(title="facegan") as demo:
+    # gradio's cache of result files: checked hourly, files older than an hour removed (the example
+    # pictures are kept), so a public app does not fill its disk.
+    with gr.Blocks(title="facegan", delete_cache=(3600, serving.SCRATCH_AGE_S)) as demo:
         gr.Markdown("# facegan\nGenerate and edit anime faces with GANs. Every button is also a "
                     "Python API, a `facegan` command and a `gradio_client` endpoint (see the README).")
         with gr.Tabs():
