@@ -99,12 +99,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch(demo) -> int:
+def launch(demo, **kwargs) -> int:
     """``demo`` on a free port; gradio's launch gives up if its first self-check takes > 3 s (a busy CPU): retried."""
     for attempt in range(3):
         port = free_port()
         try:
-            demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+            demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **kwargs)
             return port
         except Exception:  # re-raised on the last attempt
             demo.close()
@@ -864,11 +864,51 @@ def test_training_off_has_no_training_endpoints(server):
             client.predict("dcgan", FUZZ_DATA, 2, 4, "off-run", False, "", api_name="/train_start")
         r = httpx.post(f"{url}gradio_api/call/train_start", timeout=60,
                        json={"data": ["dcgan", FUZZ_DATA, 2, 4, "off-run", False, ""]})
-        assert r.status_code != 200  # no such event (gradio cuts the stream here: see the xfail at the end)
+        assert r.status_code == 404, r.text[:200]  # no such endpoint
         assert not (server.runs / "off-run").exists()
     finally:
         demo.close()
-        server.log.take()  # that 500's traceback
+    assert not server.log.take()
+
+
+@pytest.mark.parametrize(("host", "share", "space", "on"), [
+    ("127.0.0.1", False, None, True), ("localhost", False, None, True), ("0.0.0.0", False, None, False),
+    ("192.168.1.5", False, None, False), ("127.0.0.1", True, None, False), ("127.0.0.1", False, "user/space", False)])
+def test_training_is_on_by_default_only_for_a_local_app(monkeypatch, host, share, space, on):
+    from apps import serving
+
+    if space:
+        monkeypatch.setenv("SPACE_ID", space)
+    else:
+        monkeypatch.delenv("SPACE_ID", raising=False)
+    assert serving.training_default(host, share) is on
+
+
+def test_auth_asks_every_client_for_the_password(server):
+    """--auth USER:PASSWORD (or $FACEGAN_AUTH): the API too is behind gradio's login."""
+    from apps import serving
+    from apps.main import build_demo, parse_auth
+
+    assert parse_auth("alice:s3:cret") == ("alice", "s3:cret") and parse_auth(None) is None
+    with pytest.raises(SystemExit, match="USER:PASSWORD"):
+        parse_auth("alice")
+    kept = serving.SETTINGS
+    try:
+        demo = build_demo(serving.Settings(training=False))
+    finally:
+        serving.configure(kept)
+    port = launch(demo, auth=parse_auth("alice:s3cret"))
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        r = httpx.post(f"{url}gradio_api/call/dcgan_face", json={"data": ["default", CODE]}, timeout=60)
+        assert r.status_code == 401, r.status_code
+        with pytest.raises(Exception):  # noqa: B017 - gradio_client's own error for a login page
+            Client(url, verbose=False)
+        client = Client(url, verbose=False, auth=("alice", "s3cret"))
+        _, code, *_ = client.predict("default", CODE, api_name="/dcgan_face")
+        assert code == CODE
+    finally:
+        demo.close()
 
 
 # ----------------------------------------------------------------------------- 3. concurrency
