@@ -153,12 +153,13 @@ def json_object(value: Any, name: str, example: str = '{"ngf": 32}', max_chars: 
 # -- argparse: the same checks as flag types -----------------------------------------
 
 
-def arg_whole(name: str, lo: int, hi: int):
-    """An argparse ``type=`` that applies ``whole``: ``--count 0`` is one line, not a traceback."""
+def as_flag(check, name: str, *args):
+    """An argparse ``type=`` that applies ``check(value, name, *args)``: ``--count 0`` is one line,
+    not a traceback."""
 
-    def parse(value: str) -> int:
+    def parse(value: str):
         try:
-            return whole(value, name, lo, hi)
+            return check(value, name, *args)
         except InputError as e:
             raise argparse.ArgumentTypeError(str(e)) from None
 
@@ -166,23 +167,13 @@ def arg_whole(name: str, lo: int, hi: int):
     return parse
 
 
-def arg_real(name: str, lo: float, hi: float):
-    def parse(value: str) -> float:
-        try:
-            return real(value, name, lo, hi)
-        except InputError as e:
-            raise argparse.ArgumentTypeError(str(e)) from None
+def arg_whole(name: str, lo: int, hi: int):
+    return as_flag(whole, name, lo, hi)
 
-    parse.__name__ = name
-    return parse
+
+def arg_real(name: str, lo: float, hi: float):
+    return as_flag(real, name, lo, hi)
 
 
 def arg_json(name: str, example: str = '{"ngf": 32}'):
-    def parse(value: str) -> dict:
-        try:
-            return json_object(value, name, example)
-        except InputError as e:
-            raise argparse.ArgumentTypeError(str(e)) from None
-
-    parse.__name__ = name
-    return parse
+    return as_flag(json_object, name, example)
