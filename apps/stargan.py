@@ -10,8 +10,6 @@ from __future__ import annotations
 import functools
 import json
 
-from facegan import checks
-
 try:
     from apps.common import (
         CROP_CHOICES,
@@ -39,6 +37,7 @@ except ImportError:  # run as a script from apps/
 
 import gradio as gr
 
+from facegan import checks
 from facegan.editor import Editor, describe
 from facegan.labels import BINARY
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import functools
 
-from facegan import checks
-
 try:
     from apps.common import (
         CROP_CHOICES,
@@ -35,6 +33,7 @@ except ImportError:  # run as a script from apps/
 
 import gradio as gr
 
+from facegan import checks
 from facegan.translator import Translator, annotate
 
 TECHNIQUE = "ugatit"
