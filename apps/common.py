@@ -102,7 +102,7 @@ def load_model(name: str, ref: str | None):
         if ref in ("", DEFAULT):
             folder = default_checkpoint(name).folder
         elif (repo := hub.parse_ref(ref)) is not None:
-            folder = hub.download(*repo)  # into the Hub cache
+            folder = hub.download(*repo, max_bytes=serving.MAX_HUB_BYTES)  # into the Hub cache
         else:
             folder = serving.resolve_checkpoint(ref)
         model = _load(str(Path(folder).resolve()))

@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 MAX_REF_CHARS = 500  # a checkpoint reference or a data folder
+MAX_HUB_BYTES = 1_000_000_000  # the weights a visitor's <repo>@<revision> may download (facegan's are 5-50 MB)
 
 
 @dataclass

@@ -240,13 +240,15 @@ def offline_mode() -> bool:
     return constants.is_offline_mode() or env.strip().lower() in ("1", "true", "yes", "on")
 
 
-def download(repo_id: str, revision: str, sha256: str | None = None) -> Path:
+def download(repo_id: str, revision: str, sha256: str | None = None, max_bytes: int | None = None) -> Path:
     """The checkpoint folder of ``repo_id`` at ``revision`` in the HF cache.
 
     A cached copy is used without touching the network; otherwise the files are
-    downloaded. When ``sha256`` is given, ``model.safetensors`` must match it.
+    downloaded. When ``sha256`` is given, ``model.safetensors`` must match it. ``max_bytes``
+    (the app's: a stranger may name any repo) refuses weights larger than that before any
+    byte of them is downloaded, from the size the Hub declares.
     """
-    from huggingface_hub import hf_hub_download
+    from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
 
     def fetch(local_only: bool) -> Path:
         files = [hf_hub_download(repo_id, name, revision=revision, local_files_only=local_only)
@@ -262,7 +264,15 @@ def download(repo_id: str, revision: str, sha256: str | None = None) -> Path:
             raise CheckpointError(f"the Hugging Face Hub ({hub_endpoint()}) "
                                   f"cannot be reached to download {repo_id}@{revision}")
         try:
+            if max_bytes is not None:
+                size = get_hf_file_metadata(hf_hub_url(repo_id, WEIGHTS_NAME, revision=revision)).size
+                if size is None or size > max_bytes:
+                    raise CheckpointError(f"{repo_id}@{revision}/{WEIGHTS_NAME} is "
+                                          f"{'of unknown size' if size is None else f'{size / 1e6:,.0f} MB'}: "
+                                          f"at most {max_bytes / 1e6:,.0f} MB are downloaded here")
             weights = fetch(local_only=False)
+        except CheckpointError:
+            raise
         except Exception as e:
             raise CheckpointError(f"could not download {repo_id}@{revision}: {e}") from e
     if sha256 and sha256_of(weights) != sha256:

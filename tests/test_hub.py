@@ -344,6 +344,17 @@ def test_load_from_hub_then_from_cache(fake_hub, hf_cache, model):
     assert hub.download(REPO, REV, sha256=fake_hub.weights_sha256) == folder
 
 
+def test_weights_over_the_size_limit_are_not_downloaded(fake_hub, hf_cache):
+    """The app's cap (a visitor may name any repo): refused from the size the Hub declares, before
+    any byte of the weights is fetched; under the cap the same call downloads."""
+    size = len(fake_hub.files[hub.WEIGHTS_NAME])
+    with pytest.raises(hub.CheckpointError, match=r"MB: at most .* MB are downloaded here"):
+        hub.download(REPO, REV, max_bytes=size - 1)
+    assert not [r for r in fake_hub.file_requests if r[0] == "GET" and r[1].endswith(hub.WEIGHTS_NAME)]
+    folder = hub.download(REPO, REV, max_bytes=size)
+    assert hub.sha256_of(folder / hub.WEIGHTS_NAME) == fake_hub.weights_sha256
+
+
 def test_load_by_commit_hash(fake_hub, model):
     assert_same_state(hub.load(f"{REPO}@{fake_hub.commit}"), model)
 
