@@ -8,22 +8,25 @@ Starts ``python apps/main.py --port P`` as a subprocess (its own process group) 
 * ``/dcgan_sliders`` through ``gradio_client``: ``--calls`` calls, each with one of the 16
   slider values changed from the previous call (a slider move; the first argument is the
   checkpoint "default"), reported as median and p90 after ``--warmup`` untimed calls;
-* ``/dcgan_face`` the same way, each call with a new random 32-hex-digit code.
+* ``/dcgan_face`` the same way, each call with a new random 32-hex-digit code;
+* ``/dcgan_sliders`` over plain HTTP (httpx, one connection and one session): the server's part.
 
 Each figure is the full client round trip: queue, G on one latent, PNG encoding, and the
 client fetching the image file. The first call of all (which loads the model into the
-server's cache) is printed on its own. The server is always stopped at the end.
+server's cache) is printed on its own. The server is always stopped at the end. On plain http
+the gradio_client is made with ``ssl_verify=False``: otherwise it builds a TLS context (loading
+the CA bundle) for every call and file, ~40 ms of the client's own (``--ssl-verify`` keeps it).
 
 Run (from the repository root)::
 
     python benchmarks/app_latency.py --calls 30
 
-Example output (``--calls 10``; 2 CPU cores shared with a training job)::
+Example output (``--calls 30``, the 2-core machine idle)::
 
-    app start to first page: 5.40 s
-    first call (/dcgan_sliders, loads the default checkpoint into the server): 504 ms
-    /dcgan_sliders (one slider moved per call): median 204.0 ms, p90 326.7 ms, min 119.9 ms, max 347.3 ms (n=10)
-    /dcgan_face (a new code per call):          median 254.5 ms, p90 319.0 ms, min 209.6 ms, max 323.7 ms (n=10)
+    app start to first page: 4.26 s
+    /dcgan_sliders (one slider moved per call): median 59.3 ms, p90 60.1 ms, min 58.2 ms, max 60.5 ms (n=30)
+    /dcgan_sliders over plain HTTP (httpx, one connection: the server's part): median 17.7 ms, p90 18.9 ms, ...
+    /dcgan_face (a new code per call):          median 59.7 ms, p90 60.8 ms, min 58.5 ms, max 62.1 ms (n=30)
 """
 
 from __future__ import annotations
