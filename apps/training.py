@@ -198,14 +198,15 @@ def render(enabled: bool = True):
                 "Finished runs appear in the technique's checkpoint list.")
     with gr.Row():
         technique = gr.Dropdown(list(models.TECHNIQUES), value="dcgan", label="Technique")
-        data = gr.Textbox(default_data(), label="Data folder", placeholder="anime-faces-64",
-                          info="a data set under the data root: " + ", ".join(serving.data_sets()[:6]))
+        data = gr.Dropdown(serving.data_sets(), value=default_data(), label="Data set", allow_custom_value=True,
+                           info="a folder under the data root (or the operator's data folders), e.g. selfie2anime/128; "
+                                f"StarGAN: several joined with {os.pathsep!r}")
         out = gr.Textbox(new_out("dcgan"), label="Run name",
                          info="a new name, or a run's name with Resume ticked (runs live under the runs root)")
     with gr.Row():
         steps = gr.Number(5000, label="Steps", precision=0, minimum=1)
         batch = gr.Number(64, label="Batch size", precision=0, minimum=1)
-        resume = gr.Checkbox(False, label="Resume from the last checkpoint in the output folder")
+        resume = gr.Checkbox(False, label="Resume the run from its last checkpoint")
     with gr.Accordion("Model config", open=False):
         model_config = gr.Code(default_model_config("dcgan"), language="json", label="JSON (the technique's Config)")
     with gr.Row():
