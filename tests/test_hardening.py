@@ -51,6 +51,9 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
+
+set_hypothesis_home_dir(tempfile.mkdtemp(prefix="facegan-hypothesis-"))  # its caches stay out of the repository
 from PIL import Image
 
 from facegan import checks, jobs, latent
@@ -302,7 +305,7 @@ def repo_state() -> set[str]:
     every file of the bundled checkpoints and assets with its size and time."""
     out = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--ignored=matching", "-uall"],
                          capture_output=True, text=True, check=True).stdout.splitlines()
-    caches = ("__pycache__", ".pytest_cache", ".ruff_cache", ".egg-info", ".pyc")
+    caches = ("__pycache__", ".pytest_cache", ".ruff_cache", ".egg-info", ".pyc", ".hypothesis")
     state = {line for line in out if line.startswith(("??", "!!")) and not any(c in line for c in caches)}
     for sub in ("checkpoints", "assets", "runs", "data"):
         for p in sorted((ROOT / sub).rglob("*")) if (ROOT / sub).exists() else []:
