@@ -630,3 +630,53 @@ def test_train_a_tiny_stargan_job_on_two_folders_and_edit_with_it(client, runs, 
     assert ckpt in jobs.finished_checkpoints(technique="stargan")
     gallery, _, _ = star_grid(client, str(ckpt), picture_file(tmp_path, "p.png", "RGB", (50, 50)), "expression", "none")
     assert [x["caption"] for x in gallery] == ["input", "happy", "sad"]
+
+
+# ----------------------------------------------------------------------------- hostile pictures
+
+
+@pytest.fixture(scope="module")
+def hostile_pictures(tmp_path_factory) -> dict[str, Path]:
+    """Files that once gave 'upstream Gradio app has raised an exception' (or a white square)."""
+    import io
+
+    folder = tmp_path_factory.mktemp("hostile")
+    bomb = folder / "bomb.png"  # 20000 x 20000 declared, ~50 KB on disk
+    Image.new("1", (20000, 20000)).save(bomb, optimize=True)
+    over = folder / "over-cap.png"  # 20 MP: over the 16 MP cap, decoded never
+    Image.new("L", (5000, 4000), 128).save(over)
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (300, 300, 3), dtype=np.uint8)).save(buf, "JPEG")
+    truncated = folder / "truncated.jpg"
+    truncated.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    grey16 = folder / "grey16.png"  # a true 16-bit ramp: PIL's own convert clips it to a white square
+    Image.fromarray((np.arange(96 * 96).reshape(96, 96) * 7).astype(np.uint16)).save(grey16)
+    return {"bomb": bomb, "over": over, "truncated": truncated, "grey16": grey16}
+
+
+@pytest.mark.parametrize("kind", ["bomb", "over", "truncated"])
+@pytest.mark.parametrize("endpoint", ["ugatit", "stargan_grid", "stargan_edit"])
+def test_bombs_and_damaged_pictures_get_a_message(client, ugatit_ckpt, stargan_ckpt, hostile_pictures, endpoint, kind):
+    says = {"bomb": r"bomb\.png declares more pixels", "over": r"over-cap\.png is 5000x4000 pixels: at most 16",
+            "truncated": r"truncated\.jpg is damaged or truncated"}[kind]
+    path = str(hostile_pictures[kind])
+    t0 = time.perf_counter()
+    with pytest.raises(AppError, match=says):
+        if endpoint == "ugatit":
+            convert(client, ugatit_ckpt, path)
+        elif endpoint == "stargan_grid":
+            star_grid(client, stargan_ckpt, path)
+        else:
+            star_edit(client, stargan_ckpt, path, '{"hair": "blue"}')
+    assert time.perf_counter() - t0 < 10  # refused from the header, not after decoding 400 MP
+
+
+def test_a_16_bit_greyscale_picture_is_read_as_its_values(client, ugatit_ckpt, hostile_pictures):
+    from facegan.images import open_picture
+    from facegan.translator import Translator
+
+    read = np.asarray(open_picture(hostile_pictures["grey16"]))
+    assert read.std() > 40 and read.max() - read.min() > 200  # the ramp, not a white square
+    result, *_ = convert(client, ugatit_ckpt, str(hostile_pictures["grey16"]), "a2b", "none")
+    want = Translator(hub.load_folder(ugatit_ckpt)).translate(Image.fromarray(read), "a2b", "none", display=None)
+    assert np.abs(pixels(result) - np.asarray(want.output, np.int16)).max() <= 1
