@@ -106,6 +106,8 @@ def load_model(name: str, ref: str | None):
         else:
             folder = serving.resolve_checkpoint(ref)
         model = _load(str(Path(folder).resolve()))
+    except checks.InputError as e:  # a reference this app does not serve: the message says so already
+        raise serving.refuse(str(e)) from None
     except (hub.CheckpointError, ValueError, OSError) as e:
         raise serving.refuse(f"Cannot load checkpoint {checks.quote(ref)}: {e}") from None
     if models.technique_of(model) != name:

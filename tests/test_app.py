@@ -600,7 +600,7 @@ def test_stargan_compose_dropdowns_follow_the_checkpoint(stargan_ckpt):
     assert cat[0].visible and cat[0].label == "hair" and not cat[2].visible and target == "{}"
     values = ["blue", tab.KEEP, *[tab.KEEP] * (tab.MAX_CATEGORICAL - 2), *[[]] * tab.MAX_BINARY]
     assert json.loads(tab.compose(state, *values)) == {"hair": "blue"}
-    assert tab.setup("no/such/folder")[-1].startswith("Cannot load checkpoint")
+    assert tab.setup("no/such/folder")[-1].startswith("checkpoint 'no/such/folder' is not one this app offers")
 
 
 def test_train_a_tiny_stargan_job_on_two_folders_and_edit_with_it(client, runs, tmp_path, tiny_faces, tmp_path_factory):
