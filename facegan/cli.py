@@ -340,12 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("technique", choices=list(models.TECHNIQUES))
     t.add_argument("--data", help="image folder (recursive; jpg/png/webp), for ugatit a folder with trainA/ trainB/ "
                                   "(testA/ testB/), for stargan a labelled folder (tags.csv or class folders), one "
-                                  "per data set of the labels joined with os.pathsep; with --resume defaults to "
-                                  "the run's")
+                                  "per data set of the labels joined with os.pathsep, for acgan one labelled folder "
+                                  "(its classes: --model '{\"group\": \"hair\"}', or eyes, hair+eyes, and "
+                                  "\"top_k\"); with --resume defaults to the run's")
     t.add_argument("--out", required=True, help="output folder: checkpoints, samples, metrics, status")
     t.add_argument("--steps", type=arg_whole("steps", 1, checks.MAX_STEPS), help="total steps (default 10000)")
     t.add_argument("--batch-size", type=arg_whole("batch-size", 1, checks.MAX_BATCH), dest="batch_size",
-                   help="default 128 (dcgan), 1 (ugatit), 16 (stargan)")
+                   help="default 128 (dcgan), 1 (ugatit), 16 (stargan), 64 (acgan)")
     t.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     t.add_argument("--seed", type=arg_whole("seed", 0, checks.MAX_SEED))
     t.add_argument("--device", help="auto (default), cpu, cuda, cuda:1")

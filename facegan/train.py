@@ -117,7 +117,8 @@ class EMA:
 @torch.no_grad()
 def recalibrate_batchnorm(generator: nn.Module, sample_latent: Callable, batches: int = 8, batch: int = 64) -> None:
     """Re-estimate BN running statistics of an (EMA) generator from its own outputs, so
-    single images in eval mode look like the training-mode batches (a DCGAN pitfall)."""
+    single images in eval mode look like the training-mode batches (a DCGAN pitfall).
+    ``sample_latent(n, generator=g)`` gives G's input, or a tuple of its inputs (AC-GAN's z, classes)."""
     bns = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not bns:
         return
@@ -129,7 +130,8 @@ def recalibrate_batchnorm(generator: nn.Module, sample_latent: Callable, batches
         m.momentum = None  # cumulative average over the batches below
     generator.train()
     for _ in range(batches):
-        generator(sample_latent(batch, generator=g).to(device))
+        inputs = sample_latent(batch, generator=g)
+        generator(*(x.to(device) for x in (inputs if isinstance(inputs, tuple) else (inputs,))))
     for m, mom in zip(bns, momenta):
         m.momentum = mom
     generator.eval()
@@ -279,7 +281,9 @@ class Trainer:
         """The model as shipped: the EMA generator (BN re-estimated) and the current D."""
         export = copy.deepcopy(self.model)
         export.generator.load_state_dict(self.ema.module.state_dict())
-        if hasattr(export, "sample_latent"):
+        if hasattr(export, "sample_inputs"):  # a conditional G: (z, class)
+            recalibrate_batchnorm(export.generator, export.sample_inputs)
+        elif hasattr(export, "sample_latent"):
             recalibrate_batchnorm(export.generator, export.sample_latent)
         return export.eval()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import os
 from types import ModuleType
 
@@ -13,6 +14,7 @@ TECHNIQUES = {
     "dcgan": "facegan.models.dcgan",
     "ugatit": "facegan.models.ugatit",
     "stargan": "facegan.models.stargan",
+    "acgan": "facegan.models.acgan",
 }
 
 
@@ -29,11 +31,14 @@ def technique_of(model) -> str:
 
 def read_from_data(technique: str, data: str | None, given: dict) -> dict:
     """Config fields a technique reads from its data (``data_config``: StarGAN's labels from the
-    folders) for a new run whose ``given`` overrides leave some of them out; {} otherwise."""
+    folders, AC-GAN's classes) for a new run whose ``given`` overrides leave some of them out; {}
+    otherwise. A ``data_config`` of two parameters also sees ``given`` (AC-GAN's group and top_k)."""
     module = get(technique)
     fields = getattr(module, "data_fields", ())
     if not hasattr(module, "data_config") or not (data or "").strip() or all(f in given for f in fields):
         return {}
+    if len(inspect.signature(module.data_config).parameters) > 1:
+        return module.data_config(data, given)
     return module.data_config(data)
 
 
