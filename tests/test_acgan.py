@@ -182,3 +182,20 @@ def test_classes_from_the_fer_folders(shared_data):
                                                          "surprise"]}
     with pytest.raises(Exception, match="needs a tags.csv"):
         models.read_from_data("acgan", str(fer), {"group": "hair"})
+
+
+def test_diffaugment_moves_cuts_and_passes_gradients(colour_folders, tmp_path):
+    torch.manual_seed(0)
+    x = torch.zeros(16, 3, 64, 64)
+    x[:, :, 28:36, 28:36] = 1  # a white square in the middle of grey
+    x.requires_grad_(True)
+    y = acgan.diff_augment(x)
+    assert y.shape == x.shape and not torch.equal(y, x)
+    bright = (y.detach().mean(1) > y.detach().mean((1, 2, 3))[:, None, None] + 0.3).float()
+    centres = (bright * torch.arange(64.0)[None, None, :]).sum((1, 2)) / bright.sum((1, 2)).clamp(min=1)
+    assert centres.std() > 1  # the square moved by different amounts
+    y.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    cfg = colour_config(colour_folders, diffaugment=True, head="both")
+    Trainer("acgan", str(colour_folders), tmp_path / "run", cfg, tiny_train(steps=2)).run()
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["model_config"]["diffaugment"] is True

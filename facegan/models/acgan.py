@@ -13,7 +13,8 @@ blocks with class-conditional batch norm in G, residual down blocks with spectra
 Its failure, each class collapsing to nearly one face when there are many classes with few
 images each, has a remedy from the later literature in ``Config.head``: the projection
 discriminator of Miyato & Koyama 2018 ("projection": D's score += <embed(y), phi(x)>, no
-classifier loss; "both": projection and the auxiliary classifier).
+classifier loss; "both": projection and the auxiliary classifier), and ``Config.diffaugment``
+(Zhao et al. 2020: D sees only augmented images, real and fake).
 
 Classes: one categorical group of the data, ``Config.group`` ("hair", "eyes" or "hair+eyes"
 of the anime set's tags.csv; a class-folder set's group, FER2013's "expression"), the
@@ -68,6 +69,7 @@ class Config:
     beta1: float = 0.5
     beta2: float = 0.999
     cls_weight: float = 1.0  # weight of the class cross-entropy terms
+    diffaugment: bool = False  # DiffAugment (Zhao et al. 2020): colour, translation, cutout on every image D sees
     prior: str = "uniform"  # latent prior: "uniform" in [-1, 1], or "normal" N(0, 1)
 
     def __post_init__(self):
@@ -443,6 +445,33 @@ def batches(data: data_lib.LabelledSet, train_cfg, cfg: Config, device) -> data_
 # ----------------------------------------------------------------------------- training
 
 
+def diff_augment(x: torch.Tensor) -> torch.Tensor:
+    """DiffAugment's "color,translation,cutout" policy (Zhao et al. 2020), differentiable, for
+    (N, 3, S, S) in [-1, 1]: random brightness, saturation and contrast, a shift of up to 1/8 of
+    the side (zeros come in), a square of half the side cut out. Real and fake images both pass
+    through it, in D's and in G's step, so D never sees an unaugmented image and G is not pushed
+    to draw the augmentations (the paper's remedy for D overfitting few images per class)."""
+    n, _, s, _ = x.shape
+    r = lambda *shape: torch.rand(n, *shape, device=x.device, dtype=x.dtype)
+    x = x + (r(1, 1, 1) - 0.5)
+    m = x.mean(1, keepdim=True)
+    x = (x - m) * (r(1, 1, 1) * 2) + m
+    m = x.mean((1, 2, 3), keepdim=True)
+    x = (x - m) * (r(1, 1, 1) + 0.5) + m
+    # translation: an integer shift per image, by index arithmetic (zeros outside)
+    shift = ((r(2) * 2 - 1) * (s // 8)).round().long()  # (N, 2): dy, dx
+    ar = torch.arange(s, device=x.device)
+    ys, xs = ar[None, :] - shift[:, :1], ar[None, :] - shift[:, 1:]  # (N, S) source rows, columns
+    inside = ((ys >= 0) & (ys < s))[:, :, None] & ((xs >= 0) & (xs < s))[:, None, :]
+    idx = ys.clamp(0, s - 1)[:, :, None] * s + xs.clamp(0, s - 1)[:, None, :]  # (N, S, S)
+    x = x.flatten(2).gather(2, idx.flatten(1)[:, None].expand(-1, 3, -1)).view_as(x) * inside[:, None].to(x.dtype)
+    # cutout: a square of side s/2 centred anywhere
+    c = (r(2) * (s + 1)).long() - s // 4  # top-left corner: the centre anywhere in the image
+    rows = (ar[None] >= c[:, :1]) & (ar[None] < c[:, :1] + s // 2)
+    cols = (ar[None] >= c[:, 1:]) & (ar[None] < c[:, 1:] + s // 2)
+    return x * (~(rows[:, :, None] & cols[:, None, :]))[:, None].to(x.dtype)
+
+
 class TrainStep:
     """One D step then one G step (paper Sec. 3): D maximises the log-likelihood of the right
     source and of the right class, L_S + L_C, on real and generated images; G maximises
@@ -458,6 +487,7 @@ class TrainStep:
         self.opt_g = torch.optim.Adam(model.generator.parameters(), lr=cfg.lr, betas=betas)
         self.opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=cfg.lr, betas=betas)
         self.ac = cfg.head in ("ac", "both")
+        self.augment = diff_augment if cfg.diffaugment else (lambda x: x)
 
     def __call__(self, batch, autocast) -> dict[str, torch.Tensor]:
         """``batch`` = (real images (B, 3, 64, 64) in [-1, 1], one-hot classes (B, K), data set (B,) or absent)."""
@@ -468,8 +498,8 @@ class TrainStep:
 
         with autocast():
             fake = G(z, y_fake)
-            out_real, cls_real = D(real, y_real)
-            out_fake, cls_fake = D(fake.detach(), y_fake)
+            out_real, cls_real = D(self.augment(real), y_real)
+            out_fake, cls_fake = D(self.augment(fake.detach()), y_fake)
             d_adv = F.softplus(-out_real.float()).mean() + F.softplus(out_fake.float()).mean()
             d_cls_real = F.cross_entropy(cls_real.float(), y_real) if self.ac else zero
             d_cls_fake = F.cross_entropy(cls_fake.float(), y_fake) if self.ac else zero
@@ -480,7 +510,7 @@ class TrainStep:
 
         D.requires_grad_(False)  # G's step needs no grads for D's weights
         with autocast():
-            out_fake, cls_fake = D(fake, y_fake)
+            out_fake, cls_fake = D(self.augment(fake), y_fake)
             g_adv = F.softplus(-out_fake.float()).mean()
             g_cls = F.cross_entropy(cls_fake.float(), y_fake) if self.ac else zero
             loss_g = g_adv + cfg.cls_weight * g_cls
