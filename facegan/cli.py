@@ -90,6 +90,19 @@ def _generate(args) -> int:
                                                        args.strength)
     prior = getattr(model.config, "prior", "uniform")
     z = torch.stack([latent.code_to_z(c, nz, prior) for c in codes])
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
+    if hasattr(model, "class_index"):  # a class-conditional model (acgan): a row per class, the same z down a column
+        y = model.class_index(classes or model.classes)  # an unknown name: a message naming the known ones
+        if len(y) * len(z) > checks.MAX_RANK:
+            raise ValueError(f"{len(y)} classes x {len(z)} faces is more than {checks.MAX_RANK} faces: "
+                             "fewer --classes or a smaller --count")
+        out = save_grid(model.grid(z, y).flatten(0, 1), args.out, ncol=len(z))
+        print(out)
+        if args.print_codes:
+            print("\n".join(codes))
+        return 0
+    if classes:
+        raise ValueError(f"--classes is for a class-conditional model (acgan), not {args.technique}")
     images = model.generate(z)
     if len(images) == 1:  # one face is the face itself, not a 1x1 grid with a white border
         out = Path(args.out)
@@ -384,6 +397,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--bad", help="codes of faces you dislike; the codes move by mean(good) - mean(bad)")
     g.add_argument("--strength", type=arg_real("strength", -checks.MAX_STRENGTH, checks.MAX_STRENGTH), default=1.0,
                    help="times the offset vector (default 1)")
+    g.add_argument("--classes", help="acgan: the classes, comma-separated (e.g. blue,red; default all): a row of "
+                                      "--count faces per class, the same latent down each column")
     g.add_argument("--out", required=True, help="output PNG")
     g.add_argument("--print-codes", action="store_true", help="print the code of every face")
     g.set_defaults(func=_generate)

@@ -199,3 +199,33 @@ def test_diffaugment_moves_cuts_and_passes_gradients(colour_folders, tmp_path):
     cfg = colour_config(colour_folders, diffaugment=True, head="both")
     Trainer("acgan", str(colour_folders), tmp_path / "run", cfg, tiny_train(steps=2)).run()
     assert json.loads((tmp_path / "run" / "run.json").read_text())["model_config"]["diffaugment"] is True
+
+
+def test_cli_generate_a_row_per_class(tmp_path, capsys):
+    """`facegan generate acgan --classes blue,red --count 3`: a row per class in that order, the
+    same latent down each column; an unknown class is one line naming the known ones."""
+    from PIL import Image
+
+    from facegan import cli, latent
+    from facegan.images import grid
+
+    torch.manual_seed(0)
+    model = acgan.Model(acgan.Config(**TINY, classes=["red", "green", "blue"])).eval()
+    folder = hub.save_pretrained(model, tmp_path / "ckpt")
+    out = tmp_path / "grid.png"
+    assert cli.main(["generate", "acgan", "--checkpoint", str(folder), "--classes", "blue,red", "--count", "3",
+                     "--seed", "5", "--out", str(out), "--print-codes"]) == 0
+    codes = capsys.readouterr().out.split()[1:]
+    assert len(codes) == 3
+    z = torch.stack([latent.code_to_z(c, model.latent_dim, model.config.prior) for c in codes])
+    want = grid(hub.load_folder(folder).grid(z, ["blue", "red"]).flatten(0, 1), 3)
+    with Image.open(out) as im:
+        assert np.array_equal(np.asarray(im.convert("RGB")), want)
+
+    assert cli.main(["generate", "acgan", "--checkpoint", str(folder), "--classes", "purple", "--out",
+                     str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "purple" in err[0] and "red, green, blue" in err[0]
+    assert not (tmp_path / "x.png").exists()
+    assert cli.main(["generate", "dcgan", "--classes", "red", "--out", str(tmp_path / "y.png")]) == 2
+    assert "--classes is for a class-conditional model" in capsys.readouterr().err
