@@ -90,7 +90,7 @@ class PictureInput(gr.Image):
             raise serving.refuse(str(e)) from None
 
 
-TITLES = {"dcgan": "DCGAN", "ugatit": "U-GAT-IT", "stargan": "StarGAN"}
+TITLES = {"dcgan": "DCGAN", "ugatit": "U-GAT-IT", "stargan": "StarGAN", "acgan": "AC-GAN"}
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"  # public-domain photo, our DCGAN's faces
 CROP_CHOICES = [("auto", "auto"), ("anime face", "anime"), ("photo face", "photo"), ("off", "none")]
 
@@ -111,7 +111,8 @@ def load_model(name: str, ref: str | None):
     except (hub.CheckpointError, ValueError, OSError) as e:
         raise serving.refuse(f"Cannot load checkpoint {checks.quote(ref)}: {e}") from None
     if models.technique_of(model) != name:
-        raise serving.refuse(f"checkpoint {checks.quote(ref)} is not a {TITLES.get(name, name)} model")
+        title = TITLES.get(name, name)
+        raise serving.refuse(f"checkpoint {checks.quote(ref)} is not {'an' if title[0] in 'AEIO' else 'a'} {title} model")
     return model
 
 

@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:
 import gradio as gr
 import torch
 
-from apps import dcgan, serving, stargan, training, ugatit
+from apps import acgan, dcgan, serving, stargan, training, ugatit
 from apps.common import checkpoint_choices
 
 MAX_QUEUE = 64  # pending events before new ones are refused: a busy CPU never builds an endless backlog
@@ -45,6 +45,8 @@ def build_demo(settings: serving.Settings | None = None) -> gr.Blocks:
                 ugatit_ckpt = ugatit.render()
             with gr.Tab("StarGAN editor") as stargan_tab:
                 stargan_ckpt = stargan.render()
+            with gr.Tab("AC-GAN class grid") as acgan_tab:
+                acgan_ckpt = acgan.render()
             with gr.Tab("Training"):
                 attach = training.render(serving.SETTINGS.training)
         demo.load(*first_face, api_visibility="private")
@@ -52,7 +54,7 @@ def build_demo(settings: serving.Settings | None = None) -> gr.Blocks:
             demo.load(attach[0], outputs=attach[1], api_visibility="private")
         # A run finished in the Training tab shows up in the chooser when the tab is opened.
         for tab, chooser, technique in ((dcgan_tab, dcgan_ckpt, "dcgan"), (ugatit_tab, ugatit_ckpt, "ugatit"),
-                                        (stargan_tab, stargan_ckpt, "stargan")):
+                                        (stargan_tab, stargan_ckpt, "stargan"), (acgan_tab, acgan_ckpt, "acgan")):
             tab.select(lambda t=technique: gr.Dropdown(choices=checkpoint_choices(t)), outputs=chooser,
                        api_visibility="private", queue=False)
     demo.queue(max_size=MAX_QUEUE, default_concurrency_limit=CONCURRENCY)

@@ -680,3 +680,55 @@ def test_a_16_bit_greyscale_picture_is_read_as_its_values(client, ugatit_ckpt, h
     result, *_ = convert(client, ugatit_ckpt, str(hostile_pictures["grey16"]), "a2b", "none")
     want = Translator(hub.load_folder(ugatit_ckpt)).translate(Image.fromarray(read), "a2b", "none", display=None)
     assert np.abs(pixels(result) - np.asarray(want.output, np.int16)).max() <= 1
+
+
+# ----------------------------------------------------------------------------- AC-GAN class grid
+
+
+@pytest.fixture(scope="module")
+def acgan_ckpt(tmp_path_factory) -> str:
+    """A tiny random AC-GAN of 3 classes saved as a checkpoint folder (under the operator's folder)."""
+    import torch
+
+    from facegan.models import acgan
+
+    torch.manual_seed(0)
+    model = acgan.Model(acgan.Config(nz=8, ngf=8, ndf=8, classes=["red", "green", "blue"]))
+    folder = tmp_path_factory.mktemp("acgan") / "tiny"
+    hub.save_pretrained(model, folder)
+    return str(folder)
+
+
+def test_acgan_grid_gives_a_row_per_chosen_class(client, acgan_ckpt):
+    from facegan.classgrid import ClassGrid
+
+    gallery, summary = client.predict(acgan_ckpt, ["blue", "red"], 3, 5, api_name="/acgan_grid")
+    assert [x["caption"].split(":")[0] for x in gallery] == ["blue"] * 3 + ["red"] * 3
+    assert "2 classes x 3 faces" in summary
+    hexes = [x["caption"].split(":")[1] for x in gallery]
+    assert hexes[:3] == hexes[3:]  # the same latent down each column
+    want = ClassGrid(hub.load_folder(acgan_ckpt)).grid(["blue", "red"], 3, 5)
+    for item, (pic, code) in zip(gallery, want.cells()):
+        assert item["caption"] == code and np.abs(pixels(item["image"]) - np.asarray(pic, np.int16)).max() <= 1
+    everything, _ = client.predict(acgan_ckpt, [], 2, 0, api_name="/acgan_grid")  # none chosen: all classes
+    assert len(everything) == 3 * 2
+    with pytest.raises(AppError, match=r"'purple' is not one of the 3 .*: red, green, blue"):
+        client.predict(acgan_ckpt, ["purple"], 3, 0, api_name="/acgan_grid")
+    with pytest.raises(AppError, match=r"is not an AC-GAN model"):
+        client.predict("checkpoints/dcgan-anime-64", ["red"], 3, 0, api_name="/acgan_grid")
+    again, _ = client.predict(acgan_ckpt, ["green"], 1, 0, api_name="/acgan_grid")  # the server still answers
+    assert len(again) == 1
+
+
+def test_acgan_face_code_reproduces_the_face_and_interpolates(client, acgan_ckpt):
+    gallery, _ = client.predict(acgan_ckpt, ["green"], 2, 9, api_name="/acgan_grid")
+    code = gallery[1]["caption"]
+    pic, same = client.predict(acgan_ckpt, code, api_name="/acgan_face")
+    assert same == code and same_picture(pic, gallery[1]["image"])
+    with pytest.raises(AppError, match=r"<class>:<16 hex digits>"):
+        client.predict(acgan_ckpt, "no-colon", api_name="/acgan_face")
+    gif, _mp4, files = client.predict(acgan_ckpt, code, gallery[0]["caption"], ["red", "blue"], 3, "slerp", True, 10,
+                                     api_name="/acgan_interpolate")
+    with Image.open(gif) as im:
+        assert im.n_frames == 2 * 3 and im.size == (2 * 128, 128)  # there and back, a face per class
+    assert sorted(Path(f).suffix for f in files) == [".gif", ".mp4"]

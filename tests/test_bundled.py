@@ -70,3 +70,22 @@ def test_the_mixed_stargan_edits_expressions_of_a_photo():
     assert g.face == 0 and not g.notice  # the photo detector found her face
     x = torch.stack([torch.from_numpy(np.asarray(p, np.float32)) for p, _ in g.pictures])
     assert (x.std(0).mean() > 1.0).item()  # the expressions differ from each other
+
+
+def acgan_entries() -> list[str]:
+    return [n for n, e in sorted(ENTRIES.items()) if e.get("technique", n) == "acgan"]
+
+
+@pytest.mark.parametrize("name", acgan_entries())
+def test_bundled_acgan_rows_show_their_hair_colour_and_differ(name):
+    """The article's check, as numbers: every row paints its class (blue hair bluer than red, blonde
+    brighter than black) and the faces of a row are not one face (the per-class collapse)."""
+    model = hub.load_folder(CHECKPOINTS / ENTRIES[name]["bundled"])
+    z = model.sample_latent(16, generator=torch.Generator().manual_seed(0))
+    rows = {c: model.generate(z, c) for c in ("blue", "red", "blonde", "black")}  # (16, 3, 64, 64) in [-1, 1]
+    top = {c: (x[:, :, :16] + 1) / 2 for c, x in rows.items()}  # the top quarter: the hair
+    tint = {c: float((t[:, 2] - t[:, 0]).mean()) for c, t in top.items()}
+    assert tint["blue"] > tint["red"] + 0.1, tint
+    assert float(top["blonde"].mean()) > float(top["black"].mean()) + 0.1
+    for c, x in rows.items():  # 16 latents of one class: 16 faces, not one
+        assert float(x.std(0).mean()) > 0.1, c

@@ -1,0 +1,119 @@
+"""Faces of chosen classes from a class-conditional model (what the app's AC-GAN tab calls).
+
+A face's code is its class and its latent: ``"blue:3f2a..."`` (the class name, a colon, the
+latent as hex, one byte per dimension as the DCGAN explorer's codes), so a code reproduces its
+face exactly. ``ClassGrid(model).grid(["blue", "red"], columns=8, seed=0)`` gives a row per class
+with the same latent down each column; ``.interpolate(a, b, classes)`` walks from one latent to
+another with a row per class.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from facegan import checks, latent, models
+from facegan import images as img_lib
+
+
+@dataclass
+class Grid:
+    """A row per class, a column per latent: pictures and their codes, row by row."""
+
+    classes: list[str]
+    codes: list[str]  # one per column: the latent's hex
+    pictures: list[list[Image.Image]]  # [row][column]
+
+    def cells(self) -> list[tuple[Image.Image, str]]:
+        """(picture, face code) row by row, for a gallery."""
+        return [(p, f"{c}:{code}") for c, row in zip(self.classes, self.pictures) for p, code in zip(row, self.codes)]
+
+
+class ClassGrid:
+    """Grids, single faces and interpolations of a class-conditional model (``model.grid``,
+    ``model.generate(z, classes)``, ``model.classes``)."""
+
+    def __init__(self, model: torch.nn.Module, dtype: str | torch.dtype = "auto"):
+        if not hasattr(model, "class_index"):
+            raise ValueError(f"a ClassGrid needs a class-conditional model (acgan), not {type(model).__name__}")
+        self.model = model.eval()
+        self.device = next(model.parameters()).device
+        self.dtype = models.inference_dtype(dtype, self.device)
+        self.nz = model.latent_dim
+        self.prior = latent.check_prior(model.config.prior)
+        self.classes = model.classes
+
+    # -- codes ------------------------------------------------------------------
+
+    def code(self, cls: str, z: torch.Tensor) -> str:
+        return f"{cls}:{latent.z_to_code(z, self.prior)}"
+
+    def parse(self, code: str) -> tuple[str, str]:
+        """``"blue:3f2a..."`` -> ("blue", "3f2a..."); the class must be one of the model's."""
+        code = checks.text(code, "face code", 1000).strip()
+        cls, sep, hexes = code.rpartition(":")
+        if not sep:
+            raise checks.InputError(f"a face code is <class>:<{2 * self.nz} hex digits>, e.g. "
+                                    f"{self.classes[0]}:{'00' * self.nz}; got {checks.quote(code)}")
+        self.model.class_index(cls)  # a LabelError naming the classes for an unknown one
+        latent.code_to_bytes(hexes, self.nz)  # a CodeError for a bad latent
+        return cls, hexes.lower()
+
+    def latents(self, seed: int, count: int) -> list[str]:
+        return latent.random_codes(count, self.nz, seed)
+
+    def _z(self, hexes: list[str]) -> torch.Tensor:
+        return torch.stack([latent.code_to_z(h, self.nz, self.prior) for h in hexes]).to(self.device)
+
+    def _pictures(self, x: torch.Tensor) -> list[Image.Image]:
+        return img_lib.to_pil(x.float())
+
+    # -- pictures ---------------------------------------------------------------
+
+    @torch.no_grad()
+    def grid(self, classes: list[str] | None, columns: int, seed: int) -> Grid:
+        """A row per class (all when None), ``columns`` latents from ``seed``, the same down each column."""
+        classes = list(classes or self.classes)
+        y = self.model.class_index(classes)
+        hexes = self.latents(seed, columns)
+        with models.autocast(self.device, self.dtype):
+            x = self.model.grid(self._z(hexes), y)  # (R, C, 3, H, W)
+        rows = [self._pictures(row) for row in x]
+        return Grid(classes, hexes, rows)
+
+    @torch.no_grad()
+    def face(self, code: str) -> Image.Image:
+        cls, hexes = self.parse(code)
+        with models.autocast(self.device, self.dtype):
+            return self._pictures(self.model.generate(self._z([hexes]), cls))[0]
+
+    @torch.no_grad()
+    def interpolation_frames(self, a: str, b: str, classes: list[str] | None, steps: int = 24,
+                             mode: str = "slerp", loop: bool = True, size: int = 128) -> np.ndarray:
+        """Frames (T, size, R * size, 3) uint8 walking from latent ``a`` to ``b`` (hex, or codes whose
+        latent is taken), one face per class side by side."""
+        classes = list(classes or self.classes)
+        y = self.model.class_index(classes)
+        hexes = [self.parse(c)[1] if ":" in c else latent.bytes_to_code(latent.code_to_bytes(c, self.nz))
+                 for c in (a, b)]
+        zs = latent.path(self._z(hexes), steps, mode, loop)  # (T, nz)
+        with models.autocast(self.device, self.dtype):
+            x = self.model.grid(zs, y).float()  # (R, T, 3, H, W)
+        frames = img_lib.to_uint8(x.permute(1, 0, 2, 3, 4).flatten(0, 1))  # (T * R, H, W, 3)
+        frames = img_lib.upscale(frames, size).reshape(zs.shape[0], len(classes), size, size, 3)
+        return np.concatenate(list(frames.transpose(1, 0, 2, 3, 4)), axis=2)  # side by side
+
+    def interpolate(self, a: str, b: str, classes: list[str] | None, steps: int = 24, mode: str = "slerp",
+                    fps: int = 20, loop: bool = True, size: int = 128,
+                    out_dir: str | os.PathLike | None = None) -> tuple[Path, Path]:
+        """A GIF and an MP4 of ``interpolation_frames``; returns their paths."""
+        frames = self.interpolation_frames(a, b, classes, steps, mode, loop, size)
+        out = Path(out_dir or ".")
+        out.mkdir(parents=True, exist_ok=True)
+        stem = f"acgan-{mode}-{len(classes or self.classes)}-classes"
+        return img_lib.save_gif(frames, out / f"{stem}.gif", fps), img_lib.save_mp4(frames, out / f"{stem}.mp4", fps)
