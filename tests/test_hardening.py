@@ -81,7 +81,9 @@ FILEDATA = "gradio.FileData"
 # The named endpoints and how many outputs a proper result has.
 OUTPUTS = {"dcgan_face": 18, "dcgan_sliders": 2, "dcgan_random": 18, "dcgan_generate": 1, "dcgan_rank": 2,
            "dcgan_offset": 3, "dcgan_morph": 3, "ugatit_convert": 5, "stargan_grid": 3, "stargan_edit": 2,
-           "train_start": 1, "train_status": 3, "train_stop": 1}
+           "train_start": 1, "train_status": 3, "train_stop": 1, "acgan_grid": 2, "acgan_face": 2,
+           "acgan_interpolate": 3}
+FUZZ_ACGAN = "fuzz-acgan"  # a tiny AC-GAN (classes red, green, blue) under the operator's checkpoint folder
 NO_HEALTH_CHECKS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
                     HealthCheck.filter_too_much, HealthCheck.large_base_example]
 
@@ -332,6 +334,14 @@ def server(tmp_path_factory, canary):
     faces.mkdir()
     for i in range(8):
         picture(faces / f"face_{i}.png", seed=i)
+    import torch
+
+    from facegan import hub
+    from facegan.models import acgan
+
+    torch.manual_seed(0)
+    hub.save_pretrained(acgan.Model(acgan.Config(nz=8, ngf=8, ndf=8, classes=["red", "green", "blue"])),
+                        base / FUZZ_ACGAN)
     log = LogWatch()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FACEGAN_RUNS", str(runs))
@@ -530,6 +540,9 @@ def valid_args(server: Server, api: str) -> list:
         "train_start": ["dcgan", FUZZ_DATA, 2, 4, FUZZ_RUN, False, TINY_MODEL],
         "train_status": [FUZZ_RUN],
         "train_stop": [FUZZ_RUN],
+        "acgan_grid": [str(server.base / FUZZ_ACGAN), ["red", "blue"], 2, 0],
+        "acgan_face": [str(server.base / FUZZ_ACGAN), "green:" + "7f" * 8],
+        "acgan_interpolate": [str(server.base / FUZZ_ACGAN), "red:" + "00" * 8, "ff" * 8, ["blue"], 2, "lerp", False, 5],
     }[api]
 
 
@@ -553,7 +566,7 @@ def mutated(draw, args: list, values) -> list:
 
 # ----------------------------------------------------------------------------- 1. the fuzz
 
-RAW_EXAMPLES = 40  # per endpoint: 13 x 40 = 520 calls
+RAW_EXAMPLES = 40  # per endpoint: 16 x 40 = 640 calls
 
 
 @pytest.mark.parametrize("api", list(OUTPUTS))
