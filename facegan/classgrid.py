@@ -41,7 +41,8 @@ class ClassGrid:
     def __init__(self, model: torch.nn.Module, dtype: str | torch.dtype = "auto"):
         if not hasattr(model, "class_index"):
             raise ValueError(f"a ClassGrid needs a class-conditional model (acgan), not {type(model).__name__}")
-        self.model = model.eval()
+        # channels_last: oneDNN's fast path for the transposed convs (1.4x here), as the Explorer
+        self.model = model.eval().to(memory_format=torch.channels_last)
         self.device = next(model.parameters()).device
         self.dtype = models.inference_dtype(dtype, self.device)
         self.nz = model.latent_dim

@@ -341,8 +341,10 @@ class Model(nn.Module):
         """Every latent in every class: (C, nz), R classes -> (R, C, 3, 64, 64), a row per class,
         the same z down each column."""
         y = self.class_index(classes) if not isinstance(classes, torch.Tensor) else classes.long().flatten()
-        rows = [self.generate(z, y[i:i + 1]) for i in range(len(y))]
-        return torch.stack(rows)
+        r, c = len(y), z.shape[0]
+        # one batch of every (class, latent) pair: 12 x 8 faces in one pass, not 12 passes of 8
+        x = self.generate(z.repeat(r, 1), y.to(z.device).repeat_interleave(c))
+        return x.view(r, c, *x.shape[1:])
 
     def preview_inputs(self, data, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Fixed latents (n // rows, nz) and up to PREVIEW_ROWS classes (spread over them) for the sample grids."""
