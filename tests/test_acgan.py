@@ -229,3 +229,28 @@ def test_cli_generate_a_row_per_class(tmp_path, capsys):
     assert not (tmp_path / "x.png").exists()
     assert cli.main(["generate", "dcgan", "--classes", "red", "--out", str(tmp_path / "y.png")]) == 2
     assert "--classes is for a class-conditional model" in capsys.readouterr().err
+
+
+def test_d_class_loss_on_real_faces_only_changes_d_step():
+    """d_cls_fake=False leaves the fakes' class term out of D's loss: the same step from the same
+    weights moves D differently (and G's class term stays)."""
+    from facegan.models.acgan import TrainStep
+
+    def one_step(flag: bool):
+        torch.manual_seed(0)
+        cfg = acgan.Config(**TINY, classes=["red", "blue"], d_cls_fake=flag)
+        model = acgan.Model(cfg)
+        step = TrainStep(model, cfg)
+        real = torch.rand(4, 3, 64, 64) * 2 - 1
+        y = torch.nn.functional.one_hot(torch.tensor([0, 1, 0, 1]), 2).float()
+        torch.manual_seed(1)
+        losses = step((real, y), lambda: torch.autocast("cpu", enabled=False))
+        return model, losses
+
+    paper, lp = one_step(True)
+    real_only, lr = one_step(False)
+    assert acgan.Config().d_cls_fake is True  # the paper's by default
+    assert float(lp["loss_g_cls"]) > 0 and float(lr["loss_g_cls"]) > 0
+    d_paper = torch.cat([p.flatten() for p in paper.discriminator.parameters()])
+    d_real = torch.cat([p.flatten() for p in real_only.discriminator.parameters()])
+    assert not torch.equal(d_paper, d_real)

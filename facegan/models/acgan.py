@@ -69,6 +69,10 @@ class Config:
     beta1: float = 0.5
     beta2: float = 0.999
     cls_weight: float = 1.0  # weight of the class cross-entropy terms
+    # D's class loss on the generated faces too (the paper's). False: on real faces only, so D's
+    # classifier cannot learn G's own class convention for fakes (seen in a first CPU run: "red"
+    # rows came out dark blue, and D read them as red)
+    d_cls_fake: bool = True
     diffaugment: bool = False  # DiffAugment (Zhao et al. 2020): colour, translation, cutout on every image D sees
     prior: str = "uniform"  # latent prior: "uniform" in [-1, 1], or "normal" N(0, 1)
 
@@ -505,7 +509,7 @@ class TrainStep:
             d_adv = F.softplus(-out_real.float()).mean() + F.softplus(out_fake.float()).mean()
             d_cls_real = F.cross_entropy(cls_real.float(), y_real) if self.ac else zero
             d_cls_fake = F.cross_entropy(cls_fake.float(), y_fake) if self.ac else zero
-            loss_d = d_adv + cfg.cls_weight * (d_cls_real + d_cls_fake)
+            loss_d = d_adv + cfg.cls_weight * (d_cls_real + (d_cls_fake if cfg.d_cls_fake else zero))
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
