@@ -11,10 +11,10 @@ import functools
 
 try:
     from apps import serving
-    from apps.common import DEFAULT, checkpoint_chooser, load_model, whole
+    from apps.common import DEFAULT, animation_outputs, checkpoint_chooser, load_model, whole
 except ImportError:  # run as a script from apps/
     import serving
-    from common import DEFAULT, checkpoint_chooser, load_model, whole
+    from common import DEFAULT, animation_outputs, checkpoint_chooser, load_model, whole
 
 import gradio as gr
 
@@ -115,10 +115,7 @@ def render():
         loop = gr.Checkbox(True, label="Loop back")
         fps = gr.Slider(5, 30, value=20, step=1, label="FPS")
     walk = gr.Button("Make GIF + MP4", variant="primary")
-    with gr.Row():
-        gif = gr.Image(label="GIF", type="filepath", height=192, interactive=False)
-        mp4 = gr.Video(label="MP4", height=192, interactive=False, autoplay=True, loop=True)
-        files = gr.File(label="Download", file_count="multiple", interactive=False)
+    gif, mp4, files = animation_outputs(192)
 
     go.click(grid, [ckpt, classes, columns, seed], [gallery, summary], api_name="acgan_grid")
     code.submit(face, [ckpt, code], [picture, code], api_name="acgan_face")

@@ -165,6 +165,15 @@ def save_png(picture, name: str) -> str:
     return str(path)
 
 
+def animation_outputs(height: int):
+    """The GIF, the MP4 and both as downloads, in a row: what a morph or an interpolation returns."""
+    with gr.Row():
+        gif = gr.Image(label="GIF", type="filepath", height=height, interactive=False)
+        mp4 = gr.Video(label="MP4", height=height, interactive=False, autoplay=True, loop=True)
+        files = gr.File(label="Download", file_count="multiple", interactive=False)
+    return gif, mp4, files
+
+
 def example_pictures() -> list[Path]:
     """The shipped example pictures: the photo(s) first, then the faces made by facegan's DCGAN."""
     return sorted(EXAMPLES.glob("*.jpg")) + sorted(EXAMPLES.glob("*.png"))

@@ -10,10 +10,10 @@ import functools
 
 try:
     from apps import serving
-    from apps.common import checkpoint_chooser, load_model, real, whole
+    from apps.common import animation_outputs, checkpoint_chooser, load_model, real, whole
 except ImportError:  # run as a script from apps/
     import serving
-    from common import checkpoint_chooser, load_model, real, whole
+    from common import animation_outputs, checkpoint_chooser, load_model, real, whole
 
 import gradio as gr
 
@@ -223,10 +223,7 @@ def render():
                         loop = gr.Checkbox(True, label="Loop back to the first face")
                         fps = gr.Slider(5, 30, value=20, step=1, label="FPS")
                     morph_go = gr.Button("Make GIF + MP4", variant="primary")
-            with gr.Row():
-                gif = gr.Image(label="GIF", type="filepath", height=256, interactive=False)
-                mp4 = gr.Video(label="MP4", height=256, interactive=False, autoplay=True, loop=True)
-                files = gr.File(label="Download", file_count="multiple", interactive=False)
+            gif, mp4, files = animation_outputs(256)
 
     # -- events: the named ones are the API (see README) --------------------------
     code.submit(face_from_code, [ckpt, code], [face, code, *sliders], api_name="dcgan_face")

@@ -74,6 +74,14 @@ def z_to_code(z: torch.Tensor, prior: str = "uniform") -> str:
     return bytes_to_code(z_to_bytes(z, prior).tolist())
 
 
+def sample(n: int, nz: int, prior: str = "uniform", generator: torch.Generator | None = None,
+           device=None) -> torch.Tensor:
+    """(n, nz) latents from the training prior: uniform in [-1, 1], or N(0, 1) for "normal"."""
+    if check_prior(prior) == "normal":
+        return torch.randn(n, nz, generator=generator, device=device)
+    return torch.rand(n, nz, generator=generator, device=device) * 2 - 1
+
+
 def random_codes(n: int, nz: int = 16, seed: int | None = None) -> list[str]:
     """``n`` random codes, reproducible from ``seed``: uniform bytes sample either prior."""
     g = torch.Generator().manual_seed(seed) if seed is not None else None

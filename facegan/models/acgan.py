@@ -36,6 +36,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from facegan import data as data_lib
+from facegan import latent
 from facegan.labels import ANIME_EYES, ANIME_HAIR, DatasetLabels, Group, LabelError, LabelSpec
 from facegan.latent import PRIORS
 from facegan.models.config_checks import BETA, LR, MAX_NAME, MAX_SIZE, MAX_WIDTH, WEIGHT, check_fields, refuse
@@ -306,9 +307,7 @@ class Model(nn.Module):
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
         """The training prior: (n, nz) uniform in [-1, 1], or N(0, 1) with ``prior="normal"``."""
-        if self.config.prior == "normal":
-            return torch.randn(n, self.config.nz, generator=generator, device=device)
-        return torch.rand(n, self.config.nz, generator=generator, device=device) * 2 - 1
+        return latent.sample(n, self.config.nz, self.config.prior, generator, device)
 
     def sample_inputs(self, n: int, generator: torch.Generator | None = None, device=None
                       ) -> tuple[torch.Tensor, torch.Tensor]:

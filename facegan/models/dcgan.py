@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from facegan import latent
 from facegan.latent import PRIORS
 from facegan.losses import feature_matching
 from facegan.models.config_checks import BETA, LR, MAX_SIZE, MAX_WIDTH, WEIGHT, check_fields, refuse
@@ -136,9 +137,7 @@ class Model(nn.Module):
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
         """The training prior: (n, nz) uniform in [-1, 1], or N(0, 1) with ``prior="normal"``."""
-        if self.config.prior == "normal":
-            return torch.randn(n, self.config.nz, generator=generator, device=device)
-        return torch.rand(n, self.config.nz, generator=generator, device=device) * 2 - 1
+        return latent.sample(n, self.config.nz, self.config.prior, generator, device)
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:
