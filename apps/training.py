@@ -24,6 +24,7 @@ except ImportError:  # run as a script from apps/
 
 from facegan import checks, jobs, models
 from facegan import data as data_lib
+from facegan.models import acgan
 from facegan.train import read_json
 
 
@@ -112,6 +113,31 @@ def start(technique: str, data: str, steps: float, batch_size: float, out: str, 
         check_folders(technique, data_path, cfg)
     jobs.start(technique, data_path, folder, steps, batch_size, resume, extra_args=extra)
     return folder.name
+
+
+def class_fields(technique: str, data: str, group: str, top_k, model_config: str):
+    """The AC-GAN form fields (label group, top-k) -> the model config JSON with them written in,
+    the group choices the data offers, and a line naming the classes the run will have (read from
+    the data's labels, nothing decoded). Other techniques: nothing changes."""
+    if technique != "acgan":
+        return gr.skip(), gr.skip(), ""
+    fields = checks.json_object(model_config, "model config")
+    top_k = checks.whole(top_k, "top-k", 0, acgan.MAX_CLASSES)
+    try:
+        path = serving.resolve_data(data)
+        groups = acgan.TAG_GROUPS if data_lib.is_tag_set(path) else \
+            tuple(g.name for g in data_lib.labels_of(path).groups)
+    except (checks.InputError, ValueError, OSError) as e:
+        return gr.skip(), gr.skip(), f"Classes: choose a labelled data set ({serving.clean(str(e))})."
+    group = group if group in groups else groups[0]
+    fields.update(group=group, top_k=top_k)
+    names = acgan.data_config(path, {"group": group, "top_k": top_k})["classes"]
+    if len(names) < 2:
+        return json.dumps(fields), gr.update(choices=list(groups), value=group), \
+            f"Classes: this data has {len(names)} {group} class ({', '.join(names)}); AC-GAN needs at least 2."
+    shown = ", ".join(names[:12]) + (f", ... ({len(names) - 12} more)" if len(names) > 12 else "")
+    return (json.dumps(fields), gr.update(choices=list(groups), value=group),
+            f"**{len(names)} classes** of {group}: {shown}")
 
 
 def check_folders(technique: str, data: str, cfg) -> None:
@@ -207,6 +233,12 @@ def render(enabled: bool = True):
         steps = gr.Number(5000, label="Steps", precision=0, minimum=1)
         batch = gr.Number(64, label="Batch size", precision=0, minimum=1)
         resume = gr.Checkbox(False, label="Resume the run from its last checkpoint")
+    with gr.Row(visible=False) as class_row:  # AC-GAN: which labels are the classes
+        group = gr.Dropdown(list(acgan.TAG_GROUPS), value="hair", label="Classes from",
+                            info="the label group whose values are the classes (class folders: their group)")
+        top_k = gr.Number(0, label="Top-k classes", precision=0, minimum=0,
+                          info="0: every class of the group; k: its k most frequent (the article: top 10 vs all)")
+        classes_info = gr.Markdown()
     with gr.Accordion("Model config", open=False):
         model_config = gr.Code(default_model_config("dcgan"), language="json", label="JSON (the technique's Config)")
     with gr.Row():
@@ -230,7 +262,11 @@ def render(enabled: bool = True):
     job_out.change(status, [job_out], [state, sample, plot], api_name="train_status")
     timer.tick(status, [job_out], [state, sample, plot], api_visibility="private", show_progress="hidden")
     state.change(describe, state, summary, api_visibility="private", queue=False, show_progress="hidden")
-    technique.input(lambda t: (new_out(t), default_model_config(t), default_data(t)), technique,
-                    [out, model_config, data],
-                     api_visibility="private", queue=False)
+    technique.input(lambda t: (new_out(t), default_model_config(t), default_data(t), gr.update(visible=t == "acgan")),
+                    technique, [out, model_config, data, class_row], api_visibility="private", queue=False).then(
+        class_fields, [technique, data, group, top_k, model_config], [model_config, group, classes_info],
+        api_visibility="private", queue=False)
+    for field in (group, top_k, data):
+        field.input(class_fields, [technique, data, group, top_k, model_config], [model_config, group, classes_info],
+                    api_visibility="private", queue=False)
     return attach, [job_out, *form]

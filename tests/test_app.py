@@ -720,6 +720,33 @@ def test_acgan_grid_gives_a_row_per_chosen_class(client, acgan_ckpt):
     assert len(again) == 1
 
 
+def test_train_an_acgan_job_with_the_forms_label_group_and_top_k(client, runs, tmp_path_factory):
+    """The Training tab's AC-GAN fields write group and top_k into the model config and name the
+    classes the run will have; the job then trains on those classes only."""
+    from apps import training
+    from test_stargan import HAIR, make_tag_set
+
+    data = make_tag_set(tmp_path_factory.mktemp("acgan-data") / "tags")
+    config, groups, says = training.class_fields("acgan", str(data), "hair", 2, training.default_model_config("acgan"))
+    assert groups["choices"] == ["hair", "eyes", "hair+eyes"]
+    top2 = sorted(HAIR)[:2]  # 4 images of each colour: the tie goes by name
+    assert json.loads(config)["top_k"] == 2 and says == f"**2 classes** of hair: {', '.join(top2)}"
+    _, _, says = training.class_fields("acgan", str(data), "hair+eyes", 0, config)
+    assert says.startswith("**6 classes** of hair+eyes")  # 3 hair x 2 eye colours occur
+    assert training.class_fields("dcgan", str(data), "hair", 2, config)[2] == ""  # other techniques: untouched
+    with pytest.raises(Exception, match="top-k"):
+        training.class_fields("acgan", str(data), "hair", -1, config)
+
+    model = json.dumps({**json.loads(config), "nz": 8, "ngf": 8, "ndf": 8})
+    out = runs / "ac-form"
+    assert client.predict("acgan", str(data), 2, 4, out.name, False, model, api_name="/train_start") == out.name
+    st = wait_for(client, str(out), {"finished"})
+    assert json.loads((out / "run.json").read_text())["model_config"]["classes"] == top2
+    assert {"loss_d_cls_real", "loss_g_cls"} <= set(st["losses"])
+    gallery, _ = client.predict(str(run_checkpoint(runs, st["checkpoint"])), [], 2, 0, api_name="/acgan_grid")
+    assert len(gallery) == 2 * 2  # a row per class, two columns
+
+
 def test_acgan_face_code_reproduces_the_face_and_interpolates(client, acgan_ckpt):
     gallery, _ = client.predict(acgan_ckpt, ["green"], 2, 9, api_name="/acgan_grid")
     code = gallery[1]["caption"]
