@@ -17,6 +17,7 @@ except ImportError:  # run as a script from apps/
     from common import DEFAULT, animation_outputs, checkpoint_chooser, load_model, whole
 
 import gradio as gr
+import pandas as pd
 
 from facegan import checks
 from facegan.classgrid import ClassGrid
@@ -24,6 +25,9 @@ from facegan.classgrid import ClassGrid
 TECHNIQUE = "acgan"
 MAX_CELLS = 1024  # classes x columns of one grid
 MAX_ROWS = 32  # classes of one interpolation
+TABLE = ["class", "diversity", "accuracy %", "real images"]
+NOT_MEASURED = ("This checkpoint carries no measured figures: `python benchmarks/acgan_quality.py --checkpoint "
+                "<its folder> --write` measures them.")
 
 
 def class_grid(ckpt: str) -> ClassGrid:
@@ -55,7 +59,19 @@ def grid(ckpt: str, classes, columns: float, seed: float):
     if len(names) * columns > MAX_CELLS:
         raise gr.Error(f"{len(names)} classes x {columns} columns is more than {MAX_CELLS} faces")
     g = cg.grid(names, columns, whole(seed, "seed", 0, checks.MAX_SEED))
-    return g.cells(), f"{len(names)} classes x {columns} faces; each column is one latent in every class."
+    summary = f"{len(names)} classes x {columns} faces; each column is one latent in every class."
+    if cg.measured() is None:
+        summary += " " + NOT_MEASURED
+    return g.cells(), summary, diversity_table(cg, names)
+
+
+def diversity_table(cg: ClassGrid, names: list[str]) -> pd.DataFrame:
+    """The checkpoint's measured figures for the chosen classes (an empty table when it has none)."""
+    rows = cg.measured(names)
+    if rows is None:
+        return pd.DataFrame(columns=TABLE)
+    return pd.DataFrame([[r["class"], r["diversity"], None if r["accuracy"] is None else round(100 * r["accuracy"], 1),
+                          r["real images"]] for r in rows], columns=TABLE)
 
 
 def face(ckpt: str, code: str):
@@ -99,7 +115,16 @@ def render():
         seed = gr.Number(0, label="Seed", precision=0, minimum=0)
         go = gr.Button("Make the grid", variant="primary")
     summary = gr.Markdown()
-    gallery = gr.Gallery(label="A row per class", columns=8, height="auto", object_fit="contain", format="png")
+    with gr.Row():
+        gallery = gr.Gallery(label="A row per class", columns=8, height="auto", object_fit="contain", format="png",
+                             scale=3)
+        with gr.Column(scale=1, min_width=260):
+            table = gr.Dataframe(headers=TABLE, label="Measured per class", interactive=False, wrap=True)
+            gr.Markdown("**diversity**: mean pairwise distance of the Inception features of a class's generated "
+                        "faces over the same for its real faces (1.0: as diverse as the data; near 0: the class "
+                        "collapsed to one face, article 004's finding). **accuracy**: generated faces a separate "
+                        "classifier reads as their class. " + NOT_MEASURED.replace("This checkpoint carries no "
+                        "measured figures: ", "Measured by ").replace(" measures them.", "."))
     with gr.Row():
         picture = gr.Image(label="Face", type="pil", format="png", height=192, interactive=False,
                            elem_classes=["facegan-picture"])
@@ -117,7 +142,7 @@ def render():
     walk = gr.Button("Make GIF + MP4", variant="primary")
     gif, mp4, files = animation_outputs(192)
 
-    go.click(grid, [ckpt, classes, columns, seed], [gallery, summary], api_name="acgan_grid")
+    go.click(grid, [ckpt, classes, columns, seed], [gallery, summary, table], api_name="acgan_grid")
     code.submit(face, [ckpt, code], [picture, code], api_name="acgan_face")
     walk.click(interpolate, [ckpt, start, end, classes, steps, mode, loop, fps], [gif, mp4, files],
                api_name="acgan_interpolate")

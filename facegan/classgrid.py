@@ -49,6 +49,26 @@ class ClassGrid:
         self.prior = latent.check_prior(model.config.prior)
         self.classes = model.classes
 
+    def measured(self, classes: list[str] | None = None) -> list[dict] | None:
+        """The figures ``benchmarks/acgan_quality.py --write`` stored in the checkpoint's config.json,
+        a row per class (all when None): class, intra-class diversity (1.0: as diverse as the real
+        faces of the class, near 0: one face), class accuracy, real images of the class. None when
+        the checkpoint was not measured."""
+        m = getattr(self.model, "extra_config", {}).get("measured")
+        rows = m.get("classes") if isinstance(m, dict) else None
+        if not isinstance(rows, dict):
+            return None
+
+        def number(v):
+            return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+        out = []
+        for c in classes or self.classes:
+            r = rows.get(c) if isinstance(rows.get(c), dict) else {}
+            out.append({"class": c, "diversity": number(r.get("diversity")), "accuracy": number(r.get("accuracy")),
+                        "real images": number(r.get("images"))})
+        return out
+
     # -- codes ------------------------------------------------------------------
 
     def code(self, cls: str, z: torch.Tensor) -> str:

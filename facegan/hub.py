@@ -162,6 +162,8 @@ def load_folder(folder: str | os.PathLike, device: str | torch.device = "cpu") -
                               f"tensor shapes differ (file vs model): {', '.join(wrong[:3])}"
                               + (f" and {len(wrong) - 3} more" if len(wrong) > 3 else ""))
     model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=True)
+    # what config.json says beyond the Config: provenance of a conversion, figures measured on it
+    model.extra_config = {k: v for k, v in raw.items() if k not in fields and k != "technique"}
     return model.to(device).eval()
 
 

@@ -101,6 +101,19 @@ def kid(a: np.ndarray, b: np.ndarray, subsets: int = 50, subset_size: int = 1000
     return float(np.mean(values)), float(np.std(values))
 
 
+def diversity(features: np.ndarray) -> float:
+    """Mean pairwise Euclidean distance of feature vectors (N, D), N >= 2: the spread of a set of
+    faces. AC-GAN's intra-class diversity is this for one class's generated faces divided by the
+    same for that class's real faces (1.0: as diverse as the data; near 0: one face)."""
+    f = np.asarray(features, dtype=np.float64)
+    n = len(f)
+    if n < 2:
+        raise ValueError(f"diversity needs at least 2 feature vectors, got {n}")
+    sq = (f * f).sum(1)
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * f @ f.T, 0)
+    return float(np.sqrt(d2)[np.triu_indices(n, 1)].mean())
+
+
 @dataclass
 class Scores:
     fid: float

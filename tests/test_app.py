@@ -702,22 +702,45 @@ def acgan_ckpt(tmp_path_factory) -> str:
 def test_acgan_grid_gives_a_row_per_chosen_class(client, acgan_ckpt):
     from facegan.classgrid import ClassGrid
 
-    gallery, summary = client.predict(acgan_ckpt, ["blue", "red"], 3, 5, api_name="/acgan_grid")
+    gallery, summary, table = client.predict(acgan_ckpt, ["blue", "red"], 3, 5, api_name="/acgan_grid")
     assert [x["caption"].split(":")[0] for x in gallery] == ["blue"] * 3 + ["red"] * 3
-    assert "2 classes x 3 faces" in summary
+    assert "2 classes x 3 faces" in summary and "carries no measured figures" in summary
+    assert table["data"] in ([], [[]]) or not any(any(r) for r in table["data"])  # nothing measured: no figures
     hexes = [x["caption"].split(":")[1] for x in gallery]
     assert hexes[:3] == hexes[3:]  # the same latent down each column
     want = ClassGrid(hub.load_folder(acgan_ckpt)).grid(["blue", "red"], 3, 5)
     for item, (pic, code) in zip(gallery, want.cells()):
         assert item["caption"] == code and np.abs(pixels(item["image"]) - np.asarray(pic, np.int16)).max() <= 1
-    everything, _ = client.predict(acgan_ckpt, [], 2, 0, api_name="/acgan_grid")  # none chosen: all classes
+    everything, _, _ = client.predict(acgan_ckpt, [], 2, 0, api_name="/acgan_grid")  # none chosen: all classes
     assert len(everything) == 3 * 2
     with pytest.raises(AppError, match=r"'purple' is not one of the 3 .*: red, green, blue"):
         client.predict(acgan_ckpt, ["purple"], 3, 0, api_name="/acgan_grid")
     with pytest.raises(AppError, match=r"is not an AC-GAN model"):
         client.predict("checkpoints/dcgan-anime-64", ["red"], 3, 0, api_name="/acgan_grid")
-    again, _ = client.predict(acgan_ckpt, ["green"], 1, 0, api_name="/acgan_grid")  # the server still answers
+    again, _, _ = client.predict(acgan_ckpt, ["green"], 1, 0, api_name="/acgan_grid")  # the server still answers
     assert len(again) == 1
+
+
+def test_acgan_grid_shows_the_measured_diversity_of_the_chosen_classes(client, tmp_path_factory):
+    """The figures benchmarks/acgan_quality.py --write stores in config.json come back beside the
+    grid, a row per chosen class in the grid's order; a class the figures lack has empty cells."""
+    import torch
+
+    from facegan.models import acgan
+
+    torch.manual_seed(1)
+    model = acgan.Model(acgan.Config(nz=8, ngf=8, ndf=8, classes=["red", "green", "blue"]))
+    measured = {"by": "benchmarks/acgan_quality.py", "classes": {
+        "red": {"images": 40, "accuracy": 0.9, "diversity": 0.31}, "blue": {"images": 12, "accuracy": 0.5, "diversity": 1.02}}}
+    folder = tmp_path_factory.mktemp("acgan-measured") / "m"
+    hub.save_pretrained(model, folder, extra_config={"measured": measured})
+    gallery, summary, table = client.predict(str(folder), ["blue", "green", "red"], 2, 0, api_name="/acgan_grid")
+    assert len(gallery) == 6 and "no measured figures" not in summary
+    assert table["headers"] == ["class", "diversity", "accuracy %", "real images"]
+    rows = {r[0]: r[1:] for r in table["data"]}
+    assert [r[0] for r in table["data"]] == ["blue", "green", "red"]
+    assert rows["red"] == [0.31, 90.0, 40] and rows["blue"] == [1.02, 50.0, 12]
+    assert all(v in (None, "", "NaN") or (isinstance(v, float) and math.isnan(v)) for v in rows["green"])
 
 
 def test_train_an_acgan_job_with_the_forms_label_group_and_top_k(client, runs, tmp_path_factory):
@@ -743,12 +766,12 @@ def test_train_an_acgan_job_with_the_forms_label_group_and_top_k(client, runs, t
     st = wait_for(client, str(out), {"finished"})
     assert json.loads((out / "run.json").read_text())["model_config"]["classes"] == top2
     assert {"loss_d_cls_real", "loss_g_cls"} <= set(st["losses"])
-    gallery, _ = client.predict(str(run_checkpoint(runs, st["checkpoint"])), [], 2, 0, api_name="/acgan_grid")
+    gallery, _, _ = client.predict(str(run_checkpoint(runs, st["checkpoint"])), [], 2, 0, api_name="/acgan_grid")
     assert len(gallery) == 2 * 2  # a row per class, two columns
 
 
 def test_acgan_face_code_reproduces_the_face_and_interpolates(client, acgan_ckpt):
-    gallery, _ = client.predict(acgan_ckpt, ["green"], 2, 9, api_name="/acgan_grid")
+    gallery, _, _ = client.predict(acgan_ckpt, ["green"], 2, 9, api_name="/acgan_grid")
     code = gallery[1]["caption"]
     pic, same = client.predict(acgan_ckpt, code, api_name="/acgan_face")
     assert same == code and same_picture(pic, gallery[1]["image"])

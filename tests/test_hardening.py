@@ -81,7 +81,7 @@ FILEDATA = "gradio.FileData"
 # The named endpoints and how many outputs a proper result has.
 OUTPUTS = {"dcgan_face": 18, "dcgan_sliders": 2, "dcgan_random": 18, "dcgan_generate": 1, "dcgan_rank": 2,
            "dcgan_offset": 3, "dcgan_morph": 3, "ugatit_convert": 5, "stargan_grid": 3, "stargan_edit": 2,
-           "train_start": 1, "train_status": 3, "train_stop": 1, "acgan_grid": 2, "acgan_face": 2,
+           "train_start": 1, "train_status": 3, "train_stop": 1, "acgan_grid": 3, "acgan_face": 2,
            "acgan_interpolate": 3}
 FUZZ_ACGAN = "fuzz-acgan"  # a tiny AC-GAN (classes red, green, blue) under the operator's checkpoint folder
 NO_HEALTH_CHECKS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
