@@ -16,6 +16,15 @@ discriminator of Miyato & Koyama 2018 ("projection": D's score += <embed(y), phi
 classifier loss; "both": projection and the auxiliary classifier), and ``Config.diffaugment``
 (Zhao et al. 2020: D sees only augmented images, real and fake).
 
+A third backbone, "paper", is Odena et al.'s own pair of nets as gitlimlab/ACGAN-PyTorch builds
+them (``network.py``): the ImageNet one at 128x128 and the CIFAR-10 one at 32x32 (the only sizes
+it takes), with gitlimlab's module names (``fc1``, ``tconv2`` .., ``conv1`` .., ``fc_dis``,
+``fc_aux``) so that its checkpoints convert by a prefix (``facegan.convert.acgan``). Its G reads
+the vector [one_hot(y), z] (gitlimlab's 110 entries: the one-hot written over the first
+num_classes of its noise), so ``nz`` is the free part (110 - num_classes there); its widths are
+the paper's, fixed (``ngf`` / ``ndf`` are not used), and its D has the auxiliary classifier head
+only and returns logits (gitlimlab applies sigmoid / softmax).
+
 Classes: one categorical group of the data, ``Config.group`` ("hair", "eyes" or "hair+eyes"
 of the anime set's tags.csv; a class-folder set's group, FER2013's "expression"), the
 ``top_k`` most frequent of them (0: all), named in ``Config.classes`` so a checkpoint knows
@@ -46,7 +55,9 @@ default_data = "anime-faces-64"  # under facegan.data.data_root(): hair and eye 
 default_batch_size = 64
 data_fields = ("classes",)  # Config fields that data_config reads from the data when a run does not give them
 
-BACKBONES = ("dcgan", "resnet")
+BACKBONES = ("dcgan", "resnet")  # the article's two, at 64x64
+PAPER = "paper"  # the paper's own ImageNet / CIFAR-10 nets (gitlimlab/ACGAN-PyTorch's), at 128 or 32 px
+PAPER_SIZES = (32, 128)
 HEADS = ("ac", "projection", "both")
 TAG_GROUPS = ("hair", "eyes", "hair+eyes")  # the groups of a tags.csv set ("<hair> hair <eyes> eyes")
 MAX_CLASSES = 1000
@@ -60,7 +71,7 @@ class Config:
     ngf: int = 64  # generator width
     ndf: int = 64  # discriminator width
     image_size: int = 64
-    backbone: str = "dcgan"  # "dcgan" (the paper's) or "resnet" (the article's second)
+    backbone: str = "dcgan"  # "dcgan" (the paper's) or "resnet" (the article's second); "paper": 32 / 128 px only
     head: str = "ac"  # "ac" (auxiliary classifier), "projection" (Miyato & Koyama 2018) or "both"
     group: str = "hair"  # the label group whose values are the classes
     top_k: int = 0  # 0: every class of the group; k: its k most frequent (images of the others dropped)
@@ -82,9 +93,15 @@ class Config:
                      ints={"nz": (1, MAX_WIDTH), "ngf": (1, MAX_WIDTH), "ndf": (1, MAX_WIDTH),
                            "image_size": (1, MAX_SIZE), "top_k": (0, MAX_CLASSES)},
                      floats={"lr": LR, "beta1": BETA, "beta2": BETA, "cls_weight": WEIGHT},
-                     choices={"prior": PRIORS, "backbone": BACKBONES, "head": HEADS},
+                     choices={"prior": PRIORS, "backbone": BACKBONES + (PAPER,), "head": HEADS},
                      texts={"group": MAX_NAME})
-        if self.image_size != 64:
+        if self.backbone == PAPER:
+            if self.image_size not in PAPER_SIZES:
+                raise refuse("image_size", "32 or 128 for the paper backbone (its CIFAR-10 and ImageNet nets)",
+                             self.image_size)
+            if self.head != "ac":
+                raise refuse("head", '"ac" for the paper backbone (the paper\'s auxiliary classifier)', self.head)
+        elif self.image_size != 64:
             raise refuse("image_size", "64 (AC-GAN is built here for 64x64 images)", self.image_size)
         if isinstance(self.classes, (str, bytes)) or not isinstance(self.classes, Sequence):
             raise refuse("classes", "a list of class names", self.classes)
@@ -169,19 +186,32 @@ class DownBlock(nn.Module):
         return h + s
 
 
+def _paper_init(m: nn.Module) -> None:
+    # gitlimlab's utils.weights_init: N(0, 0.02) convs, N(1, 0.02) BN scales, zero BN shifts;
+    # the Linear layers keep PyTorch's default initialisation (the paper backbone).
+    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+    elif isinstance(m, nn.BatchNorm2d):
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
+
+
 # ----------------------------------------------------------------------------- networks
 
 
 class Generator(nn.Module):
-    """(z (N, nz) from the prior, classes (N,) int64) -> images (N, 3, 64, 64) in [-1, 1]."""
+    """(z (N, nz) from the prior, classes (N,) int64) -> images (N, 3, 64, 64) in [-1, 1]
+    (the paper backbone: (N, 3, S, S), S = 32 or 128)."""
 
     def __init__(self, cfg: Config):
         super().__init__()
-        if cfg.image_size != 64:
-            raise ValueError("AC-GAN is built for 64x64 images")
+        if cfg.image_size != 64 and not (cfg.backbone == PAPER and cfg.image_size in PAPER_SIZES):
+            raise ValueError("AC-GAN is built for 64x64 images (the paper backbone: 32x32 or 128x128)")
         g, k = cfg.ngf, len(cfg.classes)
         self.nz, self.n_classes, self.backbone = cfg.nz, k, cfg.backbone
-        if cfg.backbone == "dcgan":
+        if cfg.backbone == PAPER:
+            self._paper(cfg.image_size)
+        elif cfg.backbone == "dcgan":
             # The paper's: the one-hot class joined to z, then DCGAN's transposed convs 4 -> 64.
             self.net = nn.Sequential(
                 nn.ConvTranspose2d(cfg.nz + k, g * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(g * 8), nn.ReLU(True),
@@ -197,7 +227,31 @@ class Generator(nn.Module):
             self.bn = nn.BatchNorm2d(g)
             self.out = nn.Conv2d(g, 3, 3, 1, 1)
 
+    def _paper(self, size: int) -> None:
+        """gitlimlab's _netG (128 px: 1 -> 5 -> 13 -> 29 -> 61 -> 128) or _netG_CIFAR10 (32 px:
+        1 -> 4 -> 8 -> 16 -> 32), its layers under its names; fc1 reads num_classes + nz entries."""
+        if size == 128:
+            self.width, chans, kernel, pad = 768, (768, 384, 256, 192, 64), 5, (0, 0, 0, 0)
+            strides, last = (2, 2, 2, 2), nn.ConvTranspose2d(64, 3, 8, 2, 0, bias=False)
+        else:
+            self.width, chans, kernel, pad = 384, (384, 192, 96, 48), 4, (0, 1, 1)
+            strides, last = (1, 2, 2), nn.ConvTranspose2d(48, 3, 4, 2, 1, bias=False)
+        self.fc1 = nn.Linear(self.n_classes + self.nz, self.width)
+        self.stages = [f"tconv{i}" for i in range(2, len(chans) + 2)]
+        for name, cin, cout, s, p in zip(self.stages, chans, chans[1:], strides, pad):
+            setattr(self, name, nn.Sequential(nn.ConvTranspose2d(cin, cout, kernel, s, p, bias=False),
+                                              nn.BatchNorm2d(cout), nn.ReLU(True)))
+        setattr(self, self.stages[-1], nn.Sequential(last, nn.Tanh()))
+        self.apply(_paper_init)
+
     def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.backbone == PAPER:
+            # gitlimlab's noise vector: the class one-hot in its first num_classes entries, then z
+            h = self.fc1(torch.cat([F.one_hot(y, self.n_classes).to(z.dtype), z], 1))
+            h = h.view(z.shape[0], self.width, 1, 1)
+            for name in self.stages:
+                h = getattr(self, name)(h)
+            return h
         if self.backbone == "dcgan":
             h = torch.cat([z, F.one_hot(y, self.n_classes).to(z.dtype)], 1)
             return self.net(h[:, :, None, None])
@@ -232,6 +286,9 @@ class Discriminator(nn.Module):
         super().__init__()
         d, k = cfg.ndf, len(cfg.classes)
         self.backbone, self.head = cfg.backbone, cfg.head
+        if cfg.backbone == PAPER:
+            self._paper(cfg.image_size, k)
+            return
         sn = spectral_norm if cfg.backbone == "resnet" else (lambda m: m)
         if cfg.backbone == "dcgan":
             self.features = nn.Sequential(*_down(3, d, norm=False), *_down(d, d * 2), *_down(d * 2, d * 4),
@@ -247,12 +304,37 @@ class Discriminator(nn.Module):
         if cfg.backbone == "dcgan":
             self.apply(_init_weights)
 
+    def _paper(self, size: int, k: int) -> None:
+        """gitlimlab's _netD (128 px: 64, 62, 31, 29, 15, 13) or _netD_CIFAR10 (32 px: 16, 16, 8, 8,
+        4, 4): six 3x3 convs (stride 2, 1, 2, 1, 2, 1; BN from conv2 on; LeakyReLU 0.2; dropout
+        0.5), then fc_dis and fc_aux on the flattened map, under its names; logits out."""
+        chans, pad = (3, 16, 32, 64, 128, 256, 512), 0 if size == 128 else 1  # the stride-1 convs' padding
+        self.stages = [f"conv{i}" for i in range(1, 7)]
+        for i, name in enumerate(self.stages):
+            stride = 2 if i % 2 == 0 else 1
+            layers: list[nn.Module] = [nn.Conv2d(chans[i], chans[i + 1], 3, stride, 1 if stride == 2 else pad,
+                                                 bias=False)]
+            if i:
+                layers.append(nn.BatchNorm2d(chans[i + 1]))
+            setattr(self, name, nn.Sequential(*layers, nn.LeakyReLU(0.2, True), nn.Dropout(0.5)))
+        side = 13 if size == 128 else 4
+        self.fc_dis = nn.Linear(512 * side * side, 1)
+        self.fc_aux = nn.Linear(512 * side * side, k)
+        self.cls = self.embed = None
+        self.apply(_paper_init)
+
     def phi(self, x: torch.Tensor) -> torch.Tensor:
+        if self.backbone == PAPER:
+            for name in self.stages:
+                x = getattr(self, name)(x)
+            return x.flatten(1)
         h = self.features(x)
         return h.flatten(1) if self.backbone == "dcgan" else F.relu(h).sum((2, 3))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         phi = self.phi(x)
+        if self.backbone == PAPER:  # gitlimlab's heads before its sigmoid / softmax; y is not used
+            return self.fc_dis(phi).flatten(), self.fc_aux(phi)
         out = self.adv(phi).flatten()
         if self.embed is not None:
             projection = phi @ self.embed.weight.t()  # (N, K): <embed(k), phi> for every class k
