@@ -344,6 +344,29 @@ def _convert_stargan(args) -> int:
     return 0
 
 
+def _convert_acgan(args) -> int:
+    import warnings
+
+    import torch
+
+    from facegan import hub
+    from facegan.convert import acgan as converter
+
+    classes = [n.strip() for n in args.classes.split(",") if n.strip()] if args.classes else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = converter.convert(args.netg, args.netd, classes, args.num_classes)
+    for w in caught:  # one line each, like the errors
+        print(f"facegan: warning: {w.message}", file=sys.stderr)
+    out = hub.save_pretrained(model, args.out, converter.model_card(model, args.netg, args.netd),
+                              dtype=torch.float16 if args.fp16 else None,
+                              extra_config=converter.provenance(args.netg, args.netd))
+    c = model.config
+    print(f"{out} (acgan paper backbone {c.image_size}px, nz={c.nz}, prior {c.prior}, {len(c.classes)} classes: "
+          f"{', '.join(c.classes)}; D {'converted' if args.netd else 'untrained'}{', fp16' if args.fp16 else ''})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="facegan", description="Generate and edit anime faces with GANs.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -544,6 +567,22 @@ def build_parser() -> argparse.ArgumentParser:
                           "independent attributes (CelebA, BCE)")
     cs_.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
     cs_.set_defaults(func=_convert_stargan)
+    ca = cs.add_parser("acgan", help="a gitlimlab/ACGAN-PyTorch netG_epoch_N.pth (+ netD) -> an AC-GAN",
+                       description="gitlimlab/ACGAN-PyTorch main.py checkpoints (netG_epoch_N.pth, netD_epoch_N.pth: "
+                                   "state_dicts of the paper's ImageNet 128 px or CIFAR-10 32 px nets) -> a facegan "
+                                   "AC-GAN checkpoint folder (backbone \"paper\", normal prior); the image size and "
+                                   "the noise size are read from the weights, the number of classes from --netd.")
+    ca.add_argument("netg", metavar="NETG", help="the generator's state_dict, e.g. netG_epoch_499.pth")
+    ca.add_argument("--netd", help="the discriminator's state_dict, e.g. netD_epoch_499.pth (gives the number of "
+                                   "classes; without it D is untrained and its readings mean nothing)")
+    ca.add_argument("--out", required=True, help="the checkpoint folder to write")
+    ca.add_argument("--classes", help="the class names in label order, comma-separated (default: CIFAR-10's for a "
+                                      "32 px model of 10 classes, else class0..)")
+    ca.add_argument("--num-classes", type=arg_whole("num-classes", 2, 1000), dest="num_classes",  # 1000: acgan.MAX_CLASSES
+                    help="the number of classes (gitlimlab's --num_classes; default: read from --netd, else the "
+                         "--classes given, else 10)")
+    ca.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
+    ca.set_defaults(func=_convert_acgan)
     return p
 
 

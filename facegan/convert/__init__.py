@@ -13,6 +13,10 @@ for anything it does not recognise.
 - ``stargan``: ``<step>-G.ckpt`` (and ``<step>-D.ckpt``) of the official StarGAN code,
   yunjey/stargan -> a StarGAN whose labels are the official ``--c_dim`` attributes
   (``facegan convert stargan G.ckpt --c-dim 5 [--d-ckpt D.ckpt] [--labels ...]``).
+- ``acgan``: ``netG_epoch_N.pth`` (and ``netD_epoch_N.pth``) of gitlimlab/ACGAN-PyTorch
+  ``main.py`` (the paper's ImageNet 128 px or CIFAR-10 32 px nets) -> an AC-GAN with the
+  "paper" backbone and the normal prior
+  (``facegan convert acgan netG.pth [--netd netD.pth] [--classes a,b,...]``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ SOURCES = {
     "pytorch-examples": "facegan.convert.pytorch_examples_dcgan",
     "ugatit": "facegan.convert.ugatit",
     "stargan": "facegan.convert.stargan",
+    "gitlimlab": "facegan.convert.acgan",
 }
 
 # ``facegan convert <technique>`` -> the sources it reads (``--from`` picks one where there are several)
@@ -29,4 +34,5 @@ BY_TECHNIQUE = {
     "dcgan": ("pytorch-examples",),
     "ugatit": ("ugatit",),
     "stargan": ("stargan",),
+    "acgan": ("gitlimlab",),
 }
