@@ -2,7 +2,7 @@
 
     python benchmarks/acgan_quality.py [--checkpoint DIR|repo@rev ...] [--data ../shared/data/anime-faces-64]
         [--per-class 32] [--fid-n 1000] [--write]
-    python benchmarks/acgan_quality.py --variants [dcgan:ac dcgan:both resnet:ac resnet:both]
+    python benchmarks/acgan_quality.py --variants [dcgan:ac dcgan:both+real resnet:ac resnet:both+real]
         [--groups hair hair+eyes] [--steps 2000] [--ngf 32] [--out runs/acgan-variants]
 
 For each checkpoint (default: the bundled AC-GAN), or each variant trained here first:
@@ -19,9 +19,9 @@ For each checkpoint (default: the bundled AC-GAN), or each variant trained here 
 ``--write`` stores the figures in a local checkpoint's config.json under "measured", where the
 app's AC-GAN tab shows them beside the grid. ``--variants`` trains each backbone:head pair on
 each class group with facegan's Trainer (in-memory data, --steps at width --ngf; resumed when
-its run folder exists) and measures the EMA generators: the article's comparison and the
-remedy (head "both": a projection discriminator beside the auxiliary classifier; "+da" adds
-DiffAugment), in numbers.
+its run folder exists) and measures the EMA generators: the article's comparison (head "ac",
+the paper's losses) and the remedies (head "both": a projection discriminator beside the
+auxiliary classifier; "+real": D's class loss on real faces only; "+da": DiffAugment), in numbers.
 """
 
 from __future__ import annotations
@@ -164,13 +164,14 @@ def write_measured(folder: Path, m: dict) -> None:
 
 
 def train_variant(data_path: Path, group: str, variant: str, args, loaded: dict) -> Path:
-    backbone, head = variant.split(":")
-    diffaugment = head.endswith("+da")
-    head = head.removesuffix("+da")
+    backbone, head, *extras = variant.replace("+", ":").split(":")
+    if set(extras) - {"da", "real"}:
+        raise SystemExit(f"variant {variant!r}: backbone:head, then +da (DiffAugment) and / or +real (D's class "
+                         "loss on real faces only)")
     fields = acgan.data_config(data_path, {"group": group})
-    cfg = acgan.Config(nz=32, ngf=args.ngf, ndf=args.ngf, backbone=backbone, head=head, diffaugment=diffaugment,
-                       d_cls_fake=False, **fields)
-    out = Path(args.out) / f"{group.replace('+', '-')}-{backbone}-{head}{'-da' if diffaugment else ''}"
+    cfg = acgan.Config(nz=32, ngf=args.ngf, ndf=args.ngf, backbone=backbone, head=head, diffaugment="da" in extras,
+                       d_cls_fake="real" not in extras, **fields)
+    out = Path(args.out) / "-".join([group.replace("+", "-"), backbone, head, *sorted(extras)])
     if (ckpt := latest_checkpoint(out)) and ckpt.name == f"step-{args.steps:06d}":
         return ckpt
     if group not in loaded:
@@ -192,8 +193,9 @@ def main() -> None:
     p.add_argument("--fid-n", type=int, default=1000, dest="fid_n", help="faces for FID (default 1000)")
     p.add_argument("--classes", action="store_true", help="print every class's figures")
     p.add_argument("--write", action="store_true", help="store the figures in the (local) checkpoint's config.json")
-    p.add_argument("--variants", nargs="*", help="backbone:head pairs to train and measure "
-                                                 "(default dcgan:ac dcgan:both resnet:ac resnet:both)")
+    p.add_argument("--variants", nargs="*", help="backbone:head pairs to train and measure, each optionally "
+                                                 "+da (DiffAugment), +real (D's class loss on real faces only) "
+                                                 "(default dcgan:ac dcgan:both+real resnet:ac resnet:both+real)")
     p.add_argument("--groups", nargs="+", default=["hair", "hair+eyes"], help="class groups of --variants")
     p.add_argument("--steps", type=int, default=2000, help="training steps of each variant (default 2000)")
     p.add_argument("--ngf", type=int, default=32, help="G and D width of the variants (default 32)")
@@ -211,7 +213,7 @@ def main() -> None:
     if args.variants is not None:
         loaded: dict = {}
         for group in args.groups:
-            for variant in args.variants or ["dcgan:ac", "dcgan:both", "resnet:ac", "resnet:both"]:
+            for variant in args.variants or ["dcgan:ac", "dcgan:both+real", "resnet:ac", "resnet:both+real"]:
                 ckpt = train_variant(data_path, group, variant, args, loaded)
                 m = measure(hub.load_folder(ckpt), real, net, inception, args.per_class, args.fid_n)
                 results.append((f"{group} {variant} ({args.steps} steps, ngf {args.ngf})", m))
