@@ -83,11 +83,14 @@ def check_fields(cfg, ints: dict | None = None, floats: dict | None = None, choi
     stored as floats, NaN and Inf refused. ``choices``: name -> allowed strings. ``texts``:
     name -> most characters of a non-empty string. bool fields must be bool. A field annotated
     otherwise (StarGAN's ``labels``) is the Config's own business. An int, float or str field
-    without a rule is a programming error (TypeError): every field gets bounds.
+    without a rule is a programming error (TypeError): every field gets bounds. A field
+    annotated ``int | None`` (or float / str) is checked as int: its None ("take it from the
+    preset", StyleGAN's) is for the Config to fill before the check.
     """
     ints, floats, choices, texts = ints or {}, floats or {}, choices or {}, texts or {}
     for f in dataclasses.fields(cfg):
         kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+        kind = kind.removesuffix(" | None")
         name, value = f.name, getattr(cfg, f.name)
         if kind in ("int", "float", "str") and name not in {**ints, **floats, **choices, **texts}:
             raise TypeError(f"{type(cfg).__name__}.{name} has no rule in check_fields")
