@@ -48,7 +48,7 @@ class TrainConfig:
     sample_every: int = 500
     checkpoint_every: int = 1000
     keep_last: int = 3  # checkpoints kept; older ones are deleted
-    ema_decay: float = 0.999
+    ema_decay: float = 0.999  # a TrainStep with an ``ema_decay(step, batch_size)`` (StyleGAN) decides instead
     device: str = "auto"  # "auto" = cuda when available
     amp: bool = True  # bf16 autocast on GPU
     cpu_amp: bool = False  # bf16 autocast on the CPU too: ~1.6x faster StarGAN steps on a 2-core x86 CPU
@@ -105,9 +105,11 @@ class EMA:
         self.decay = decay
 
     @torch.no_grad()
-    def update(self, module: nn.Module, step: int) -> None:
-        # Warm-up so early checkpoints are not dominated by the random init.
-        decay = min(self.decay, (1 + step) / (10 + step))
+    def update(self, module: nn.Module, step: int, decay: float | None = None) -> None:
+        """``decay``: this step's, when the technique gives it (StyleGAN's half-life in images);
+        None: ``self.decay`` with a warm-up, so early checkpoints are not dominated by the random init."""
+        if decay is None:
+            decay = min(self.decay, (1 + step) / (10 + step))
         ema_p = list(self.module.parameters())
         torch._foreach_lerp_(ema_p, [p.detach() for p in module.parameters()], 1 - decay)
         for b_ema, b in zip(self.module.buffers(), module.buffers()):
@@ -368,7 +370,9 @@ class Trainer:
                 if hasattr(self.step_fn, "schedule"):  # e.g. a learning-rate decay; a function of the step
                     self.step_fn.schedule(self.step, cfg.steps)
                 losses = self.step_fn(batch, self.autocast)
-                self.ema.update(self.model.generator, self.step)
+                # a step that knows its EMA (StyleGAN2-ADA's half-life in images) overrides ema_decay
+                decay = self.step_fn.ema_decay(self.step, cfg.batch_size) if hasattr(self.step_fn, "ema_decay") else None
+                self.ema.update(self.model.generator, self.step, decay)
                 self.step += 1
                 for k, v in losses.items():  # summed on the device: no host sync per step
                     sums[k] = sums[k] + v.float() if k in sums else v.float()
