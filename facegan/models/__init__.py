@@ -15,6 +15,7 @@ TECHNIQUES = {
     "ugatit": "facegan.models.ugatit",
     "stargan": "facegan.models.stargan",
     "acgan": "facegan.models.acgan",
+    "stylegan": "facegan.models.stylegan",
 }
 
 
