@@ -41,6 +41,15 @@ MAX_EVAL_IMAGES = 50_000  # images of each kind in an FID / KID evaluation (the 
 MAX_WIDTH = 4096  # a converted checkpoint's nz, ngf, ndf
 MAX_LABELS = 1024  # a converted StarGAN's c_dim
 MAX_IMAGE_SIZE = 1024  # a converted model's image size
+# the StyleGAN studio (facegan.studio)
+MAX_PSI = 2.0  # |psi|, the truncation: 0 is the average face, 1 none, beyond 1 exaggerated
+MAX_MIX_SIDE = 16  # row or column faces of one style-mixing grid
+MAX_VARIATIONS = 64  # faces of one variations grid
+MAX_VARIATION_STEPS = 32  # "+seed:index:step" parts of one face code (a walk of picked variations)
+MAX_STEP = 2.0  # a variation's step, in units of one face's distance from the average
+MAX_SIDE_BY_SIDE = 8  # faces walking side by side in one interpolation
+MAX_ANIMATION_FRAMES = 600  # frames of one interpolation
+MAX_ANIMATION_FACES = 1200  # faces drawn for one interpolation (frames x side by side)
 
 
 def quote(value: Any, limit: int = QUOTE_CHARS) -> str:

@@ -1,0 +1,398 @@
+"""The StyleGAN studio as a Python API (what the app's StyleGAN tab and ``facegan interpolate`` call).
+
+A face is named by a seed or by its code, and a code reproduces it exactly:
+
+- a seed ``s`` is the face of code ``latent.random_codes(1, z_dim, s)[0]``;
+- a code is z as hex, one byte per dimension under the model's normal prior (``latent.py``:
+  byte b -> the normal quantile of (b + 0.5) / 256), 2 * z_dim hex digits (256 for the CPU preset);
+- a variation (a small step in W, below) appends ``+<seed>:<index>:<step>`` to the code of the
+  face it was made from, so a face picked from a variations grid, and a variation of it, and so
+  on (at most ``checks.MAX_VARIATION_STEPS`` steps), is still a short text that reproduces it.
+
+What a code names is a point in W (the mapping's output, untruncated); how it is drawn is the
+rendering: truncation ``psi`` towards W's average in the first ``cutoff`` styles (None: all),
+and the noise, ``"const"`` (the checkpoint's fixed noise, the default), ``"random"`` (drawn from
+``noise_seed``, the same for every picture drawn with that seed) or ``"none"``. The same code
+and rendering give the same picture.
+
+- ``face(3, psi=0.7)``: one face and its code.
+- ``mix(rows, columns, "coarse")``: StyleGAN's Figure 3. Cell (r, c) is column face c with the
+  styles at the chosen layers copied from row face r (``Model.mix``); ``.figure()`` is the
+  labelled grid with the sources along the top and the left.
+- ``interpolation_frames([1, 2, 3], frames=24, mode="lerp-w")``: one face morphing through the
+  faces of a list, lerp in W or slerp in Z; ``side_by_side=3`` reads the list three at a time,
+  so three faces walk side by side (the article's three-face GIF). ``interpolate`` writes the
+  GIF and the MP4.
+- ``variations(code, count=8, step=0.3, seed=0)``: faces around one face. Variation i moves the
+  face's W by ``step`` times (W of the face of ``latent.random_codes(i + 1, z_dim, seed)[i]`` -
+  W's average): a step towards another face's features, in units of that face's distance from
+  the average face.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from PIL import Image
+
+from facegan import checks, latent, models
+from facegan import images as img_lib
+from facegan.checks import InputError, quote
+
+MODES = ("lerp-w", "slerp-z")  # interpolation: linear in W (any code), spherical in Z (codes without variations)
+NOISE_MODES = ("const", "random", "none")
+MAX_CODE_CHARS = 4000  # the longest code: 2 * 1024 hex digits and 32 variation parts
+MAX_LIST_CHARS = checks.MAX_MORPH_FACES * (MAX_CODE_CHARS + 1)  # a text of faces
+_NUMBER = re.compile(r"[-+]?\d+(\.\d*)?")
+_VARIATION = re.compile(r"(\d{1,19}):(\d{1,4}):([0-9.eE+-]{1,32})")
+
+
+class Code(NamedTuple):
+    """A parsed face code: z's hex and the variation steps (seed, index, step) applied in W."""
+
+    hex: str
+    steps: tuple[tuple[int, int, float], ...] = ()
+
+    @property
+    def text(self) -> str:
+        return self.hex + "".join(f"+{s}:{i}:{_number(step)}" for s, i, step in self.steps)
+
+
+def _number(x: float) -> str:
+    """The shortest text that reads back as ``x`` exactly (0.3, not 0.30000000000000004)."""
+    short = f"{x:g}"
+    return short if float(short) == x else repr(x)
+
+
+@dataclass
+class Face:
+    picture: Image.Image  # at the model's size
+    code: str
+
+
+@dataclass
+class Mixing:
+    """StyleGAN's Figure 3: cell [r][c] is column face c with row face r's styles at ``layers``."""
+
+    rows: list[str]  # the row faces' codes
+    columns: list[str]
+    row_labels: list[str]  # "seed 3", or a code's first digits
+    column_labels: list[str]
+    layers: list[int]
+    row_pictures: list[Image.Image]
+    column_pictures: list[Image.Image]
+    pictures: list[list[Image.Image]]  # [row][column]
+
+    def cells(self) -> list[tuple[Image.Image, str]]:
+        """(picture, caption) row by row, for a gallery."""
+        return [(p, f"{rl} → {cl}") for rl, row in zip(self.row_labels, self.pictures)
+                for cl, p in zip(self.column_labels, row)]
+
+    def figure(self, size: int = 128) -> Image.Image:
+        """The labelled grid: the column faces along the top, the row faces down the left, the
+        mixes between; every picture enlarged to ``size`` px so that the captions are legible."""
+        from facegan.editor import labelled_grid  # (its fonts; not needed for the rest)
+
+        def big(p: Image.Image) -> Image.Image:
+            return p if p.size == (size, size) else p.resize((size, size), Image.Resampling.LANCZOS)
+
+        corner = Image.new("RGB", (size, size), (255, 255, 255))
+        # the corner says what the rows give (its font has no arrows)
+        tiles = [(corner, f"row styles {span(self.layers)}"),
+                 *((big(p), lb) for p, lb in zip(self.column_pictures, self.column_labels))]
+        for label, pic, row in zip(self.row_labels, self.row_pictures, self.pictures):
+            tiles += [(big(pic), label), *((big(p), "") for p in row)]
+        return labelled_grid(tiles, columns=len(self.columns) + 1)
+
+
+def span(layers: list[int]) -> str:
+    """[0, 1, 2, 3, 7] -> "0-3, 7"."""
+    parts, start = [], None
+    for i, x in enumerate(layers):
+        if start is None:
+            start = x
+        if i + 1 == len(layers) or layers[i + 1] != x + 1:
+            parts.append(str(start) if start == x else f"{start}-{x}")
+            start = None
+    return ", ".join(parts)
+
+
+class Studio:
+    """Faces, style mixing, interpolations and variations of a StyleGAN2 ``Model``."""
+
+    def __init__(self, model: torch.nn.Module, dtype: str | torch.dtype = "auto", batch: int = 32):
+        """``dtype``: "auto" draws in bf16 autocast where the hardware computes it natively (as the
+        Explorer; pictures within a few 1/255 of float32), "float32" exactly."""
+        if not hasattr(model, "mix") or not hasattr(model, "num_ws"):
+            raise ValueError(f"a Studio needs a StyleGAN model, not {type(model).__name__}")
+        self.model = model.eval()
+        self.device = next(model.parameters()).device
+        self.dtype = models.inference_dtype(dtype, self.device)
+        self.nz = model.latent_dim
+        self.num_ws = model.num_ws
+        self.size = model.config.image_size
+        self.prior = latent.check_prior(model.config.prior)
+        self.batch = batch
+
+    # -- faces: seeds and codes ---------------------------------------------------
+
+    def is_seed(self, face) -> bool:
+        """Whether ``face`` is meant as a seed: a number, or a text of one that is not 2 * z_dim
+        digits long (a code's length). Anything else is read as a code. Raises for no face at all."""
+        if isinstance(face, bool) or face is None:
+            raise InputError(f"a face is a seed or a face code, got {quote(face)}")
+        if isinstance(face, (int, float)):
+            return True
+        text = checks.text(face, "face", MAX_CODE_CHARS).strip()
+        if not text:
+            raise InputError("give a face: a seed (a whole number) or a face code")
+        return len(text) != 2 * self.nz and bool(_NUMBER.fullmatch(text))
+
+    def seed_code(self, seed: int) -> str:
+        return latent.random_codes(1, self.nz, checks.whole(seed, "seed", 0, checks.MAX_SEED))[0]
+
+    def parse(self, face: int | str) -> Code:
+        """A seed (a whole number, or its text) or a face code -> its Code; InputError (a
+        ValueError naming what is wrong) otherwise. A text of exactly 2 * z_dim hex digits is a code."""
+        if self.is_seed(face):
+            return Code(self.seed_code(face))
+        text = checks.text(face, "face", MAX_CODE_CHARS).strip()
+        head, *parts = text.split("+")
+        hexes = latent.bytes_to_code(latent.code_to_bytes(head, self.nz))  # a CodeError says what a code is
+        if len(parts) > checks.MAX_VARIATION_STEPS:
+            raise InputError(f"a face code has at most {checks.MAX_VARIATION_STEPS} variation steps, got {len(parts)}")
+        steps = []
+        for part in parts:
+            m = _VARIATION.fullmatch(part.strip())
+            if not m:
+                raise InputError(f"a variation in a face code is +<seed>:<index>:<step>, e.g. +0:3:0.3; got "
+                                 f"{quote('+' + part)}")
+            steps.append((checks.whole(m[1], "a variation's seed", 0, checks.MAX_SEED),
+                          checks.whole(m[2], "a variation's index", 0, checks.MAX_VARIATIONS - 1),
+                          checks.real(m[3], "a variation's step", 0, checks.MAX_STEP)))
+        return Code(hexes, tuple(steps))
+
+    def code(self, face: int | str) -> str:
+        """A seed or a code -> the code, normalised."""
+        return self.parse(face).text
+
+    def label(self, face: int | str) -> str:
+        """A short caption: "seed 3" for a seed, else the code's first digits (and its steps)."""
+        if self.is_seed(face):
+            return f"seed {checks.whole(face, 'seed', 0, checks.MAX_SEED)}"
+        code = self.parse(face)
+        return code.hex[:8] + "…" + (f" +{len(code.steps)}" if code.steps else "")
+
+    def faces(self, faces, what: str = "faces", most: int = checks.MAX_FACES, at_least: int = 1) -> list[Code]:
+        """A list of seeds / codes, or one text of them separated by commas, spaces or new lines."""
+        if isinstance(faces, str):
+            faces = checks.text(faces, what, MAX_LIST_CHARS).replace(",", " ").split()
+        if not isinstance(faces, (list, tuple)):
+            raise InputError(f"{what}: seeds or face codes, separated by commas")
+        if not at_least <= len(faces) <= most:
+            raise InputError(f"{what}: {at_least} to {most} faces (seeds or face codes), got {len(faces)}")
+        return [self.parse(f) for f in faces]
+
+    # -- W and rendering ------------------------------------------------------------
+
+    def _map(self, z: torch.Tensor) -> torch.Tensor:
+        """(N, z_dim) -> W (N, w_dim), float32, untruncated."""
+        return self.model.mapping(z.to(self.device)).float()[:, 0]
+
+    def _z(self, codes: list[Code]) -> torch.Tensor:
+        return torch.stack([latent.code_to_z(c.hex, self.nz, self.prior) for c in codes])
+
+    def direction(self, seed: int, index: int) -> torch.Tensor:
+        """Variation ``index`` of ``seed``: W of that face minus W's average, (w_dim,)."""
+        code = latent.random_codes(index + 1, self.nz, seed)[index]
+        return self._map(latent.code_to_z(code, self.nz, self.prior)[None])[0] - self.model.w_avg.float()
+
+    @torch.inference_mode()
+    def w(self, codes: list[Code]) -> torch.Tensor:
+        """Codes -> their points in W, (N, w_dim) float32 (variation steps applied)."""
+        w = self._map(self._z(codes))
+        for i, code in enumerate(codes):
+            for seed, index, step in code.steps:
+                w[i] += step * self.direction(seed, index)
+        return w
+
+    def check_rendering(self, psi: float = 1.0, cutoff: int | None = None, noise: str = "const",
+                        noise_seed: int = 0) -> tuple[float, int | None, str, int]:
+        psi = checks.real(psi, "psi", -checks.MAX_PSI, checks.MAX_PSI)
+        if isinstance(cutoff, str) and cutoff.strip().lower() in ("", "all"):
+            cutoff = None  # the app's empty box
+        if cutoff is not None:
+            cutoff = checks.whole(cutoff, "cutoff (truncated styles)", 0, self.num_ws)
+        if noise not in NOISE_MODES:
+            raise InputError(f"noise is one of {', '.join(NOISE_MODES)}, not {quote(noise)}")
+        return psi, cutoff, noise, checks.whole(noise_seed, "noise seed", 0, checks.MAX_SEED)
+
+    @torch.inference_mode()
+    def draw(self, ws: torch.Tensor, psi: float = 1.0, cutoff: int | None = None, noise: str = "const",
+             noise_seed: int = 0) -> torch.Tensor:
+        """ws (N, num_ws, w_dim) -> images (N, 3, S, S) in [-1, 1] on the CPU, truncated and with
+        the noise as the class docstring says, in batches (one by one for seeded random noise, so
+        that every picture gets the same noise wherever it is drawn)."""
+        psi, cutoff, noise, noise_seed = self.check_rendering(psi, cutoff, noise, noise_seed)
+        ws = ws.to(self.device, torch.float32)
+        if psi != 1 and cutoff != 0:
+            ws = self.model.truncate(ws, psi, cutoff)
+        out = []
+        with models.autocast(self.device, self.dtype):
+            for part in ws.split(1 if noise == "random" else self.batch):
+                g = torch.Generator().manual_seed(noise_seed) if noise == "random" else None
+                out.append(self.model.synthesis(part, noise, g).float().cpu())
+        return torch.cat(out)
+
+    def _broadcast(self, w: torch.Tensor) -> torch.Tensor:
+        return w[:, None].expand(-1, self.num_ws, -1)
+
+    def images(self, faces, psi: float = 1.0, cutoff: int | None = None, noise: str = "const",
+               noise_seed: int = 0) -> torch.Tensor:
+        """Seeds / codes -> (N, 3, S, S) in [-1, 1]."""
+        codes = self.faces(faces)
+        self.check_rendering(psi, cutoff, noise, noise_seed)
+        return self.draw(self._broadcast(self.w(codes)), psi, cutoff, noise, noise_seed)
+
+    def face(self, face: int | str, psi: float = 1.0, cutoff: int | None = None, noise: str = "const",
+             noise_seed: int = 0) -> Face:
+        """One face (a seed or a code) and its code."""
+        code = self.parse(face)
+        return Face(img_lib.to_pil(self.images([code.text], psi, cutoff, noise, noise_seed))[0], code.text)
+
+    # -- style mixing -------------------------------------------------------------
+
+    def layers(self, spec) -> list[int]:
+        """The styles to copy: "coarse" (4-8 px), "middle" (16-32 px), "fine" (64 px and up), or
+        indices and ranges as text ("0-3", "4,5", "8-") or a list; sorted, each 0 .. num_ws - 1."""
+        last = self.num_ws - 1
+        what = (f"layers are coarse, middle, fine, or style indices 0 to {last} such as 0-3 or 4,5 "
+                f"(this checkpoint has {self.num_ws} styles)")
+        if isinstance(spec, (list, tuple)):
+            if not spec or any(isinstance(i, bool) or not isinstance(i, int) or not 0 <= i <= last for i in spec):
+                raise InputError(f"{what}; got {quote(list(spec))}")
+            return sorted(set(spec))
+        text = checks.text(spec, "layers", 200).strip().lower()
+        if text in ("coarse", "middle", "fine"):
+            found = self.model.style_layers(text)
+            if not found:
+                raise InputError(f"this {self.size} px checkpoint has no {text} styles: give indices 0 to {last}")
+            return found
+        out: set[int] = set()
+        for part in (p.strip() for p in text.split(",")):
+            m = re.fullmatch(r"(\d{1,4})?\s*(-)?\s*(\d{1,4})?", part)
+            if not part or not m or (m[2] is None and m[3] is not None) or (m[1] is None and m[3] is None):
+                raise InputError(f"{what}; got {quote(spec)}")
+            lo = int(m[1]) if m[1] is not None else 0
+            hi = (int(m[3]) if m[3] is not None else last) if m[2] else lo
+            if not 0 <= lo <= hi <= last:
+                raise InputError(f"{what}; got {quote(spec)}")
+            out.update(range(lo, hi + 1))
+        return sorted(out)
+
+    def mix(self, rows, columns, layers="coarse", psi: float = 1.0, cutoff: int | None = None,
+            noise: str = "const", noise_seed: int = 0) -> Mixing:
+        """StyleGAN's Figure 3 from row and column faces (lists of seeds / codes, or texts of them)."""
+        row_faces = _items(rows)
+        col_faces = _items(columns)
+        r = self.faces(row_faces, "row faces", checks.MAX_MIX_SIDE)
+        c = self.faces(col_faces, "column faces", checks.MAX_MIX_SIDE)
+        chosen = self.layers(layers)
+        self.check_rendering(psi, cutoff, noise, noise_seed)
+        w_r, w_c = self._broadcast(self.w(r)), self._broadcast(self.w(c))
+        mixed = self.model.mix(w_c[None].expand(len(r), -1, -1, -1).flatten(0, 1),
+                               w_r[:, None].expand(-1, len(c), -1, -1).flatten(0, 1), chosen)
+        pics = img_lib.to_pil(self.draw(torch.cat([w_r, w_c, mixed]), psi, cutoff, noise, noise_seed))
+        cells = pics[len(r) + len(c):]
+        return Mixing([x.text for x in r], [x.text for x in c], [self.label(f) for f in row_faces],
+                      [self.label(f) for f in col_faces], chosen, pics[:len(r)], pics[len(r):len(r) + len(c)],
+                      [cells[i * len(c):(i + 1) * len(c)] for i in range(len(r))])
+
+    # -- interpolation --------------------------------------------------------------
+
+    @staticmethod
+    def frame_count(points: int, frames: int, loop: bool) -> int:
+        """Frames of a walk through ``points`` faces, ``frames`` per face (``latent.path``)."""
+        return points * frames if loop else (points - 1) * frames + 1
+
+    def interpolation_frames(self, faces, frames: int = 24, mode: str = "lerp-w", loop: bool = False,
+                             side_by_side: int = 1, size: int = 128, psi: float = 1.0, cutoff: int | None = None,
+                             noise: str = "const", noise_seed: int = 0) -> np.ndarray:
+        """(T, size, side_by_side * size, 3) uint8: the faces' walk, ``frames`` frames from each face
+        to the next (and back to the first with ``loop``). With ``side_by_side`` k the list is read k
+        faces at a time: the first k faces are the first key frame, the next k the second, ..."""
+        side = checks.whole(side_by_side, "side by side", 1, checks.MAX_SIDE_BY_SIDE)
+        codes = self.faces(_items(faces), "faces", checks.MAX_MORPH_FACES, at_least=2 * side)
+        if len(codes) % side:
+            raise InputError(f"{len(codes)} faces do not make key frames of {side} side by side: give a multiple "
+                             f"of {side}")
+        frames = checks.whole(frames, "frames per face", 2, checks.MAX_FRAMES)
+        size = checks.whole(size, "size", 16, checks.MAX_DISPLAY)
+        if mode not in MODES:
+            raise InputError(f"interpolation is {' or '.join(MODES)}, not {quote(mode)}")
+        self.check_rendering(psi, cutoff, noise, noise_seed)
+        points = len(codes) // side
+        t = self.frame_count(points, frames, bool(loop))
+        if t > checks.MAX_ANIMATION_FRAMES or t * side > checks.MAX_ANIMATION_FACES:
+            raise InputError(f"{points} faces x {frames} frames{f' x {side} side by side' if side > 1 else ''} is "
+                             f"{t} frames of {side * t} faces: at most {checks.MAX_ANIMATION_FRAMES} frames and "
+                             f"{checks.MAX_ANIMATION_FACES} faces; fewer frames per face")
+        if mode == "slerp-z" and any(c.steps for c in codes):
+            raise InputError("slerp in Z needs faces without variation steps (a variation is a point in W): "
+                             "use lerp-w")
+        columns = [codes[j::side] for j in range(side)]  # face i walks in column i % side
+        with torch.inference_mode():
+            if mode == "lerp-w":
+                paths = [latent.path(self.w(col).cpu(), frames, "lerp", bool(loop)) for col in columns]
+            else:
+                paths = [self._map(latent.path(self._z(col), frames, "slerp", bool(loop))) for col in columns]
+        w = torch.stack(paths, 1).flatten(0, 1)  # (T * side, w_dim), frame by frame
+        x = img_lib.to_uint8(self.draw(self._broadcast(w), psi, cutoff, noise, noise_seed))
+        x = img_lib.upscale(x, size).reshape(t, side, size, size, 3)
+        return np.ascontiguousarray(x.transpose(0, 2, 1, 3, 4).reshape(t, size, side * size, 3))
+
+    def interpolate(self, faces, frames: int = 24, mode: str = "lerp-w", loop: bool = False, side_by_side: int = 1,
+                    fps: int = 20, size: int = 128, psi: float = 1.0, cutoff: int | None = None,
+                    noise: str = "const", noise_seed: int = 0,
+                    out_dir: str | os.PathLike | None = None) -> tuple[Path, Path]:
+        """A GIF and an MP4 of ``interpolation_frames``; returns their paths."""
+        fps = checks.whole(fps, "fps", 1, checks.MAX_FPS)
+        video = self.interpolation_frames(faces, frames, mode, loop, side_by_side, size, psi, cutoff, noise,
+                                          noise_seed)
+        out = Path(out_dir or ".")
+        out.mkdir(parents=True, exist_ok=True)
+        stem = f"stylegan-{mode}-{len(_items(faces))}-faces"
+        return img_lib.save_gif(video, out / f"{stem}.gif", fps), img_lib.save_mp4(video, out / f"{stem}.mp4", fps)
+
+    # -- variations -----------------------------------------------------------------
+
+    def variations(self, face: int | str, count: int = 8, step: float = 0.3, seed: int = 0, psi: float = 1.0,
+                   cutoff: int | None = None, noise: str = "const", noise_seed: int = 0) -> list[Face]:
+        """``count`` faces around ``face``, each with the code that reproduces it (``face``'s code
+        + ``+<seed>:<index>:<step>``)."""
+        code = self.parse(face)
+        count = checks.whole(count, "variations", 1, checks.MAX_VARIATIONS)
+        step = checks.real(step, "step", 0, checks.MAX_STEP)
+        seed = checks.whole(seed, "seed of the variations", 0, checks.MAX_SEED)
+        if len(code.steps) >= checks.MAX_VARIATION_STEPS:
+            raise InputError(f"this face is already {len(code.steps)} variation steps from its seed's face, the most "
+                             "a code holds")
+        self.check_rendering(psi, cutoff, noise, noise_seed)
+        codes = [Code(code.hex, (*code.steps, (seed, i, step))) for i in range(count)]
+        pics = img_lib.to_pil(self.draw(self._broadcast(self.w(codes)), psi, cutoff, noise, noise_seed))
+        return [Face(p, c.text) for p, c in zip(pics, codes)]
+
+
+def _items(faces) -> list:
+    """A text of faces (commas, spaces, new lines) or a list -> a list, unchecked."""
+    if isinstance(faces, str):
+        return checks.text(faces, "faces", MAX_LIST_CHARS).replace(",", " ").split()
+    if isinstance(faces, (int, float)) and not isinstance(faces, bool):
+        return [faces]
+    return list(faces) if isinstance(faces, (list, tuple)) else faces
