@@ -90,7 +90,7 @@ class PictureInput(gr.Image):
             raise serving.refuse(str(e)) from None
 
 
-TITLES = {"dcgan": "DCGAN", "ugatit": "U-GAT-IT", "stargan": "StarGAN", "acgan": "AC-GAN"}
+TITLES = {"dcgan": "DCGAN", "ugatit": "U-GAT-IT", "stargan": "StarGAN", "acgan": "AC-GAN", "stylegan": "StyleGAN"}
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"  # public-domain photo, our DCGAN's faces
 CROP_CHOICES = [("auto", "auto"), ("anime face", "anime"), ("photo face", "photo"), ("off", "none")]
 

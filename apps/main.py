@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:
 import gradio as gr
 import torch
 
-from apps import acgan, dcgan, serving, stargan, training, ugatit
+from apps import acgan, dcgan, serving, stargan, stylegan, training, ugatit
 from apps.common import checkpoint_choices
 
 MAX_QUEUE = 64  # pending events before new ones are refused: a busy CPU never builds an endless backlog
@@ -26,7 +26,9 @@ CONCURRENCY = 2  # events computed at once (the others wait in the queue)
 MAX_UPLOAD = "10mb"
 # Pictures come at the model's size (64 / 128 px); gradio's image box only ever shrinks (object-fit:
 # scale-down), so a result is enlarged to its box here, by the browser.
-CSS = ".facegan-picture img { object-fit: contain !important; width: 100% !important; height: 100% !important; }"
+CSS = (".facegan-picture img { object-fit: contain !important; width: 100% !important; height: 100% !important; }"
+       # a gallery captioned by face codes (the StyleGAN studio's variations) shows the end, where they differ
+       " .facegan-codes .caption-label { direction: rtl; }")
 AUTH_ENV = "FACEGAN_AUTH"  # USER:PASSWORD, for hosts where a flag would show in the process list
 
 
@@ -38,23 +40,29 @@ def build_demo(settings: serving.Settings | None = None) -> gr.Blocks:
     with gr.Blocks(title="facegan", delete_cache=(3600, serving.SCRATCH_AGE_S)) as demo:
         gr.Markdown("# facegan\nGenerate and edit anime faces with GANs. Every button is also a "
                     "Python API, a `facegan` command and a `gradio_client` endpoint (see the README).")
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with gr.Tab("DCGAN explorer") as dcgan_tab:
                 dcgan_ckpt, first_face = dcgan.render()
-            with gr.Tab("U-GAT-IT converter") as ugatit_tab:
-                ugatit_ckpt = ugatit.render()
-            with gr.Tab("StarGAN editor") as stargan_tab:
-                stargan_ckpt = stargan.render()
+            with gr.Tab("U-GAT-IT converter", id="ugatit") as ugatit_tab:
+                ugatit_ckpt, ugatit_picture = ugatit.render()
+            with gr.Tab("StarGAN editor", id="stargan") as stargan_tab:
+                stargan_ckpt, stargan_picture = stargan.render()
             with gr.Tab("AC-GAN class grid") as acgan_tab:
                 acgan_ckpt = acgan.render()
+            with gr.Tab("StyleGAN studio") as stylegan_tab:
+                studio = stylegan.render()
             with gr.Tab("Training"):
                 attach = training.render(serving.SETTINGS.training)
+        # The studio's face as the StarGAN editor's / U-GAT-IT converter's picture, that tab opened.
+        stylegan.send(studio, "stargan", stargan_picture, tabs, "stargan")
+        stylegan.send(studio, "ugatit", ugatit_picture, tabs, "ugatit")
         demo.load(*first_face, api_visibility="private")
         if attach:
             demo.load(attach[0], outputs=attach[1], api_visibility="private")
         # A run finished in the Training tab shows up in the chooser when the tab is opened.
         for tab, chooser, technique in ((dcgan_tab, dcgan_ckpt, "dcgan"), (ugatit_tab, ugatit_ckpt, "ugatit"),
-                                        (stargan_tab, stargan_ckpt, "stargan"), (acgan_tab, acgan_ckpt, "acgan")):
+                                        (stargan_tab, stargan_ckpt, "stargan"), (acgan_tab, acgan_ckpt, "acgan"),
+                                        (stylegan_tab, studio.ckpt, "stylegan")):
             tab.select(lambda t=technique: gr.Dropdown(choices=checkpoint_choices(t)), outputs=chooser,
                        api_visibility="private", queue=False)
     demo.queue(max_size=MAX_QUEUE, default_concurrency_limit=CONCURRENCY)

@@ -163,7 +163,8 @@ def compose(slots: dict, *values) -> str:
 
 
 def render():
-    """The tab's widgets and events, inside an open Blocks/Tab. Returns the checkpoint chooser."""
+    """The tab's widgets and events, inside an open Blocks/Tab. Returns the checkpoint chooser and
+    the picture input (which the StyleGAN studio can fill)."""
     ckpt, _ = checkpoint_chooser(TECHNIQUE)
     gr.Markdown("### Edit a face\nUpload a picture of a face. The face is found and cropped like the training "
                 "pictures, then translated by one generator to other labels: every value of one group "
@@ -173,7 +174,7 @@ def render():
     groups = [name for name, _ in cats + bins]
     with gr.Row():
         with gr.Column(scale=2):
-            picture = PictureInput(label="Picture", type="pil", image_mode=None, height=320,
+            picture = PictureInput(label="Picture", type="pil", image_mode=None, height=320, format="png",
                                    sources=["upload", "clipboard"])
             with gr.Row():
                 crop = gr.Radio(CROP_CHOICES, value="auto", label="Face crop",
@@ -213,7 +214,7 @@ def render():
         slot.change(compose, [slots, *cat_slots, *bin_slots], target, api_visibility="private", queue=False)
     grid_btn.click(grid, [ckpt, picture, group, crop, face], [gallery, grid_file, notes], api_name="stargan_grid")
     edit_btn.click(edit, [ckpt, picture, target, crop, face], [result, notes], api_name="stargan_edit")
-    return ckpt
+    return ckpt, picture
 
 
 def build_demo() -> gr.Blocks:

@@ -68,14 +68,15 @@ def convert(ckpt: str, picture, direction: str, crop: str, face: float):
 
 
 def render():
-    """The tab's widgets and events, inside an open Blocks/Tab. Returns the checkpoint chooser."""
+    """The tab's widgets and events, inside an open Blocks/Tab. Returns the checkpoint chooser and
+    the picture input (which the StyleGAN studio can fill)."""
     ckpt, _ = checkpoint_chooser(TECHNIQUE)
     gr.Markdown("### Convert a face\nUpload a picture of a face (a photo or an illustration). The face is found "
                 "and cropped like the training pictures, then translated; the attention map shows where the "
                 "generator's CAM looked to tell the domains apart (red: most).")
     with gr.Row():
         with gr.Column(scale=2):
-            picture = PictureInput(label="Picture", type="pil", image_mode=None, height=320,
+            picture = PictureInput(label="Picture", type="pil", image_mode=None, height=320, format="png",
                                    sources=["upload", "clipboard"])
             direction = gr.Radio(DIRECTIONS, value="a2b", label="Direction")
             with gr.Row():
@@ -102,7 +103,7 @@ def render():
 
     go.click(convert, [ckpt, picture, direction, crop, face], [result, attention, side, found, notes],
              api_name="ugatit_convert")
-    return ckpt
+    return ckpt, picture
 
 
 def build_demo() -> gr.Blocks:

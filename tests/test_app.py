@@ -8,6 +8,7 @@ default checkpoint the bundled one without touching the network.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -782,3 +783,165 @@ def test_acgan_face_code_reproduces_the_face_and_interpolates(client, acgan_ckpt
     with Image.open(gif) as im:
         assert im.n_frames == 2 * 3 and im.size == (2 * 128, 128)  # there and back, a face per class
     assert sorted(Path(f).suffix for f in files) == [".gif", ".mp4"]
+
+
+# ----------------------------------------------------------------------------- StyleGAN studio
+
+SG_RENDER = (1.0, None, "const", 0)  # psi, cutoff, noise, noise seed: what every stylegan_* endpoint ends with
+
+
+@pytest.fixture(scope="module")
+def stylegan_ckpt(tmp_path_factory) -> str:
+    """A tiny random StyleGAN2 (16 px, 6 styles) saved as a checkpoint folder (under the operator's folder)."""
+    import torch
+
+    from facegan.models import stylegan
+
+    torch.manual_seed(0)
+    model = stylegan.Model(stylegan.Config(image_size=16, z_dim=8, w_dim=8, channel_base=64, channel_max=8,
+                                           mbstd_group=2))
+    folder = tmp_path_factory.mktemp("stylegan") / "tiny"
+    hub.save_pretrained(model, folder)
+    return str(folder)
+
+
+def studio_of(ckpt: str):
+    from facegan.studio import Studio
+
+    return Studio(hub.load_folder(ckpt))
+
+
+def test_stylegan_generate_a_seed_and_its_code_give_the_same_face(client, stylegan_ckpt):
+    pic, code = client.predict(stylegan_ckpt, "3", 0.7, None, "const", 0, api_name="/stylegan_generate")
+    want = studio_of(stylegan_ckpt).face(3, psi=0.7)
+    assert code == want.code and len(code) == 16
+    assert np.abs(pixels(pic) - np.asarray(want.picture, np.int16)).max() <= 1  # the library's face, at 16 px
+    again, same = client.predict(stylegan_ckpt, code.upper(), 0.7, None, "const", 0, api_name="/stylegan_generate")
+    assert same == code and same_picture(again, pic)
+    average = [client.predict(stylegan_ckpt, s, 0, None, "const", 0, api_name="/stylegan_generate")[0]
+               for s in ("1", "2")]
+    assert same_picture(*average)  # psi 0: the average face for every seed
+    noisy, _ = client.predict(stylegan_ckpt, code, 0.7, 2, "random", 5, api_name="/stylegan_generate")
+    assert not same_picture(noisy, pic)
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (("-1", *SG_RENDER), "seed must be between 0 and 9223372036854775807"),
+    (("1.5", *SG_RENDER), "seed must be a whole number"),
+    (("nothex", *SG_RENDER), "a face code is 16 hex digits"),
+    (("", *SG_RENDER), "give a face: a seed"),
+    (("1", 5, None, "const", 0), r"psi must be between -2.0 and 2.0"),
+    (("1", "NaN", None, "const", 0), r"psi must be a finite number"),
+    (("1", 1, 7, "const", 0), r"cutoff \(truncated styles\) must be between 0 and 6"),
+    (("1", 1, None, "loud", 0), r"noise is one of const, random, none|loud"),
+])
+def test_stylegan_generate_refuses_a_bad_seed_or_psi_and_lives(client, stylegan_ckpt, args, says):
+    with pytest.raises(AppError, match=says):
+        client.predict(stylegan_ckpt, *args, api_name="/stylegan_generate")
+    pic, code = client.predict(stylegan_ckpt, "0", *SG_RENDER, api_name="/stylegan_generate")  # still answering
+    assert Path(pic).is_file() and len(code) == 16
+
+
+def test_stylegan_default_says_that_none_is_bundled_yet(client):
+    if "stylegan" in hub.read_manifest(hub.MANIFEST):
+        pytest.skip("a default StyleGAN checkpoint is bundled now")
+    with pytest.raises(AppError, match=r"No StyleGAN checkpoint is bundled yet: train one in the Training tab"):
+        client.predict("default", "0", *SG_RENDER, api_name="/stylegan_generate")
+    with pytest.raises(AppError, match=r"is not a StyleGAN model"):
+        client.predict("checkpoints/dcgan-anime-64", "0", *SG_RENDER, api_name="/stylegan_generate")
+
+
+def test_stylegan_mix_is_figure_3(client, stylegan_ckpt):
+    figure, cells, summary = client.predict(stylegan_ckpt, "1, 2, 3", "4,5", "coarse", *SG_RENDER,
+                                            api_name="/stylegan_mix")
+    assert [c["caption"] for c in cells] == [f"seed {r} → seed {c}" for r in (1, 2, 3) for c in (4, 5)]
+    assert "styles 0-3" in summary and "copied from the row's face" in summary
+    want = studio_of(stylegan_ckpt).mix([1, 2, 3], [4, 5], "coarse")
+    for item, (pic, _) in zip(cells, want.cells()):
+        assert np.abs(pixels(item["image"]) - np.asarray(pic, np.int16)).max() <= 1
+    with Image.open(figure) as im:
+        assert im.size == want.figure(128).size  # (1 + 2) x (1 + 3) pictures of 128 px and their captions
+    _, same, _ = client.predict(stylegan_ckpt, "4", "4", "0-2", *SG_RENDER, api_name="/stylegan_mix")
+    face4, _ = client.predict(stylegan_ckpt, "4", *SG_RENDER, api_name="/stylegan_generate")
+    assert np.abs(pixels(same[0]["image"]) - pixels(face4)).max() <= 1  # mixing a face with itself: the face
+    for layers, says in (("0-99", r"style indices 0 to 5"), ("fine", r"has no fine styles"), ("x", r"coarse, middle")):
+        with pytest.raises(AppError, match=says):
+            client.predict(stylegan_ckpt, "1", "2", layers, *SG_RENDER, api_name="/stylegan_mix")
+    with pytest.raises(AppError, match=r"row faces: 1 to 16 faces"):
+        client.predict(stylegan_ckpt, ",".join(map(str, range(17))), "2", "coarse", *SG_RENDER,
+                       api_name="/stylegan_mix")
+    _, again, _ = client.predict(stylegan_ckpt, "1", "2", "middle", *SG_RENDER, api_name="/stylegan_mix")
+    assert len(again) == 1  # the server still answers
+
+
+def test_stylegan_interpolate_side_by_side_gif_and_mp4(client, stylegan_ckpt):
+    gif, _mp4, files = client.predict(stylegan_ckpt, "1, 2, 3", 4, "lerp-w", False, 10, 1, *SG_RENDER,
+                                      api_name="/stylegan_interpolate")
+    with Image.open(gif) as im:
+        assert im.n_frames == 2 * 4 + 1 and im.size == (128, 128)
+    assert sorted(Path(f).suffix for f in files) == [".gif", ".mp4"]
+    gif, _, _ = client.predict(stylegan_ckpt, "1 2 3 4 5 6", 3, "slerp-z", True, 10, 3, 0.7, None, "const", 0,
+                               api_name="/stylegan_interpolate")
+    with Image.open(gif) as im:  # three faces side by side, each through two key frames and back
+        assert im.n_frames == 2 * 3 and im.size == (3 * 128, 128)
+    with pytest.raises(AppError, match=r"a multiple of 2"):
+        client.predict(stylegan_ckpt, "1,2,3,4,5", 3, "lerp-w", False, 10, 2, *SG_RENDER,
+                       api_name="/stylegan_interpolate")
+    with pytest.raises(AppError, match=r"at most 600 frames"):
+        client.predict(stylegan_ckpt, ",".join(map(str, range(32))), 100, "lerp-w", False, 10, 1, *SG_RENDER,
+                       api_name="/stylegan_interpolate")
+
+
+def test_stylegan_variations_are_near_and_each_code_reproduces_its_face(client, stylegan_ckpt):
+    gallery = client.predict(stylegan_ckpt, "7", 5, 0.25, 3, *SG_RENDER, api_name="/stylegan_variations")
+    centre = studio_of(stylegan_ckpt).code(7)
+    assert [g["caption"] for g in gallery] == [centre] + [f"{centre}+3:{i}:0.25" for i in range(5)]
+    pics = [pixels(g["image"]) for g in gallery]
+    assert len({p.tobytes() for p in pics}) == 6  # the face and 5 different variations
+    pic, code = client.predict(stylegan_ckpt, gallery[2]["caption"], *SG_RENDER, api_name="/stylegan_generate")
+    assert code == gallery[2]["caption"] and np.abs(pixels(pic) - pics[2]).max() <= 1
+    further = client.predict(stylegan_ckpt, code, 2, 0.25, 0, *SG_RENDER, api_name="/stylegan_variations")
+    assert further[1]["caption"] == f"{code}+0:0:0.25"  # continuing from a variation
+    for args, says in ((("7", 0, 0.3, 0), r"variations must be between 1 and 64"),
+                       (("7", 4, 5, 0), r"step must be between 0 and 2"),
+                       ((centre + "+1:2", 4, 0.3, 0), r"\+<seed>:<index>:<step>")):
+        with pytest.raises(AppError, match=says):
+            client.predict(stylegan_ckpt, *args, *SG_RENDER, api_name="/stylegan_variations")
+
+
+def test_stylegan_face_goes_to_the_stargan_and_ugatit_tabs(client, stylegan_ckpt, stargan_ckpt):
+    """The send buttons (private events, as the page calls them): the studio's face becomes the other
+    tab's picture, that tab is opened, and the StarGAN editor edits the face it was sent."""
+    import httpx
+
+    config = httpx.get(client.src + "config").json()
+    sends = [d["id"] for d in config["dependencies"] if (d.get("api_name") or "").startswith("send_face")]
+    assert len(sends) == 2
+    face_pic, _ = client.predict(stylegan_ckpt, "5", *SG_RENDER, api_name="/stylegan_generate")
+    sent = []
+    for fn in sends:
+        r = httpx.post(client.src + "gradio_api/run/predict", timeout=60,
+                       json={"data": [stylegan_ckpt, "5", *SG_RENDER], "fn_index": fn, "session_hash": "sg"})
+        assert r.status_code == 200, r.text
+        picture, tabs = r.json()["data"]
+        sent.append(picture)
+        assert tabs["selected"] in ("stargan", "ugatit")
+        with Image.open(face_pic) as small:  # the face, enlarged for the other tab's face detector
+            want = np.asarray(small.convert("RGB").resize((256, 256), Image.Resampling.LANCZOS), np.int16)
+        assert np.abs(pixels(_fetch(picture["url"])) - want).max() <= 1
+    r = httpx.post(client.src + "gradio_api/run/predict", timeout=60, json={
+        "data": [stylegan_ckpt, "not a face", *SG_RENDER], "fn_index": sends[0], "session_hash": "sg"})
+    assert "a face code is 16 hex digits" in r.json().get("error", "")
+    # the StarGAN editor reads the picture it was sent (a file of this server's cache, as the page sends it back)
+    grid_fn = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "stargan_grid")
+    r = httpx.post(client.src + "gradio_api/run/predict", timeout=120, json={
+        "data": [stargan_ckpt, sent[0], "hair", "none", 0], "fn_index": grid_fn, "session_hash": "sg"})
+    assert r.status_code == 200, r.text
+    gallery = r.json()["data"][0]
+    assert gallery[0]["caption"] == "input" and len(gallery) > 2
+
+
+def _fetch(url: str) -> io.BytesIO:
+    import httpx
+
+    return io.BytesIO(httpx.get(url).content)
