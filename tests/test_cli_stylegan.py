@@ -1,0 +1,119 @@
+"""`facegan generate stylegan` and `facegan interpolate stylegan`, run as a user runs them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from test_cli_limits import assert_one_line_refusal, run_main
+
+from facegan import hub
+from facegan.models import stylegan
+from facegan.studio import Studio
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = {"image_size": 16, "z_dim": 8, "w_dim": 8, "channel_base": 64, "channel_max": 8, "mbstd_group": 2}
+
+
+def facegan(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "-m", "facegan", *args], check=False, capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory) -> Path:
+    torch.manual_seed(0)
+    return hub.save_pretrained(stylegan.Model(stylegan.Config(**TINY)), tmp_path_factory.mktemp("sg") / "tiny")
+
+
+def pixels(path) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"), dtype=np.int16)
+
+
+def test_generate_one_face_with_psi_like_the_library(ckpt, tmp_path):
+    r = facegan("generate", "stylegan", "--checkpoint", str(ckpt), "--seed", "3", "--psi", "0.7", "--out",
+                str(tmp_path / "face.png"), "--print-codes")
+    assert r.returncode == 0, r.stderr
+    st = Studio(hub.load_folder(ckpt), dtype="float32")
+    want = st.face(3, psi=0.7)
+    assert r.stdout.split() == [str(tmp_path / "face.png"), want.code]
+    assert (pixels(tmp_path / "face.png") == np.asarray(want.picture, np.int16)).all()
+    # a variation's code, random noise and a cutoff
+    code = st.variations(3, 2, 0.3, 1)[1].code
+    r = facegan("generate", "stylegan", "--checkpoint", str(ckpt), "--code", code, "--psi", "0.5", "--cutoff", "2",
+                "--noise", "random", "--noise-seed", "4", "--out", str(tmp_path / "v.png"))
+    assert r.returncode == 0, r.stderr
+    want = st.face(code, psi=0.5, cutoff=2, noise="random", noise_seed=4)
+    assert (pixels(tmp_path / "v.png") == np.asarray(want.picture, np.int16)).all()
+    r = facegan("generate", "stylegan", "--checkpoint", str(ckpt), "--seed", "0", "--count", "6", "--columns", "3",
+                "--psi", "0", "--out", str(tmp_path / "grid.png"))
+    assert r.returncode == 0, r.stderr
+    grid = pixels(tmp_path / "grid.png")
+    assert grid.shape == (2 * 18 + 2, 3 * 18 + 2, 3)
+    assert (grid[2:18, 2:18] == grid[20:36, 38:54]).all()  # psi 0: one face, the average
+
+
+def test_interpolate_writes_gif_and_mp4(ckpt, tmp_path):
+    r = facegan("interpolate", "stylegan", "--checkpoint", str(ckpt), "--seeds", "1,2,3", "--frames", "4", "--size",
+                "32", "--out", str(tmp_path / "morph.gif"), str(tmp_path / "morph.mp4"))
+    assert r.returncode == 0, r.stderr
+    with Image.open(tmp_path / "morph.gif") as im:
+        assert im.n_frames == 2 * 4 + 1 and im.size == (32, 32)  # no --loop: it ends on the last face
+    assert (tmp_path / "morph.mp4").stat().st_size > 0
+    r = facegan("interpolate", "stylegan", "--checkpoint", str(ckpt), "--seeds", "1,2,3,4,5,6", "--side-by-side", "3",
+                "--frames", "3", "--loop", "--mode", "slerp-z", "--size", "16", "--out", str(tmp_path / "three.gif"))
+    assert r.returncode == 0, r.stderr
+    with Image.open(tmp_path / "three.gif") as im:
+        assert im.n_frames == 2 * 3 and im.size == (3 * 16, 16)
+    st = Studio(hub.load_folder(ckpt), dtype="float32")
+    frames = st.interpolation_frames([1, 2, 3, 4, 5, 6], 3, "slerp-z", True, 3, 16)
+    with Image.open(tmp_path / "three.gif") as im:
+        first = np.asarray(im.convert("RGB"), np.int16)
+    assert np.abs(first - frames[0]).mean() < 6  # the same frame, through the GIF's 256-colour palette
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["interpolate", "stylegan", "--seeds", "1", "--out", "OUT.gif"], "faces: 2 to 32 faces"),
+    (["interpolate", "stylegan", "--seeds", "1,x", "--out", "OUT.gif"], "16 hex digits"),
+    (["interpolate", "stylegan", "--seeds", "1,2,3", "--side-by-side", "2", "--out", "OUT.gif"], "faces: 4 to 32"),
+    (["interpolate", "stylegan", "--seeds", "1,2", "--out", "OUT.png"], "written as .gif or .mp4"),
+    (["interpolate", "stylegan", "--seeds", "1,2", "--frames", "1", "--out", "OUT.gif"], "argument --frames"),
+    (["interpolate", "stylegan", "--seeds", "1,2", "--side-by-side", "9", "--out", "OUT.gif"],
+     "argument --side-by-side: side-by-side must be between 1 and 8"),
+    (["interpolate", "stylegan", "--seeds", "1,2", "--mode", "cubic", "--out", "OUT.gif"], "argument --mode"),
+    (["generate", "stylegan", "--seed", "1", "--psi", "nan", "--out", "OUT.png"], "argument --psi: psi must be a finite"),
+    (["generate", "stylegan", "--seed", "1", "--psi", "3", "--out", "OUT.png"], "argument --psi: psi must be between"),
+    (["generate", "stylegan", "--seed", "1", "--cutoff", "7", "--out", "OUT.png"],
+     "cutoff (truncated styles) must be between 0 and 6"),
+    (["generate", "stylegan", "--seed", "1", "--noise", "loud", "--out", "OUT.png"], "argument --noise"),
+    (["generate", "stylegan", "--code", "00" * 8 + "+1:2", "--out", "OUT.png"], "+<seed>:<index>:<step>"),
+])
+def test_errors_are_one_line(ckpt, tmp_path, capsys, argv, says):
+    argv = [a.replace("OUT", str(tmp_path / "out" / "x")) for a in argv] + ["--checkpoint", str(ckpt)]
+    rc, err = run_main(argv, capsys)
+    assert rc == 2
+    assert_one_line_refusal(rc, err, says)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["generate", "stylegan", "--seed", "3"], "no default stylegan checkpoint is bundled yet: give --checkpoint"),
+    (["interpolate", "stylegan", "--seeds", "1,2"], "no default stylegan checkpoint"),
+    (["generate", "dcgan", "--psi", "0.5"], "--psi is for stylegan, not dcgan"),
+    (["interpolate", "dcgan", "--seeds", "1,2"], "interpolate is for stylegan, not dcgan (for dcgan: facegan morph)"),
+])
+def test_without_a_checkpoint_or_for_another_technique(tmp_path, capsys, argv, says):
+    if "stylegan" in hub.read_manifest(hub.MANIFEST) and "stylegan" in argv:
+        pytest.skip("a default StyleGAN checkpoint is bundled now")
+    out = tmp_path / "out" / ("x.gif" if argv[0] == "interpolate" else "x.png")
+    rc, err = run_main([*argv, "--out", str(out)], capsys)
+    assert_one_line_refusal(rc, err, says)
+    assert rc == 2 and not out.exists()
