@@ -82,8 +82,10 @@ FILEDATA = "gradio.FileData"
 OUTPUTS = {"dcgan_face": 18, "dcgan_sliders": 2, "dcgan_random": 18, "dcgan_generate": 1, "dcgan_rank": 2,
            "dcgan_offset": 3, "dcgan_morph": 3, "ugatit_convert": 5, "stargan_grid": 3, "stargan_edit": 2,
            "train_start": 1, "train_status": 3, "train_stop": 1, "acgan_grid": 3, "acgan_face": 2,
-           "acgan_interpolate": 3}
+           "acgan_interpolate": 3, "stylegan_generate": 2, "stylegan_mix": 3, "stylegan_interpolate": 3,
+           "stylegan_variations": 1}
 FUZZ_ACGAN = "fuzz-acgan"  # a tiny AC-GAN (classes red, green, blue) under the operator's checkpoint folder
+FUZZ_STYLEGAN = "fuzz-stylegan"  # a tiny StyleGAN2 (16 px, 6 styles), there too
 NO_HEALTH_CHECKS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
                     HealthCheck.filter_too_much, HealthCheck.large_base_example]
 
@@ -342,6 +344,10 @@ def server(tmp_path_factory, canary):
     torch.manual_seed(0)
     hub.save_pretrained(acgan.Model(acgan.Config(nz=8, ngf=8, ndf=8, classes=["red", "green", "blue"])),
                         base / FUZZ_ACGAN)
+    from facegan.models import stylegan
+
+    hub.save_pretrained(stylegan.Model(stylegan.Config(image_size=16, z_dim=8, w_dim=8, channel_base=64,
+                                                       channel_max=8, mbstd_group=2)), base / FUZZ_STYLEGAN)
     log = LogWatch()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FACEGAN_RUNS", str(runs))
@@ -543,6 +549,12 @@ def valid_args(server: Server, api: str) -> list:
         "acgan_grid": [str(server.base / FUZZ_ACGAN), ["red", "blue"], 2, 0],
         "acgan_face": [str(server.base / FUZZ_ACGAN), "green:" + "7f" * 8],
         "acgan_interpolate": [str(server.base / FUZZ_ACGAN), "red:" + "00" * 8, "ff" * 8, ["blue"], 2, "lerp", False, 5],
+        "stylegan_generate": [str(server.base / FUZZ_STYLEGAN), "3", 0.7, None, "const", 0],
+        "stylegan_mix": [str(server.base / FUZZ_STYLEGAN), "1, 2", "3", "coarse", 1.0, None, "const", 0],
+        "stylegan_interpolate": [str(server.base / FUZZ_STYLEGAN), "1 2", 2, "lerp-w", False, 5, 1, 1.0, None,
+                                 "const", 0],
+        "stylegan_variations": [str(server.base / FUZZ_STYLEGAN), "7f" * 8 + "+0:1:0.3", 2, 0.3, 0, 0.7, 2,
+                                "random", 1],
     }[api]
 
 
@@ -630,6 +642,7 @@ MORPH = ["morph", "dcgan", "--code", CODE, "--code", OTHER, "--out", "OUT"]
 TRAIN = ["train", "dcgan", "--data", "NOWHERE", "--out", "OUT"]
 EVAL = ["evaluate", "dcgan", "--data", "NOWHERE"]
 TRANSLATE, EDIT = ["translate", "ugatit", "OUT", "--out", "OUT"], ["edit", "stargan", "OUT", "--out", "OUT"]
+SG_GEN, SG_WALK = ["generate", "stylegan", "--out", "OUT"], ["interpolate", "stylegan", "--seeds", "1,2", "--out", "OUT"]
 WHOLE, REAL, JSON = "whole", "real", "json"
 CLI_FLAGS = [
     (GEN, "--count", WHOLE, 1, checks.MAX_FACES), (GEN, "--columns", WHOLE, 1, checks.MAX_COLUMNS),
@@ -638,6 +651,8 @@ CLI_FLAGS = [
     (MORPH, "--frames", WHOLE, 2, checks.MAX_FRAMES), (MORPH, "--fps", WHOLE, 1, checks.MAX_FPS),
     (MORPH, "--size", WHOLE, 16, checks.MAX_DISPLAY), (EVAL, "--n", WHOLE, 2, checks.MAX_EVAL_IMAGES),
     (TRANSLATE, "--face", WHOLE, 0, checks.MAX_FACE_INDEX), (EDIT, "--size", WHOLE, 16, checks.MAX_DISPLAY),
+    (SG_GEN, "--psi", REAL, -checks.MAX_PSI, checks.MAX_PSI), (SG_GEN, "--noise-seed", WHOLE, 0, checks.MAX_SEED),
+    (SG_WALK, "--side-by-side", WHOLE, 1, checks.MAX_SIDE_BY_SIDE), (SG_WALK, "--frames", WHOLE, 2, checks.MAX_FRAMES),
     (TRAIN, "--steps", WHOLE, 1, checks.MAX_STEPS), (TRAIN, "--batch-size", WHOLE, 1, checks.MAX_BATCH),
     (TRAIN, "--limit", WHOLE, 0, checks.MAX_IMAGES), (TRAIN, "--keep-last", WHOLE, 1, checks.MAX_KEEP),
     (TRAIN, "--log-every", WHOLE, 1, checks.MAX_EVERY), (TRAIN, "--model", JSON, 0, 0),
