@@ -747,8 +747,9 @@ def test_acgan_grid_shows_the_measured_diversity_of_the_chosen_classes(client, t
 def test_train_an_acgan_job_with_the_forms_label_group_and_top_k(client, runs, tmp_path_factory):
     """The Training tab's AC-GAN fields write group and top_k into the model config and name the
     classes the run will have; the job then trains on those classes only."""
-    from apps import training
     from test_stargan import HAIR, make_tag_set
+
+    from apps import training
 
     data = make_tag_set(tmp_path_factory.mktemp("acgan-data") / "tags")
     config, groups, says = training.class_fields("acgan", str(data), "hair", 2, training.default_model_config("acgan"))
