@@ -70,8 +70,11 @@ def diversity_table(cg: ClassGrid, names: list[str]) -> pd.DataFrame:
     rows = cg.measured(names)
     if rows is None:
         return pd.DataFrame(columns=TABLE)
-    return pd.DataFrame([[r["class"], r["diversity"], None if r["accuracy"] is None else round(100 * r["accuracy"], 1),
-                          r["real images"]] for r in rows], columns=TABLE)
+    def rounded(v, scale: float, digits: int):
+        return None if v is None else round(scale * v, digits)
+
+    return pd.DataFrame([[r["class"], rounded(r["diversity"], 1, 2), rounded(r["accuracy"], 100, 1),
+                          None if r["real images"] is None else int(r["real images"])] for r in rows], columns=TABLE)
 
 
 def face(ckpt: str, code: str):

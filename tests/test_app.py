@@ -740,7 +740,7 @@ def test_acgan_grid_shows_the_measured_diversity_of_the_chosen_classes(client, t
     assert table["headers"] == ["class", "diversity", "accuracy %", "real images"]
     rows = {r[0]: r[1:] for r in table["data"]}
     assert [r[0] for r in table["data"]] == ["blue", "green", "red"]
-    assert rows["red"] == [0.31, 90.0, 40] and rows["blue"] == [1.02, 50.0, 12]
+    assert rows["red"] == [0.31, 90.0, 40] and rows["blue"] == [1.02, 50.0, 12]  # diversity to 2 digits, accuracy in %
     assert all(v in (None, "", "NaN") or (isinstance(v, float) and math.isnan(v)) for v in rows["green"])
 
 
