@@ -216,7 +216,8 @@ def main() -> None:
             for variant in args.variants or ["dcgan:ac", "dcgan:both+real", "resnet:ac", "resnet:both+real"]:
                 ckpt = train_variant(data_path, group, variant, args, loaded)
                 m = measure(hub.load_folder(ckpt), real, net, inception, args.per_class, args.fid_n)
-                results.append((f"{group} {variant} ({args.steps} steps, ngf {args.ngf})", m))
+                steps = int(ckpt.name.removeprefix("step-"))  # a run stopped early says so
+                results.append((f"{group} {variant} ({steps} steps, ngf {args.ngf})", m))
                 show(results[-1][0], m, args.classes)
     else:
         refs = args.checkpoint or [str(hub.default_checkpoint("acgan").folder)]
