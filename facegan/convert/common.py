@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from facegan import hub
 from facegan.hub import CheckpointError
 
 _PICKLED = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
@@ -46,3 +47,18 @@ def state_dict_of(obj, label: str, verb: str = "holds") -> dict[str, torch.Tenso
     if not state:
         raise CheckpointError(f"{label} is an empty state_dict")
     return state
+
+
+def provenance(source: str, g_path: str | Path, d_path: str | Path | None, untrained: str,
+               names: tuple[str, str] = ("netG", "netD")) -> dict:
+    """What ``config.json`` records about a converted source (``hub.save_pretrained(extra_config=...)``):
+    the file names and sha256 of G and D (``names``: the keys), and whether D was converted;
+    ``untrained`` says what a freshly initialised D's readings are worth."""
+    g, d = names
+    return {"converted_from": {
+        "source": source,
+        g: Path(g_path).name, f"{g}_sha256": hub.sha256_of(g_path),
+        d: Path(d_path).name if d_path else None,
+        f"{d}_sha256": hub.sha256_of(d_path) if d_path else None,
+        "discriminator": "converted" if d_path else f"untrained (freshly initialised: {untrained})",
+    }}

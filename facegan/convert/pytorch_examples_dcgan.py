@@ -37,7 +37,8 @@ from pathlib import Path
 
 import torch
 
-from facegan import hub, latent
+from facegan import latent
+from facegan.convert import common
 from facegan.convert.common import load_data_only, state_dict_of
 from facegan.hub import CheckpointError
 from facegan.models import dcgan
@@ -207,13 +208,7 @@ def convert(netg_path: str | Path, netd_path: str | Path | None = None, nz: int 
 
 def provenance(netg_path: str | Path, netd_path: str | Path | None = None) -> dict:
     """What ``config.json`` records about the source (``hub.save_pretrained(extra_config=...)``)."""
-    return {"converted_from": {
-        "source": SOURCE,
-        "netG": Path(netg_path).name, "netG_sha256": hub.sha256_of(netg_path),
-        "netD": Path(netd_path).name if netd_path else None,
-        "netD_sha256": hub.sha256_of(netd_path) if netd_path else None,
-        "discriminator": "converted" if netd_path else "untrained (freshly initialised: its scores mean nothing)",
-    }}
+    return common.provenance(SOURCE, netg_path, netd_path, "its scores mean nothing")
 
 
 def model_card(model: dcgan.Model, netg_path: str | Path, netd_path: str | Path | None = None) -> str:

@@ -46,7 +46,7 @@ from pathlib import Path
 
 import torch
 
-from facegan import hub
+from facegan.convert import common
 from facegan.convert.common import load_data_only, state_dict_of
 from facegan.hub import CheckpointError
 from facegan.labels import BINARY, CATEGORICAL, DatasetLabels, Group, LabelError, LabelSpec
@@ -215,13 +215,7 @@ def convert(g_path: str | Path, c_dim: int, d_path: str | Path | None = None, im
 
 def provenance(g_path: str | Path, d_path: str | Path | None = None) -> dict:
     """What ``config.json`` records about the source (``hub.save_pretrained(extra_config=...)``)."""
-    return {"converted_from": {
-        "source": SOURCE,
-        "G": Path(g_path).name, "G_sha256": hub.sha256_of(g_path),
-        "D": Path(d_path).name if d_path else None,
-        "D_sha256": hub.sha256_of(d_path) if d_path else None,
-        "discriminator": "converted" if d_path else "untrained (freshly initialised: its label reading means nothing)",
-    }}
+    return common.provenance(SOURCE, g_path, d_path, "its label reading means nothing", ("G", "D"))
 
 
 def model_card(model: stargan.Model, g_path: str | Path, d_path: str | Path | None = None) -> str:
