@@ -17,9 +17,9 @@
 #                       current step with a checkpoint (state "stopped"), and the export goes on with it,
 #                       so the whole command stays under 9 minutes even if the speed misses the target.
 #   BATCH=32  MODEL='{"preset": "64"}'  DEVICE=auto  LIMIT=0 (first N images; 0: all)
-#   COMPILE=0           1 adds --compile. Off by default: torch.compile (AOTAutograd) does not support
-#                       double backward, which R1 and the path-length penalty need (measured on the CPU:
-#                       "torch.compile with aot_autograd does not currently support double backward").
+#   COMPILE=0           1 adds --compile: G's synthesis and D compiled for the G and D phases, the R1 and
+#                       path-length steps eager (AOTAutograd has no double backward). Off by default: its
+#                       compile time on the GPU is not measured, and the run has no minute to spare.
 #   EXPORT=checkpoints/stylegan-anime-64   MANIFEST=stylegan (the manifest entry; empty: leave
 #                       checkpoints/manifest.json alone, needed when EXPORT is outside checkpoints/)
 #   PYTHON=python

@@ -4,6 +4,7 @@ path-length steps included) saved, loaded and resumed exactly."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -341,6 +342,29 @@ def test_resume_is_exact(blobs, tmp_path, diffaugment):
     assert a == b
     lines = [json.loads(x) for x in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in lines] == [1, 2, 3, 4]
+
+
+def test_compile_keeps_the_regularisers_eager(blobs):
+    """``--compile``: the G and D phases run torch.compile'd (AOTAutograd with the eager backend
+    here, which needs no C++ compiler), the R1 and path-length steps eager (compiled graphs have
+    no double backward): a step with both regularisers runs and gives eager's numbers."""
+    cfg = tiny()
+    real = (blobs.images[:4].float() / 127.5 - 1)
+    nets = []
+    for compiled in (False, True):
+        torch.manual_seed(0)
+        model = stylegan.Model(cfg)
+        step = stylegan.TrainStep(model, cfg)
+        if compiled:
+            step.compile(backend="aot_eager")
+        losses = [step((real, None), contextlib.nullcontext) for _ in range(2)]  # step 0: R1 and PL
+        assert losses[0]["loss_r1"] > 0 and losses[0]["loss_pl"] > 0
+        nets.append((model, losses))
+    (eager, eager_losses), (comp, comp_losses) = nets
+    for key in ("loss_g", "loss_d", "loss_r1", "loss_pl"):
+        assert comp_losses[1][key].item() == pytest.approx(eager_losses[1][key].item(), rel=1e-4, abs=1e-6), key
+    for (name, a), b in zip(eager.state_dict().items(), comp.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-5), name
 
 
 def test_bf16_autocast_trains(blobs, tmp_path):
