@@ -79,11 +79,14 @@ def loss_table(out) -> pd.DataFrame:
 
 
 def default_model_config(technique: str) -> str:
-    """The technique's Config as JSON, less the fields read from the data (StarGAN's labels)."""
+    """The technique's Config as JSON, less the fields read from the data (StarGAN's labels) and
+    those a preset fills (StyleGAN's sizes, None by default): a form that pinned the CPU preset's
+    widths would quietly keep them when the user changes "preset"."""
     module = models.get(technique)
+    from_preset = {f.name for f in dataclasses.fields(module.Config) if f.default is None}
     fields = dataclasses.asdict(module.Config())
-    fields = {k: v for k, v in fields.items() if k not in getattr(module, "data_fields", ())}
-    return json.dumps(fields)
+    skip = set(getattr(module, "data_fields", ())) | from_preset
+    return json.dumps({k: v for k, v in fields.items() if k not in skip})
 
 
 def start(technique: str, data: str, steps: float, batch_size: float, out: str, resume: bool,

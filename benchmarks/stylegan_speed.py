@@ -26,7 +26,7 @@ two warm-up calls, a different seed per call; median and p90 in ms (targets on t
     in images/s. R1 (every 16th D step) and path length (every 4th G step) are lazy, so a window
     of 16 steps (the default) holds exactly one R1 step and four path-length steps, the same
     share as a long run. float32, and with ``--cpu-bf16`` also under bf16 autocast, as ``facegan
-    train --cpu-bf16`` runs it (on CUDA: bf16 autocast and channels_last, the Trainer's defaults).
+    train --cpu-bf16`` runs it; channels_last, as the Trainer keeps StyleGAN (on CUDA: bf16 only).
 
 Without --checkpoint it times a randomly initialised model of ``--preset`` ("cpu": the bundled
 size, 64 px, z / w 128, at most 128 channels; "64": StyleGAN2-ADA's auto size at 64 px): the
@@ -137,13 +137,14 @@ def bench_train(cfg: stylegan.Config, args, device: torch.device) -> list[tuple[
         runs = runs[1:]  # the Trainer's default there
     torch.manual_seed(0)
     real = torch.rand(args.batch_size, 3, cfg.image_size, cfg.image_size, device=device) * 2 - 1
-    if device.type == "cuda":
+    channels_last = device.type == "cuda" or stylegan.CPU_CHANNELS_LAST  # as the Trainer
+    if channels_last:
         real = real.contiguous(memory_format=torch.channels_last)
     out = []
     for name, autocast in runs:
         torch.manual_seed(0)
         model = stylegan.Model(cfg).to(device).train()
-        if device.type == "cuda":
+        if channels_last:
             model.to(memory_format=torch.channels_last)
         step = stylegan.TrainStep(model, cfg)
         for _ in range(args.warmup):

@@ -946,3 +946,27 @@ def _fetch(url: str) -> io.BytesIO:
     import httpx
 
     return io.BytesIO(httpx.get(url).content)
+
+
+def test_train_a_tiny_stylegan_job_and_draw_with_it(client, runs, tiny_faces):
+    """The Training tab runs StyleGAN: the form's default config names the preset and leaves the
+    preset's sizes to it (so a changed preset takes effect), the job trains with both lazy
+    regularisers, and the studio draws with its checkpoint as with any other."""
+    from apps import training
+    from facegan.models import stylegan
+
+    default = json.loads(training.default_model_config("stylegan"))
+    assert default["preset"] == "cpu" and "channel_max" not in default and "image_size" not in default
+    assert stylegan.Config(**{**default, "preset": "64"}).channel_max == 512  # the preset takes effect
+    model = json.dumps({**default, "image_size": 16, "z_dim": 8, "w_dim": 8, "channel_base": 64, "channel_max": 8,
+                        "mbstd_group": 2, "r1_interval": 2, "pl_interval": 2})
+    out = runs / "sg-tiny"
+    assert client.predict("stylegan", str(tiny_faces), 2, 4, out.name, False, model, api_name="/train_start") == out.name
+    st = wait_for(client, str(out), {"finished"})
+    assert st["step"] == 2 and st["losses"]["loss_r1"] > 0 and st["losses"]["loss_pl"] > 0
+    assert all(math.isfinite(v) for v in st["losses"].values())
+    ckpt = run_checkpoint(runs, st["checkpoint"])
+    assert ckpt in jobs.finished_checkpoints(technique="stylegan")
+    pic, code = client.predict(str(ckpt), "3", *SG_RENDER, api_name="/stylegan_generate")
+    want = studio_of(str(ckpt)).face(3)
+    assert code == want.code and np.abs(pixels(pic) - np.asarray(want.picture, np.int16)).max() <= 1

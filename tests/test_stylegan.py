@@ -81,8 +81,10 @@ def test_the_presets_are_stylegan2_ada_auto():
         assert (cfg.image_size, cfg.z_dim, cfg.w_dim, cfg.mapping_layers) == (res, 512, 512, 2)
         assert (cfg.channel_base, cfg.channel_max, cfg.lr, cfg.mbstd_group) == (16384, 512, 0.0025, 4)
         assert cfg.r1_gamma == pytest.approx(0.0002 * res**2 / batch) and cfg.ema_kimg == batch * 10 / 32
+        assert cfg.conv_clamp == 256
     cpu = stylegan.Config()
     assert cpu.preset == "cpu" and (cpu.image_size, cpu.z_dim, cpu.channel_max) == (64, 128, 128)
+    assert cpu.conv_clamp == 0  # the clamp guards fp16; the CPU preset trains in float32 or bf16
     assert [stylegan.channels(cpu, r) for r in cpu.resolutions] == [128, 128, 128, 128, 64]
 
 
@@ -118,7 +120,7 @@ def test_the_preset_fields_refuse_what_every_number_field_refuses():
     the preset's), so they are fuzzed here."""
     optional = [f for f in dataclasses.fields(stylegan.Config) if f.type.endswith("| None")]
     assert {f.name for f in optional} == {"image_size", "z_dim", "w_dim", "mapping_layers", "channel_base",
-                                          "channel_max", "r1_gamma", "ema_kimg"}
+                                          "channel_max", "r1_gamma", "ema_kimg", "conv_clamp"}
     for f in optional:
         bads = (True, "8", 8.5, math.nan, math.inf, -1) if f.type.startswith("int") else \
             (True, "0.1", math.nan, math.inf, -1.0, 10**400)
