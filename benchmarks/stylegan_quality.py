@@ -1,7 +1,7 @@
 """FID and KID of a StyleGAN checkpoint against the real anime faces, at several truncation psi.
 
     python benchmarks/stylegan_quality.py [--checkpoint DIR|repo@rev] [--data DIR] [--n 2000]
-        [--psi 1 0.7] [--floor]
+        [--psi 1 0.7] [--floor] [--detect 200]
 
 The protocol of benchmarks/dcgan_quality.py, so that the two techniques compare in one table:
 the same seeded --n real faces at 64 px (plus a disjoint set of --n more as a real-vs-real floor
@@ -11,8 +11,12 @@ untruncated model (what FID usually means); psi 0.7 trades diversity for quality
 worse FID there even when single faces look better. Figures at a few thousand 64 px samples
 compare runs of this project with each other; they are not comparable with papers' 50k-sample FIDs.
 
+Beside FID, the share of faces the anime face detector finds (``facegan.faces.found_share``: each
+face enlarged to 256 px, as the editors enlarge a small face) in the first --detect fakes at each
+psi and in as many real faces: "does it draw faces?", in a figure anyone can read.
+
 Example output line:
-    stylegan quality: psi 1: FID 35.1, KID 0.029 ± 0.002 (2000 fake vs 2000 real, 64 px) [checkpoints/stylegan-anime-64]
+    stylegan quality: psi 1: FID 35.1, KID 0.029 ± 0.002 (2000 fake vs 2000 real, 64 px), faces found 93% of 200 [checkpoints/stylegan-anime-64]
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from facegan import data, hub, metrics, models
+from facegan import data, faces, hub, metrics, models
+from facegan.images import to_pil
 
 
 def load(checkpoint: str | None):
@@ -62,6 +67,8 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=100)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--floor", action="store_true", help="also FID/KID of real vs another --n real faces")
+    p.add_argument("--detect", type=int, default=200,
+                   help="faces the anime face detector is run on, fake at each psi and real (default 200; 0: none)")
     args = p.parse_args()
     if args.n < 2:
         p.error("--n must be at least 2")
@@ -72,17 +79,25 @@ def main() -> None:
     real = metrics.real_images(args.data, 64, args.n * (2 if args.floor else 1), args.seed)
     inception = metrics.Inception()
     real_feats = inception.features(metrics.batches(real[:args.n], args.batch))
-    scores = {}
+    scores, found = {}, {}
+    detect = min(args.detect, args.n)
+    if detect:
+        found["real"] = faces.found_share(to_pil(real[:detect]))
     for psi in args.psi:
-        fake_feats = inception.features(metrics.batches(fakes(model, args.n, psi, args.seed, args.batch), args.batch))
-        scores[psi] = metrics.compare(real_feats, fake_feats)
+        fake = fakes(model, args.n, psi, args.seed, args.batch)
+        scores[psi] = metrics.compare(real_feats, inception.features(metrics.batches(fake, args.batch)))
+        if detect:
+            found[psi] = faces.found_share(to_pil(fake[:detect]))
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {time.perf_counter() - t0:.0f} s")
     if args.floor:
         floor = metrics.compare(real_feats, inception.features(metrics.batches(real[args.n:], args.batch)))
         print(f"real-vs-real floor: FID {floor.fid:.1f}, KID {floor.kid:.4f} ± {floor.kid_std:.4f}")
+    if detect:
+        print(f"faces found by the anime face detector (256 px): real {found['real']:.0%} of {detect}")
     for psi, s in scores.items():
+        seen = f", faces found {found[psi]:.0%} of {detect}" if detect else ""
         print(f"stylegan quality: psi {psi:g}: FID {s.fid:.1f}, KID {s.kid:.4f} ± {s.kid_std:.4f} "
-              f"({s.n_fake} fake vs {s.n_real} real, {size} px) [{folder}]")
+              f"({s.n_fake} fake vs {s.n_real} real, {size} px){seen} [{folder}]")
 
 
 if __name__ == "__main__":

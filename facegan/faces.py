@@ -101,6 +101,16 @@ def detect(image: Image.Image, kind: str = "anime", min_size: int = 24) -> list[
     return list(boxes)
 
 
+def found_share(pictures: list[Image.Image], kind: str = "anime", side: int = 256) -> float:
+    """The share of ``pictures`` in which the detector finds a face, each enlarged (Lanczos) to
+    ``side`` px first, as the editors enlarge a small face: a quality figure a user reads at once
+    ("does it draw faces?"), beside FID. 64 px anime faces: 95 % of the real ones."""
+    if not pictures:
+        raise ValueError("no pictures")
+    found = sum(bool(detect(to_rgb(p).resize((side, side), Image.Resampling.LANCZOS), kind)) for p in pictures)
+    return found / len(pictures)
+
+
 # How much larger than the detector's box a crop is, and how far its centre sits above the
 # box's (in box heights; negative: below), measured on selfie2anime's test sets so that a
 # user's picture is framed like the faces the models were trained on: the photo cascade's box

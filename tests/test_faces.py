@@ -40,6 +40,19 @@ def test_anime_cascade_finds_anime_faces(shared_data):
     assert hits >= 8  # anime face crops: nearly all found
 
 
+def test_found_share_counts_the_small_faces_found_once_enlarged():
+    """64 px faces (our DCGAN's, in assets/) are found after the enlargement, noise is not."""
+    small = [Image.open(p).convert("RGB").resize((64, 64), Image.Resampling.LANCZOS)
+             for p in sorted((ROOT / "assets" / "examples").glob("facegan-anime-*.png"))]
+    noise = [Image.fromarray(np.random.default_rng(i).integers(0, 256, (64, 64, 3), dtype=np.uint8)) for i in range(2)]
+    assert len(small) >= 2
+    assert faces.found_share(small) == 1.0
+    assert faces.found_share(small + noise) == pytest.approx(len(small) / (len(small) + 2))
+    assert faces.found_share(noise) == 0.0
+    with pytest.raises(ValueError, match="no pictures"):
+        faces.found_share([])
+
+
 def test_a_crop_beyond_the_border_is_filled_white_and_modes_become_rgb():
     im = Image.new("LA", (100, 30), (0, 255))  # black, opaque, not as tall as the crop
     box = faces.Box(70, 0, 30, 30)
