@@ -324,6 +324,23 @@ def test_save_and_load_round_trip_is_exact(model, tmp_path):
     assert torch.equal(model.score(images), loaded.score(images))
 
 
+def test_a_generator_only_copy_draws_the_same_and_cannot_train(model, tmp_path):
+    """``facegan export --generators-only``: no D stored, the same faces, training and scoring refused."""
+    slim = model.without_discriminators()
+    z = model.sample_latent(3, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(slim.generate(z, psi=0.7), model.generate(z, psi=0.7))
+    full = hub.save_pretrained(model, tmp_path / "full")
+    loaded = hub.load_folder(hub.save_pretrained(slim, tmp_path / "slim"))
+    assert loaded.discriminator is None and loaded.config.discriminators is False
+    assert not any(k.startswith("discriminator.") for k in loaded.state_dict())
+    assert torch.equal(loaded.generate(z, psi=0.7), model.generate(z, psi=0.7))
+    assert (tmp_path / "slim" / hub.WEIGHTS_NAME).stat().st_size < (full / hub.WEIGHTS_NAME).stat().st_size
+    with pytest.raises(ValueError, match="generator-only .* cannot be trained"):
+        stylegan.TrainStep(loaded, loaded.config)
+    with pytest.raises(ValueError, match="no D to score with"):
+        loaded.score(model.generate(z))
+
+
 @pytest.mark.parametrize("diffaugment", [False, True])
 def test_resume_is_exact(blobs, tmp_path, diffaugment):
     """4 steps straight == 2 steps, checkpoint, a new Trainer(resume=True), 2 more: bit for bit

@@ -25,6 +25,7 @@ is 2 * z_dim hex digits through ``facegan.latent``). ``Config.preset`` picks the
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -108,6 +109,7 @@ class Config:
     ema_kimg: float | None = None  # half-life of G's EMA in thousands of images (None: the preset's)
     ema_rampup: float = 0.05  # the half-life is at most this fraction of the images seen so far; 0: off
     diffaugment: bool = False  # DiffAugment (Zhao et al. 2020): colour, translation, cutout on what D sees
+    discriminators: bool = True  # False: a generator-only checkpoint (shipped or converted without D): draws, cannot train
 
     def __post_init__(self):
         if not isinstance(self.preset, str) or self.preset not in PRESETS:
@@ -503,7 +505,14 @@ class Model(nn.Module):
         super().__init__()
         self.config = cfg
         self.generator = Generator(cfg)
-        self.discriminator = Discriminator(cfg)
+        self.discriminator = Discriminator(cfg) if cfg.discriminators else None
+
+    def without_discriminators(self) -> Model:
+        """A generator-only copy (``facegan export --generators-only``): what the studio needs,
+        half the size."""
+        slim = Model(dataclasses.replace(self.config, discriminators=False))
+        slim.generator.load_state_dict(self.generator.state_dict())
+        return slim.to(next(self.parameters()).device).eval()
 
     @property
     def latent_dim(self) -> int:
@@ -568,6 +577,17 @@ class Model(nn.Module):
             raise ValueError(f"style layers are indices 0 to {self.num_ws - 1}, got {layers}")
         return layers
 
+    def style_affines(self) -> list[FullyConnectedLayer]:
+        """One affine (style modulation, w -> the styles s of Eq. 1) per style index, num_ws of
+        them: style i's modulated conv's, the last style's the last toRGB's. An earlier toRGB
+        reads the style of the next block's first conv and is left out, as genforce/sefa does."""
+        syn = self.generator.synthesis
+        out = []
+        for res in syn.resolutions:
+            block = getattr(syn, f"b{res}")
+            out += [block.conv1.affine] if block.num_conv == 1 else [block.conv0.affine, block.conv1.affine]
+        return [*out, getattr(syn, f"b{syn.resolutions[-1]}").torgb.affine]
+
     def mix(self, ws_a: torch.Tensor, ws_b: torch.Tensor, layers: str | Sequence[int] | range) -> torch.Tensor:
         """Style mixing (StyleGAN Sec. 3.1): ws_a with ws_b's styles at ``layers`` (indices, or a
         group name, see ``style_layers``). (N, num_ws, w_dim) twice (or one of them N = 1) -> (N, num_ws, w_dim)."""
@@ -587,6 +607,8 @@ class Model(nn.Module):
     @torch.no_grad()
     def score(self, images: torch.Tensor) -> torch.Tensor:
         """D's probability that each image is real: (N, 3, S, S) in [-1, 1] -> (N,) in [0, 1]."""
+        if self.discriminator is None:
+            raise ValueError("this checkpoint is generator-only (discriminators=false): it has no D to score with")
         return torch.sigmoid(self.discriminator(images).float())
 
 
@@ -630,6 +652,8 @@ class TrainStep:
     from a half-life in images (StyleGAN2-ADA's ema_kimg and ramp-up)."""
 
     def __init__(self, model: Model, cfg: Config):
+        if not cfg.discriminators:
+            raise ValueError("this checkpoint is generator-only (discriminators=false): it cannot be trained")
         self.model, self.cfg = model, cfg
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = lazy_adam(model.generator.parameters(), cfg.lr, betas, cfg.pl_interval if cfg.pl_weight else 0)
