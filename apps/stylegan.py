@@ -1,10 +1,12 @@
 """StyleGAN studio tab: a face from a seed or a code with truncation and noise; style mixing
 (StyleGAN's Figure 3); interpolations (one face through a list, or several side by side) as GIF
-and MP4; variations around a face; the face sent to the StarGAN and U-GAT-IT tabs.
+and MP4; variations around a face; edits along SeFa's closed-form directions; the face sent to
+the StarGAN and U-GAT-IT tabs.
 
 Thin: widget values -> facegan.studio.Studio -> pictures. The actions are the named endpoints
-``stylegan_generate``, ``stylegan_mix``, ``stylegan_interpolate`` and ``stylegan_variations``
-that gradio_client can call; each ends with the rendering: psi, cutoff, noise, noise seed.
+``stylegan_generate``, ``stylegan_mix``, ``stylegan_interpolate``, ``stylegan_variations`` and
+``stylegan_edit`` that gradio_client can call; each ends with the rendering: psi, cutoff, noise,
+noise seed.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from facegan.studio import MODES, NOISE_MODES, Studio, span
 TECHNIQUE = "stylegan"
 FIGURE_PX = 128  # the mixing figure's pictures, so that its captions are legible
 FRAME_PX = 128  # an interpolation's faces
+STRIP_STEPS = 7  # faces of an edit's strip, from -strength to +strength
 SEND_PX = 256  # a face sent to the StarGAN / U-GAT-IT tab (their detectors miss a 64 px face)
 NO_DEFAULT = ("No StyleGAN checkpoint is bundled yet: train one in the Training tab (or `facegan train stylegan`) "
               "and pick it under Checkpoint, or give a checkpoint folder or <hub repo>@<revision>.")
@@ -80,6 +83,23 @@ def variations(ckpt: str, face, count: float, step: float, seed: float, psi: flo
     centre = st.face(face, psi, cutoff, noise, noise_seed)
     around = st.variations(centre.code, count, step, seed, psi, cutoff, noise, noise_seed)
     return [(centre.picture, centre.code), *((v.picture, v.code) for v in around)]
+
+
+def edit(ckpt: str, face, direction: float, layers, strength: float, psi: float, cutoff, noise: str,
+         noise_seed: float):
+    """stylegan_edit: a face, a SeFa direction of the styles ``layers`` and a strength -> (the edited
+    face, the strip of STRIP_STEPS faces from -|strength| to +|strength| as one labelled picture, a summary)."""
+    st = studio(ckpt)
+    e = st.edit(face, direction, layers, strength, psi, cutoff, noise, noise_seed)
+    strip = st.edit_strip(e.code, e.direction, e.layers, e.strength, STRIP_STEPS, psi, cutoff, noise, noise_seed)
+    found = st.sefa(e.layers)
+    px = sorted({2 ** (i // 2 + 2) for i in e.layers})
+    strongest = ", ".join(f"{i}: {found.share(i):.0%}" for i in range(min(len(found), 5)))
+    summary = (f"Direction {e.direction} of the {e.directions} of styles {span(e.layers)} "
+               f"({', '.join(f'{p} px' for p in px)}): eigenvalue {e.eigenvalue:.3g}, {e.share:.0%} of their total "
+               f"(the strongest: {strongest}). Strength {e.strength:+g}; the strip: {STRIP_STEPS} steps over "
+               f"±{abs(e.strength):g}.")
+    return e.picture, strip.figure(max(st.size, FIGURE_PX)), summary
 
 
 def face_picture(ckpt: str, face, psi: float, cutoff, noise: str, noise_seed: float):
@@ -175,6 +195,24 @@ def render() -> Rendered:
                 var_btn = gr.Button("Vary", variant="primary")
             around = gr.Gallery(label="The face, then its variations", columns=6, height="auto",
                                 object_fit="contain", format="png", elem_classes=["facegan-codes"])
+        with gr.Tab("Edit along a direction"):
+            gr.Markdown("Closed-form directions (SeFa, Shen & Zhou 2021): the directions in W that change the "
+                        "chosen styles most, strongest first, found from the weights alone. The current face "
+                        "moves along one of them in those styles only; strength 0 is the face itself.")
+            with gr.Row():
+                direction = gr.Number(0, label="Direction", precision=0, minimum=0,
+                                      info="0: the strongest; the summary says how many")
+                edit_layers = gr.Dropdown(["coarse", "middle", "fine", "all"], value="coarse", label="Styles",
+                                          allow_custom_value=True, info="or indices: 0-3, 4,5, 8-")
+                strength = gr.Slider(-20, 20, value=3, step=0.5, label="Strength",
+                                     info="along the unit direction in W")
+                edit_btn = gr.Button("Edit + strip", variant="primary")
+            edit_summary = gr.Markdown()
+            with gr.Row():
+                edited = gr.Image(label="Edited face", type="pil", format="png", height=256, interactive=False,
+                                  elem_classes=["facegan-picture"], scale=1)
+                strip = gr.Image(label=f"From -strength to +strength ({STRIP_STEPS} steps)", type="pil",
+                                 format="png", interactive=False, buttons=["download"], scale=3)
 
     draw_args = [ckpt, face, *rendering]
     draw.click(generate, draw_args, [picture, code], api_name="stylegan_generate")
@@ -187,6 +225,9 @@ def render() -> Rendered:
                api_name="stylegan_interpolate")
     var_btn.click(variations, [ckpt, face, count, step, var_seed, *rendering], around,
                   api_name="stylegan_variations")
+    edit_args = [ckpt, face, direction, edit_layers, strength, *rendering]
+    edit_btn.click(edit, edit_args, [edited, strip, edit_summary], api_name="stylegan_edit")
+    strength.release(edit, edit_args, [edited, strip, edit_summary], api_visibility="private")
 
     def open_variation(ckpt_value, psi_value, cutoff_value, noise_value, noise_seed_value, evt: gr.SelectData):
         caption = evt.value.get("caption") if isinstance(evt.value, dict) else None

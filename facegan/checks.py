@@ -50,6 +50,8 @@ MAX_STEP = 2.0  # a variation's step, in units of one face's distance from the a
 MAX_SIDE_BY_SIDE = 8  # faces walking side by side in one interpolation
 MAX_ANIMATION_FRAMES = 600  # frames of one interpolation
 MAX_ANIMATION_FACES = 1200  # faces drawn for one interpolation (frames x side by side)
+MAX_EDIT_STRENGTH = 20.0  # |strength| of an edit along a SeFa direction (a unit vector in W)
+MAX_STRIP_STEPS = 21  # faces of one edit strip, from -strength to +strength
 
 
 def quote(value: Any, limit: int = QUOTE_CHARS) -> str:

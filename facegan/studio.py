@@ -27,6 +27,9 @@ and rendering give the same picture.
   face's W by ``step`` times (W of the face of ``latent.random_codes(i + 1, z_dim, seed)[i]`` -
   W's average): a step towards another face's features, in units of that face's distance from
   the average face.
+- ``edit(3, direction=0, layers="coarse", strength=3)``: the face moved along one of SeFa's
+  closed-form directions (``facegan.directions``) of the chosen styles, in those styles only;
+  ``edit_strip`` lays the face out from -strength to +strength, labelled.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from PIL import Image
 from facegan import checks, latent, models
 from facegan import images as img_lib
 from facegan.checks import InputError, quote
+from facegan.directions import Directions, sefa
 
 MODES = ("lerp-w", "slerp-z")  # interpolation: linear in W (any code), spherical in Z (codes without variations)
 NOISE_MODES = ("const", "random", "none")
@@ -51,6 +55,7 @@ MAX_CODE_CHARS = 4000  # the longest code: 2 * 1024 hex digits and 32 variation 
 MAX_LIST_CHARS = checks.MAX_MORPH_FACES * (MAX_CODE_CHARS + 1)  # a text of faces
 _NUMBER = re.compile(r"[-+]?\d+(\.\d*)?")
 _VARIATION = re.compile(r"(\d{1,19}):(\d{1,4}):([0-9.eE+-]{1,32})")
+MAX_CACHED_LAYER_SETS = 64  # SeFa factorisations a Studio keeps (one per layer selection asked for)
 
 
 class Code(NamedTuple):
@@ -111,6 +116,39 @@ class Mixing:
         return labelled_grid(tiles, columns=len(self.columns) + 1)
 
 
+@dataclass
+class Edit:
+    """A face moved along SeFa direction ``direction`` of the styles ``layers`` by ``strength``."""
+
+    picture: Image.Image  # at the model's size
+    code: str  # the face's own code (the edit is not part of it)
+    layers: list[int]
+    direction: int
+    strength: float
+    directions: int  # how many the layers have
+    eigenvalue: float
+    share: float  # of the layers' eigenvalues, in [0, 1]
+
+
+@dataclass
+class EditStrip:
+    """The face along one direction: ``pictures[i]`` at ``strengths[i]``, from -s to +s."""
+
+    code: str
+    layers: list[int]
+    direction: int
+    strengths: list[float]
+    pictures: list[Image.Image]
+
+    def figure(self, size: int = 128) -> Image.Image:
+        """One row, each face enlarged to ``size`` px and captioned with its strength."""
+        from facegan.editor import labelled_grid  # (its fonts; not needed for the rest)
+
+        tiles = [(p if p.size == (size, size) else p.resize((size, size), Image.Resampling.LANCZOS), f"{s:+.3g}" if s else "0")
+                 for p, s in zip(self.pictures, self.strengths)]
+        return labelled_grid(tiles, columns=len(tiles))
+
+
 def span(layers: list[int]) -> str:
     """[0, 1, 2, 3, 7] -> "0-3, 7"."""
     parts, start = [], None
@@ -139,6 +177,7 @@ class Studio:
         self.size = model.config.image_size
         self.prior = latent.check_prior(model.config.prior)
         self.batch = batch
+        self._sefa: dict[tuple[int, ...], Directions] = {}
 
     # -- faces: seeds and codes ---------------------------------------------------
 
@@ -269,16 +308,18 @@ class Studio:
     # -- style mixing -------------------------------------------------------------
 
     def layers(self, spec) -> list[int]:
-        """The styles to copy: "coarse" (4-8 px), "middle" (16-32 px), "fine" (64 px and up), or
+        """Style layers: "coarse" (4-8 px), "middle" (16-32 px), "fine" (64 px and up), "all", or
         indices and ranges as text ("0-3", "4,5", "8-") or a list; sorted, each 0 .. num_ws - 1."""
         last = self.num_ws - 1
-        what = (f"layers are coarse, middle, fine, or style indices 0 to {last} such as 0-3 or 4,5 "
+        what = (f"layers are coarse, middle, fine, all, or style indices 0 to {last} such as 0-3 or 4,5 "
                 f"(this checkpoint has {self.num_ws} styles)")
         if isinstance(spec, (list, tuple)):
             if not spec or any(isinstance(i, bool) or not isinstance(i, int) or not 0 <= i <= last for i in spec):
                 raise InputError(f"{what}; got {quote(list(spec))}")
             return sorted(set(spec))
         text = checks.text(spec, "layers", 200).strip().lower()
+        if text == "all":
+            return list(range(self.num_ws))
         if text in ("coarse", "middle", "fine"):
             found = self.model.style_layers(text)
             if not found:
@@ -313,6 +354,63 @@ class Studio:
         return Mixing([x.text for x in r], [x.text for x in c], [self.label(f) for f in row_faces],
                       [self.label(f) for f in col_faces], chosen, pics[:len(r)], pics[len(r):len(r) + len(c)],
                       [cells[i * len(c):(i + 1) * len(c)] for i in range(len(r))])
+
+    # -- edits along closed-form directions (SeFa) -------------------------------------
+
+    def sefa(self, layers="coarse") -> Directions:
+        """SeFa's directions of the styles ``layers`` (as ``layers`` reads them), strongest
+        first; computed once per layer selection."""
+        chosen = tuple(self.layers(layers))
+        if chosen not in self._sefa:
+            if len(self._sefa) >= MAX_CACHED_LAYER_SETS:
+                self._sefa.pop(next(iter(self._sefa)))
+            self._sefa[chosen] = sefa(self.model, chosen)
+        return self._sefa[chosen]
+
+    def _check_edit(self, face, direction, layers, strength) -> tuple[Code, Directions, int, float]:
+        code = self.parse(face)
+        found = self.sefa(layers)
+        direction = checks.whole(direction, f"direction (styles {span(list(found.layers))} have {len(found)})", 0,
+                                 len(found) - 1)
+        strength = checks.real(strength, "strength", -checks.MAX_EDIT_STRENGTH, checks.MAX_EDIT_STRENGTH)
+        return code, found, direction, strength
+
+    def edited_ws(self, code: Code, found: Directions, direction: int, strengths: list[float]) -> torch.Tensor:
+        """ws (len(strengths), num_ws, w_dim): the face's w plus strength x the direction in
+        ``found.layers``, the other styles the face's own (strength 0: the face, bit for bit)."""
+        w = self.w([code])  # (1, w_dim)
+        mask = torch.zeros(self.num_ws, 1, dtype=torch.bool, device=w.device)
+        mask[list(found.layers)] = True
+        step = found.vectors[direction].to(w.device)
+        moved = [torch.where(mask, w + s * step, w) for s in strengths]  # (num_ws, w_dim) each
+        return torch.stack(moved)
+
+    def edit(self, face: int | str, direction: int = 0, layers="coarse", strength: float = 3.0, psi: float = 1.0,
+             cutoff: int | None = None, noise: str = "const", noise_seed: int = 0) -> Edit:
+        """``face`` (a seed or a code) moved by ``strength`` (|strength| <= checks.MAX_EDIT_STRENGTH)
+        along SeFa direction ``direction`` (0: the strongest) of the styles ``layers``, in those
+        styles only, then drawn with the rendering as ``face`` draws."""
+        code, found, direction, strength = self._check_edit(face, direction, layers, strength)
+        self.check_rendering(psi, cutoff, noise, noise_seed)
+        ws = self.edited_ws(code, found, direction, [strength])
+        picture = img_lib.to_pil(self.draw(ws, psi, cutoff, noise, noise_seed))[0]
+        return Edit(picture, code.text, list(found.layers), direction, strength, len(found),
+                    float(found.eigenvalues[direction]), found.share(direction))
+
+    def edit_strip(self, face: int | str, direction: int = 0, layers="coarse", strength: float = 3.0,
+                   steps: int = 7, psi: float = 1.0, cutoff: int | None = None, noise: str = "const",
+                   noise_seed: int = 0) -> EditStrip:
+        """The face at ``steps`` strengths evenly from -|strength| to +|strength| (the middle one,
+        for an odd count, 0: the face itself); each picture is what ``edit`` draws at its strength."""
+        code, found, direction, strength = self._check_edit(face, direction, layers, strength)
+        steps = checks.whole(steps, "strip steps", 2, checks.MAX_STRIP_STEPS)
+        self.check_rendering(psi, cutoff, noise, noise_seed)
+        s = abs(strength)
+        strengths = [s * (2 * i - (steps - 1)) / (steps - 1) for i in range(steps)]  # -s, 0 (odd steps), s exactly
+        ws = self.edited_ws(code, found, direction, strengths)
+        # one by one, as edit draws: a face drawn in a batch may differ in the last bit
+        pics = [img_lib.to_pil(self.draw(ws[i:i + 1], psi, cutoff, noise, noise_seed))[0] for i in range(steps)]
+        return EditStrip(code.text, list(found.layers), direction, strengths, pics)
 
     # -- interpolation --------------------------------------------------------------
 

@@ -843,11 +843,16 @@ def test_stylegan_generate_refuses_a_bad_seed_or_psi_and_lives(client, stylegan_
     assert Path(pic).is_file() and len(code) == 16
 
 
-def test_stylegan_default_says_that_none_is_bundled_yet(client):
-    if "stylegan" in hub.read_manifest(hub.MANIFEST):
-        pytest.skip("a default StyleGAN checkpoint is bundled now")
-    with pytest.raises(AppError, match=r"No StyleGAN checkpoint is bundled yet: train one in the Training tab"):
-        client.predict("default", "0", *SG_RENDER, api_name="/stylegan_generate")
+def test_stylegan_default_is_the_bundled_model(client):
+    entry = hub.read_manifest(hub.MANIFEST).get("stylegan")
+    if entry is None:  # a deployment without it says so
+        with pytest.raises(AppError, match=r"No StyleGAN checkpoint is bundled yet: train one in the Training tab"):
+            client.predict("default", "0", *SG_RENDER, api_name="/stylegan_generate")
+    else:
+        pic, code = client.predict("default", "7", 0.7, None, "const", 0, api_name="/stylegan_generate")
+        want = studio_of(str(hub.MANIFEST.parent / entry["bundled"])).face(7, psi=0.7)
+        assert code == want.code and np.abs(pixels(pic) - np.asarray(want.picture, np.int16)).max() <= 1
+        assert pixels(pic).shape == (64, 64, 3)
     with pytest.raises(AppError, match=r"is not a StyleGAN model"):
         client.predict("checkpoints/dcgan-anime-64", "0", *SG_RENDER, api_name="/stylegan_generate")
 
@@ -908,6 +913,44 @@ def test_stylegan_variations_are_near_and_each_code_reproduces_its_face(client, 
                        ((centre + "+1:2", 4, 0.3, 0), r"\+<seed>:<index>:<step>")):
         with pytest.raises(AppError, match=says):
             client.predict(stylegan_ckpt, *args, *SG_RENDER, api_name="/stylegan_variations")
+
+
+def test_stylegan_edit_along_a_direction_is_the_librarys_and_strength_zero_is_the_face(client, stylegan_ckpt):
+    pic, strip, summary = client.predict(stylegan_ckpt, "3", 1, "coarse", 4, 0.7, None, "const", 0,
+                                         api_name="/stylegan_edit")
+    st = studio_of(stylegan_ckpt)
+    want = st.edit(3, 1, "coarse", 4, psi=0.7)
+    assert (pixels(pic) == np.asarray(want.picture, np.int16)).all()  # the library's edited face, at 16 px
+    want_strip = st.edit_strip(3, 1, "coarse", 4, 7, psi=0.7).figure(128)
+    assert (pixels(strip) == np.asarray(want_strip, np.int16)).all()  # 7 faces from -4 to +4, 128 px, captioned
+    assert summary.startswith("Direction 1 of the 8 of styles 0-3 (4 px, 8 px): eigenvalue ") and "±4" in summary
+    face, _ = client.predict(stylegan_ckpt, "3", 0.7, None, "const", 0, api_name="/stylegan_generate")
+    assert not same_picture(pic, face)
+    same, _, _ = client.predict(stylegan_ckpt, "3", 1, "coarse", 0, 0.7, None, "const", 0, api_name="/stylegan_edit")
+    assert same_picture(same, face)  # strength 0: the face itself, bit for bit
+    code = st.variations(3, 2, 0.3, 0)[1].code  # a variation's code, the last style only, random noise
+    pic, _, summary = client.predict(stylegan_ckpt, code, 3, "5", -20, 1.0, 2, "random", 4, api_name="/stylegan_edit")
+    want = st.edit(code, 3, "5", -20, cutoff=2, noise="random", noise_seed=4)
+    assert (pixels(pic) == np.asarray(want.picture, np.int16)).all() and "Direction 3 of the 4 of styles 5" in summary
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (("3", 8, "coarse", 1), r"direction \(styles 0-3 have 8\) must be between 0 and 7, got 8"),
+    (("3", "2.5", "coarse", 1), r"direction \(styles 0-3 have 8\) must be a whole number"),
+    (("3", None, "coarse", 1), r"direction .* must be a whole number"),
+    (("3", 0, "fine", 1), r"has no fine styles"),
+    (("3", 0, "0-99", 1), r"style indices 0 to 5"),
+    (("3", 0, "x" * 100_000, 1), r"layers is 100,000 characters long: at most 200"),
+    (("3", 0, "coarse", 20.5), r"strength must be between -20.0 and 20.0"),
+    (("3", 0, "coarse", "NaN"), r"strength must be a finite number"),
+    (("3", 0, "coarse", "1e400"), r"strength must be a finite number"),
+    (("nothex", 0, "coarse", 1), r"a face code is 16 hex digits"),
+])
+def test_stylegan_edit_refuses_bad_inputs_and_lives(client, stylegan_ckpt, args, says):
+    with pytest.raises(AppError, match=says):
+        client.predict(stylegan_ckpt, *args, *SG_RENDER, api_name="/stylegan_edit")
+    pic, _, _ = client.predict(stylegan_ckpt, "0", 0, "coarse", 1, *SG_RENDER, api_name="/stylegan_edit")
+    assert Path(pic).is_file()  # still answering
 
 
 def test_stylegan_face_goes_to_the_stargan_and_ugatit_tabs(client, stylegan_ckpt, stargan_ckpt):

@@ -83,7 +83,7 @@ OUTPUTS = {"dcgan_face": 18, "dcgan_sliders": 2, "dcgan_random": 18, "dcgan_gene
            "dcgan_offset": 3, "dcgan_morph": 3, "ugatit_convert": 5, "stargan_grid": 3, "stargan_edit": 2,
            "train_start": 1, "train_status": 3, "train_stop": 1, "acgan_grid": 3, "acgan_face": 2,
            "acgan_interpolate": 3, "stylegan_generate": 2, "stylegan_mix": 3, "stylegan_interpolate": 3,
-           "stylegan_variations": 1}
+           "stylegan_variations": 1, "stylegan_edit": 3}
 FUZZ_ACGAN = "fuzz-acgan"  # a tiny AC-GAN (classes red, green, blue) under the operator's checkpoint folder
 FUZZ_STYLEGAN = "fuzz-stylegan"  # a tiny StyleGAN2 (16 px, 6 styles), there too
 NO_HEALTH_CHECKS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -555,6 +555,7 @@ def valid_args(server: Server, api: str) -> list:
                                  "const", 0],
         "stylegan_variations": [str(server.base / FUZZ_STYLEGAN), "7f" * 8 + "+0:1:0.3", 2, 0.3, 0, 0.7, 2,
                                 "random", 1],
+        "stylegan_edit": [str(server.base / FUZZ_STYLEGAN), "3", 1, "coarse", -2.5, 0.7, None, "const", 0],
     }[api]
 
 

@@ -218,3 +218,111 @@ def test_a_studio_needs_a_stylegan():
 
     with pytest.raises(ValueError, match="needs a StyleGAN model"):
         Studio(dcgan.Model(dcgan.Config(ngf=8, ndf=8)))
+
+
+# -- edits along SeFa's closed-form directions ------------------------------------------------
+
+# the tiny model's style i -> the affine SeFa reads for it (style i's conv; the last style the last toRGB)
+SEFA_AFFINES = {0: "b4.conv1", 1: "b8.conv0", 2: "b8.conv1", 3: "b16.conv0", 4: "b16.conv1", 5: "b16.torgb"}
+
+
+def numpy_sefa(model, layers) -> tuple[np.ndarray, np.ndarray]:
+    """SeFa as genforce/sefa's factorize_weight computes it, written again from the state dict:
+    (eigenvalues descending, eigenvectors as rows)."""
+    state = model.state_dict()
+    a = np.concatenate([state[f"generator.synthesis.{SEFA_AFFINES[i]}.affine.weight"].double().numpy() / np.sqrt(8)
+                        for i in layers])  # the effective weight: weight * weight_gain (1 / sqrt(w_dim))
+    a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    values, vectors = np.linalg.eig(a.T @ a)
+    order = np.argsort(-values.real)
+    return values.real[order], vectors.real[:, order].T
+
+
+@pytest.mark.parametrize(("layers", "indices"), [("coarse", [0, 1, 2, 3]), ("middle", [4, 5]), ("all", list(range(6))),
+                                                 ("1,4", [1, 4])])
+def test_sefa_directions_are_the_eigenvectors_of_the_normalised_affine_weights(st, layers, indices):
+    found = st.sefa(layers)
+    assert found.layers == tuple(indices) and len(found) == 8  # w_dim directions: the layers have >= 8 channels
+    v, ev = found.vectors.double().numpy(), found.eigenvalues.numpy()
+    assert np.allclose(v @ v.T, np.eye(8), atol=1e-6)  # unit norm, orthogonal
+    assert (np.diff(ev) < 0).all()  # the strongest first
+    want_values, want_vectors = numpy_sefa(st.model, indices)
+    assert np.allclose(ev, want_values, rtol=1e-9, atol=1e-9)
+    assert np.allclose(np.abs((v * want_vectors).sum(1)), 1, atol=1e-6)  # the same vectors, up to sign ...
+    assert (v[np.arange(8), np.abs(v).argmax(1)] > 0).all()  # ... which is fixed: the largest component positive
+    rows = sum(st.model.style_affines()[i].weight.shape[0] for i in indices)
+    assert found.total == pytest.approx(rows) and found.share(0) == pytest.approx(ev[0] / rows)
+
+
+def test_sefa_keeps_only_the_directions_that_change_a_style(st):
+    last = st.sefa("5")  # the last toRGB alone: 4 channels, so 4 directions; the rest of W changes nothing there
+    assert len(last) == 4 and last.vectors.shape == (4, 8)
+    values, vectors = numpy_sefa(st.model, [5])
+    assert np.allclose(last.eigenvalues.numpy(), values[:4]) and np.allclose(values[4:], 0, atol=1e-9)
+    assert np.allclose(np.abs((last.vectors.double().numpy() * vectors[:4]).sum(1)), 1, atol=1e-6)
+    assert st.sefa("0-3") is st.sefa("coarse")  # computed once per layer selection
+
+
+def test_an_edit_of_strength_zero_is_the_face_bit_for_bit(st):
+    code = st.variations(4, 2, 0.3, 1)[1].code
+    for face, rendering in ((3, {}), (code, {"psi": 0.7, "cutoff": 2}), (5, {"noise": "random", "noise_seed": 3})):
+        want = arr(st.face(face, **rendering).picture)
+        for layers in ("coarse", "middle", "all"):
+            assert (arr(st.edit(face, 2, layers, 0, **rendering).picture) == want).all()
+        strip = st.edit_strip(face, 1, "coarse", 5, 5, **rendering)
+        assert strip.strengths[2] == 0 and (arr(strip.pictures[2]) == want).all()
+
+
+def test_an_edit_moves_w_along_the_direction_in_the_chosen_styles_only(st):
+    code = st.parse(6)
+    found = st.sefa("coarse")
+    w = st.w([code])[0]
+    ws = st.edited_ws(code, found, 1, [2.5, -4.0])
+    assert ws.shape == (2, 6, 8)
+    assert torch.equal(ws[:, 4:], w.expand(2, 2, 8))  # the middle styles are the face's own, bit for bit
+    assert torch.allclose(ws[0, :4] - w, 2.5 * found.vectors[1].expand(4, 8), atol=1e-6)
+    assert torch.allclose(ws[1, :4] - w, -4.0 * found.vectors[1].expand(4, 8), atol=1e-6)
+    # as drawn: the same pictures as drawing those ws; a large strength changes the face, a small one a little
+    e = st.edit(6, 1, "coarse", 2.5)
+    assert (arr(e.picture) == arr(_pil(st.draw(ws[:1])))).all()
+    assert e.layers == [0, 1, 2, 3] and e.direction == 1 and e.directions == 8 and e.strength == 2.5
+    assert e.eigenvalue == pytest.approx(float(found.eigenvalues[1])) and 0 < e.share < 1
+    face = arr(st.face(6).picture)
+    small = np.abs(arr(st.edit(6, 0, "coarse", 0.5).picture) - face).mean()
+    large = np.abs(arr(st.edit(6, 0, "coarse", 20).picture) - face).mean()
+    assert 0 < small < large and large > 20, (small, large)
+    assert not (arr(st.edit(6, 0, "coarse", 20).picture) == arr(st.edit(6, 1, "coarse", 20).picture)).all()
+
+
+def test_an_edit_strip_goes_from_minus_to_plus_strength(st):
+    strip = st.edit_strip(7, 0, "middle", -3, 7)
+    assert strip.strengths == [-3, -2, -1, 0, 1, 2, 3] and strip.layers == [4, 5] and len(strip.pictures) == 7
+    for s, p in zip(strip.strengths, strip.pictures):  # each face is what edit draws at its strength
+        assert (arr(p) == arr(st.edit(7, 0, "middle", s).picture)).all()
+    assert len({arr(p).tobytes() for p in strip.pictures}) == 7
+    fig = strip.figure(32)
+    assert fig.size[0] == 7 * (32 + 4) + 4 and fig.size[1] > 32  # one row of 7 captioned faces
+
+
+@pytest.mark.parametrize(("call", "says"), [
+    (lambda st: st.edit(1, 8, "coarse", 1), r"direction \(styles 0-3 have 8\) must be between 0 and 7, got 8"),
+    (lambda st: st.edit(1, 4, "5", 1), r"direction \(styles 5 have 4\) must be between 0 and 3"),
+    (lambda st: st.edit(1, -1, "coarse", 1), "must be between 0 and 7"),
+    (lambda st: st.edit(1, 1.5, "coarse", 1), r"direction .* must be a whole number"),
+    (lambda st: st.edit(1, "1e999", "coarse", 1), r"direction .* must be a whole number"),
+    (lambda st: st.edit(1, True, "coarse", 1), r"direction .* must be a whole number"),
+    (lambda st: st.edit(1, 0, "fine", 1), "no fine styles"),
+    (lambda st: st.edit(1, 0, "0-9", 1), "style indices 0 to 5"),
+    (lambda st: st.edit(1, 0, "x" * 5000, 1), "layers is 5,000 characters long"),
+    (lambda st: st.edit(1, 0, "coarse", 20.5), r"strength must be between -20.0 and 20.0"),
+    (lambda st: st.edit(1, 0, "coarse", float("nan")), "strength must be a finite number"),
+    (lambda st: st.edit(1, 0, "coarse", "-inf"), "strength must be a finite number"),
+    (lambda st: st.edit(1, 0, "coarse", None), "strength must be a number"),
+    (lambda st: st.edit("nothex", 0, "coarse", 1), "16 hex digits"),
+    (lambda st: st.edit(1, 0, "coarse", 1, psi=9), "psi must be between"),
+    (lambda st: st.edit_strip(1, 0, "coarse", 1, steps=1), "strip steps must be between 2 and 21"),
+    (lambda st: st.edit_strip(1, 0, "coarse", 1, steps=22), "strip steps must be between 2 and 21"),
+])
+def test_bad_edits_are_refused_naming_the_field(st, call, says):
+    with pytest.raises(ValueError, match=says):  # InputError, or latent.CodeError for the hex
+        call(st)
