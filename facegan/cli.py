@@ -290,10 +290,51 @@ def _set_labels(items: list[str]) -> dict:
     return target
 
 
+STYLEGAN_EDIT = ("seed", "code", "direction", "layers", "strength", "strip")  # edit stylegan's flags
+
+
+def _edit_stylegan(args) -> int:
+    """``edit stylegan``: a face (--seed / --code) along a SeFa direction of --layers, or its --strip."""
+    from facegan.studio import Studio, span
+
+    for flag, given in (("a picture", args.picture), ("--group", args.group), ("--set", args.set),
+                        ("--side-by-side", args.side_by_side)):
+        if given:
+            raise ValueError(f"edit stylegan takes a face as --seed or --code, not {flag} (that is stargan's)")
+    if args.seed is not None and args.code is not None:
+        raise ValueError("give the face as --seed or --code, not both")
+    rendering = _rendering(args)
+    st = Studio(_load(args), dtype="float32")  # exact, as generate stylegan
+    face = args.code if args.code is not None else (args.seed if args.seed is not None else 0)
+    direction = 0 if args.direction is None else args.direction
+    layers = "coarse" if args.layers is None else args.layers
+    strength = 3.0 if args.strength is None else args.strength
+    e = st.edit(face, direction, layers, strength, *rendering)  # every check before anything is written
+    out = Path(args.out)
+    if args.strip:
+        strip = st.edit_strip(e.code, e.direction, e.layers, e.strength, args.strip, *rendering)
+        picture = strip.figure(args.size or max(st.size, 128))
+    else:
+        picture = e.picture
+    out.parent.mkdir(parents=True, exist_ok=True)
+    picture.save(out)
+    what = f"strip of {args.strip} over ±{abs(e.strength):g}" if args.strip else f"strength {e.strength:+g}"
+    print(f"direction {e.direction} of {e.directions} of styles {span(e.layers)} (eigenvalue {e.eigenvalue:.3g}, "
+          f"{e.share:.0%}), {what}: {out}")
+    return 0
+
+
 def _edit(args) -> int:
     from facegan.editor import Editor, describe
     from facegan.images import open_picture
 
+    if args.technique == "stylegan":
+        return _edit_stylegan(args)
+    given = [n for n in (*STYLEGAN_EDIT, *RENDERING) if getattr(args, n, None) is not None]
+    if given:
+        raise ValueError(f"--{given[0].replace('_', '-')} is for edit stylegan, not {args.technique}")
+    if not args.picture:
+        raise ValueError(f"edit {args.technique} needs a picture (the file to edit)")
     if bool(args.group) == bool(args.set):
         raise ValueError("say what to make: --group GROUP (every value of a group, as a grid) or "
                          "--set GROUP=VALUE [--set ...] (one edit)")
@@ -311,11 +352,11 @@ def _edit(args) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.group:
-        r = ed.grid(picture, args.group, args.crop, args.face, display=args.size)
+        r = ed.grid(picture, args.group, args.crop, args.face, display=args.size or 256)
         r.grid.save(out)
         what = f"{args.group}: {', '.join(label for _, label in r.pictures)}"
     else:
-        r = ed.edit(picture, target, args.crop, args.face, display=args.size)
+        r = ed.edit(picture, target, args.crop, args.face, display=args.size or 256)
         (r.side_by_side if args.side_by_side else r.output).save(out)
         what = describe(r.target)
     if r.notice:
@@ -413,6 +454,29 @@ def _convert_acgan(args) -> int:
     c = model.config
     print(f"{out} (acgan paper backbone {c.image_size}px, nz={c.nz}, prior {c.prior}, {len(c.classes)} classes: "
           f"{', '.join(c.classes)}; D {'converted' if args.netd else 'untrained'}{', fp16' if args.fp16 else ''})")
+    return 0
+
+
+def _convert_stylegan(args) -> int:
+    import warnings
+
+    import torch
+
+    from facegan import hub
+    from facegan.convert import stylegan as converter
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = converter.convert(args.checkpoint)
+    for w in caught:  # one line each, like the errors
+        print(f"facegan: warning: {w.message}", file=sys.stderr)
+    out = hub.save_pretrained(model, args.out, converter.model_card(model, args.checkpoint),
+                              dtype=torch.float16 if args.fp16 else None,
+                              extra_config=converter.provenance(args.checkpoint, model))
+    c, info = model.config, model.converted_from
+    print(f"{out} (stylegan {c.image_size}px from {info['source']}, z_dim={c.z_dim}, w_dim={c.w_dim}, "
+          f"{c.mapping_layers} mapping layers, channel_base={c.channel_base}, channel_max={c.channel_max}; "
+          f"D {'converted' if info['discriminator'] else 'untrained'}{', fp16' if args.fp16 else ''})")
     return 0
 
 
@@ -557,13 +621,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output size in pixels (default 256)")
     x.set_defaults(func=_translate)
 
-    ed = sub.add_parser("edit", parents=[model_args], help="a face picture to other labels (stargan)",
-                        description="Edit a face picture with a StarGAN model: crop the face (optional), then "
-                                    "either every value of one label group as a labelled grid (--group), or one "
-                                    "picture with the labels asked for (--set); the labels not named keep what "
-                                    "the model's discriminator reads in the picture.")
-    ed.add_argument("picture", help="input picture (any size; RGB, greyscale or RGBA)")
-    ed.add_argument("--out", required=True, help="the grid (--group) or the edited face (--set), PNG")
+    ed = sub.add_parser("edit", parents=[model_args, render_args],
+                        help="a face picture to other labels (stargan), a StyleGAN face along a direction",
+                        description="stargan: edit a face picture: crop the face (optional), then either every "
+                                    "value of one label group as a labelled grid (--group), or one picture with "
+                                    "the labels asked for (--set); the labels not named keep what the model's "
+                                    "discriminator reads in the picture. stylegan: move a face (--seed or --code) "
+                                    "along a closed-form (SeFa) direction of the styles --layers by --strength, or "
+                                    "write the --strip of it from -strength to +strength.")
+    ed.add_argument("picture", nargs="?", help="stargan: input picture (any size; RGB, greyscale or RGBA)")
+    ed.add_argument("--out", required=True, help="the grid (--group), the edited face (--set, or stylegan's), "
+                                                 "or stylegan's --strip, PNG")
     ed.add_argument("--group", help="a label group (e.g. hair): every value of it, as a labelled grid")
     ed.add_argument("--set", action="append", metavar="GROUP=VALUE",
                     help="a target label, e.g. --set hair=blue --set eyes=red; a binary group takes the "
@@ -574,8 +642,21 @@ def build_parser() -> argparse.ArgumentParser:
                     help="which detected face, largest first (default 0)")
     ed.add_argument("--side-by-side", action="store_true", dest="side_by_side",
                     help="with --set: write input | result, labelled, instead of the result alone")
-    ed.add_argument("--size", type=arg_whole("size", 16, checks.MAX_DISPLAY), default=256,
-                    help="size of each picture in pixels (default 256)")
+    ed.add_argument("--size", type=arg_whole("size", 16, checks.MAX_DISPLAY),
+                    help="size of each picture in pixels (stargan: default 256; stylegan: the faces of --strip, "
+                         "default 128 or the model's size)")
+    ed.add_argument("--seed", type=arg_whole("seed", 0, checks.MAX_SEED), help="stylegan: the face's seed (default 0)")
+    ed.add_argument("--code", help="stylegan: the face's code (hex, +seed:index:step for a variation)")
+    ed.add_argument("--direction", type=arg_whole("direction", 0, checks.MAX_WIDTH - 1),
+                    help="stylegan: which direction, 0 the strongest (default 0)")
+    ed.add_argument("--layers", help="stylegan: the styles to edit, coarse (the default), middle, fine, all, or "
+                                     "indices such as 0-3 or 4,5")
+    ed.add_argument("--strength", type=arg_real("strength", -checks.MAX_EDIT_STRENGTH, checks.MAX_EDIT_STRENGTH),
+                    help=f"stylegan: how far along the unit direction in W, within ±{checks.MAX_EDIT_STRENGTH:g} "
+                         "(default 3; 0: the face itself)")
+    ed.add_argument("--strip", type=arg_whole("strip", 2, checks.MAX_STRIP_STEPS),
+                    help="stylegan: write the face at this many strengths from -strength to +strength, labelled, "
+                         "instead of the edited face")
     ed.set_defaults(func=_edit)
 
     e = sub.add_parser("export", help="copy a checkpoint as a shippable folder (fp16, model card)",
@@ -589,7 +670,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "quarter of float32); dequantized when loaded")
     e.add_argument("--include", nargs="*", help="extra files to copy in (e.g. a sample grid)")
     e.add_argument("--generators-only", action="store_true",
-                   help="leave the discriminators out (ugatit: the converter needs only the generators)")
+                   help="leave the discriminators out (ugatit, stylegan: drawing needs only the generators; about half the size)")
     e.add_argument("--manifest", help="update this entry of checkpoints/manifest.json")
     e.set_defaults(func=_export)
 
@@ -664,6 +745,18 @@ def build_parser() -> argparse.ArgumentParser:
                          "--classes given, else 10)")
     ca.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
     ca.set_defaults(func=_convert_acgan)
+    cg = cs.add_parser("stylegan", help="a rosinality/stylegan2-pytorch .pt or a stylegan2-ada-pytorch network "
+                                        "pickle -> a StyleGAN2",
+                       description="A StyleGAN2 checkpoint -> a facegan StyleGAN2 checkpoint folder; the format is "
+                                   "recognised from the contents: rosinality/stylegan2-pytorch's train.py .pt "
+                                   "({g, d, g_ema, ..., args}) or convert_weight.py output ({g_ema, latent_avg}), "
+                                   "or an NVlabs/stylegan2-ada-pytorch network pickle ({G, D, G_ema, ...}, read "
+                                   "with a restricted unpickler: the code it carries is never run). Sizes are "
+                                   "read from the weights; D is converted when the file has one.")
+    cg.add_argument("checkpoint", help="the file, e.g. 550000.pt or network-snapshot-025000.pkl")
+    cg.add_argument("--out", required=True, help="the checkpoint folder to write")
+    cg.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
+    cg.set_defaults(func=_convert_stylegan)
     return p
 
 

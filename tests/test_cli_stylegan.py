@@ -1,4 +1,4 @@
-"""`facegan generate stylegan` and `facegan interpolate stylegan`, run as a user runs them."""
+"""`facegan generate stylegan`, `facegan interpolate stylegan` and `facegan edit stylegan`, run as a user runs them."""
 
 from __future__ import annotations
 
@@ -80,6 +80,29 @@ def test_interpolate_writes_gif_and_mp4(ckpt, tmp_path):
     assert np.abs(first - frames[0]).mean() < 6  # the same frame, through the GIF's 256-colour palette
 
 
+def test_edit_along_a_direction_and_its_strip_like_the_library(ckpt, tmp_path):
+    st = Studio(hub.load_folder(ckpt), dtype="float32")
+    r = facegan("edit", "stylegan", "--checkpoint", str(ckpt), "--seed", "3", "--direction", "1", "--layers", "coarse",
+                "--strength", "4", "--psi", "0.7", "--out", str(tmp_path / "edited.png"))
+    assert r.returncode == 0, r.stderr
+    want = st.edit(3, 1, "coarse", 4, psi=0.7)
+    assert r.stdout.strip().startswith("direction 1 of 8 of styles 0-3 (eigenvalue ")
+    assert r.stdout.strip().endswith(f"strength +4: {tmp_path / 'edited.png'}")
+    assert (pixels(tmp_path / "edited.png") == np.asarray(want.picture, np.int16)).all()
+    assert not (pixels(tmp_path / "edited.png") == np.asarray(st.face(3, psi=0.7).picture, np.int16)).all()
+    code = st.code(5)  # a code, the middle styles, the strip (the defaults: direction 0, strength 3)
+    r = facegan("edit", "stylegan", "--checkpoint", str(ckpt), "--code", code, "--layers", "4-5", "--strip", "5",
+                "--out", str(tmp_path / "strip.png"))
+    assert r.returncode == 0, r.stderr
+    strip = st.edit_strip(code, 0, "middle", 3, 5)
+    assert strip.strengths == [-3, -1.5, 0, 1.5, 3]
+    assert (pixels(tmp_path / "strip.png") == np.asarray(strip.figure(128), np.int16)).all()
+    r = facegan("edit", "stylegan", "--checkpoint", str(ckpt), "--seed", "5", "--strength", "0", "--out",
+                str(tmp_path / "same.png"))
+    assert r.returncode == 0, r.stderr
+    assert (pixels(tmp_path / "same.png") == np.asarray(st.face(5).picture, np.int16)).all()  # strength 0: the face
+
+
 @pytest.mark.parametrize(("argv", "says"), [
     (["interpolate", "stylegan", "--seeds", "1", "--out", "OUT.gif"], "faces: 2 to 32 faces"),
     (["interpolate", "stylegan", "--seeds", "1,x", "--out", "OUT.gif"], "16 hex digits"),
@@ -95,6 +118,21 @@ def test_interpolate_writes_gif_and_mp4(ckpt, tmp_path):
      "cutoff (truncated styles) must be between 0 and 6"),
     (["generate", "stylegan", "--seed", "1", "--noise", "loud", "--out", "OUT.png"], "argument --noise"),
     (["generate", "stylegan", "--code", "00" * 8 + "+1:2", "--out", "OUT.png"], "+<seed>:<index>:<step>"),
+    (["edit", "stylegan", "--seed", "1", "--direction", "8", "--out", "OUT.png"],
+     "direction (styles 0-3 have 8) must be between 0 and 7, got 8"),
+    (["edit", "stylegan", "--seed", "1", "--layers", "fine", "--out", "OUT.png"], "has no fine styles"),
+    (["edit", "stylegan", "--seed", "1", "--layers", "0-9", "--out", "OUT.png"], "style indices 0 to 5"),
+    (["edit", "stylegan", "--seed", "1", "--strength", "21", "--out", "OUT.png"],
+     "argument --strength: strength must be between -20.0 and 20.0"),
+    (["edit", "stylegan", "--seed", "1", "--strength", "nan", "--out", "OUT.png"], "strength must be a finite"),
+    (["edit", "stylegan", "--seed", "1", "--strip", "1", "--out", "OUT.png"], "argument --strip: strip must be"),
+    (["edit", "stylegan", "--seed", "1", "--code", "00" * 8, "--out", "OUT.png"], "as --seed or --code, not both"),
+    (["edit", "stylegan", "--code", "xyz", "--out", "OUT.png"], "16 hex digits"),
+    (["edit", "stylegan", "OUT.jpg", "--seed", "1", "--out", "OUT.png"], "not a picture (that is stargan's)"),
+    (["edit", "stylegan", "--set", "hair=blue", "--out", "OUT.png"], "not --set (that is stargan's)"),
+    (["edit", "stargan", "OUT.jpg", "--direction", "1", "--out", "OUT.png"], "--direction is for edit stylegan"),
+    (["edit", "stargan", "OUT.jpg", "--psi", "0.5", "--out", "OUT.png"], "--psi is for edit stylegan, not stargan"),
+    (["edit", "stargan", "--group", "hair", "--out", "OUT.png"], "edit stargan needs a picture"),
 ])
 def test_errors_are_one_line(ckpt, tmp_path, capsys, argv, says):
     argv = [a.replace("OUT", str(tmp_path / "out" / "x")) for a in argv] + ["--checkpoint", str(ckpt)]
@@ -112,8 +150,17 @@ def test_errors_are_one_line(ckpt, tmp_path, capsys, argv, says):
 ])
 def test_without_a_checkpoint_or_for_another_technique(tmp_path, capsys, argv, says):
     if "stylegan" in hub.read_manifest(hub.MANIFEST) and "stylegan" in argv:
-        pytest.skip("a default StyleGAN checkpoint is bundled now")
+        pytest.skip("a default StyleGAN checkpoint is bundled: test_the_bundled_default_draws")
     out = tmp_path / "out" / ("x.gif" if argv[0] == "interpolate" else "x.png")
     rc, err = run_main([*argv, "--out", str(out)], capsys)
     assert_one_line_refusal(rc, err, says)
     assert rc == 2 and not out.exists()
+
+
+def test_the_bundled_default_draws(tmp_path, capsys):
+    if "stylegan" not in hub.read_manifest(hub.MANIFEST):
+        pytest.skip("no StyleGAN checkpoint is bundled: test_without_a_checkpoint_or_for_another_technique")
+    rc, _ = run_main(["generate", "stylegan", "--seed", "3", "--psi", "0.7", "--out", str(tmp_path / "face.png")], capsys)
+    assert rc == 0
+    with Image.open(tmp_path / "face.png") as im:
+        assert im.size == (64, 64)

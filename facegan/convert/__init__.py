@@ -17,6 +17,10 @@ for anything it does not recognise.
   ``main.py`` (the paper's ImageNet 128 px or CIFAR-10 32 px nets) -> an AC-GAN with the
   "paper" backbone and the normal prior
   (``facegan convert acgan netG.pth [--netd netD.pth] [--classes a,b,...]``).
+- ``stylegan``: rosinality/stylegan2-pytorch ``.pt`` files (its ``train.py`` checkpoints and
+  ``convert_weight.py`` output) and NVlabs/stylegan2-ada-pytorch network pickles (read with a
+  restricted unpickler that never runs the source they carry), told apart by their contents
+  -> a StyleGAN2 (``facegan convert stylegan FILE``).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ SOURCES = {
     "ugatit": "facegan.convert.ugatit",
     "stargan": "facegan.convert.stargan",
     "gitlimlab": "facegan.convert.acgan",
+    "rosinality": "facegan.convert.stylegan",
+    "stylegan2-ada": "facegan.convert.stylegan",
 }
 
 # ``facegan convert <technique>`` -> the sources it reads (``--from`` picks one where there are several)
@@ -35,4 +41,5 @@ BY_TECHNIQUE = {
     "ugatit": ("ugatit",),
     "stargan": ("stargan",),
     "acgan": ("gitlimlab",),
+    "stylegan": ("rosinality", "stylegan2-ada"),  # recognised from the file: no --from
 }
