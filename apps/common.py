@@ -14,6 +14,7 @@ import gradio as gr
 from gradio import utils as gr_utils
 
 from facegan import checks, hub, jobs, models
+from facegan.convert import FILE_CONVERTERS
 from facegan.faces import CROPS
 from facegan.images import open_picture
 
@@ -95,17 +96,22 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"  # pub
 CROP_CHOICES = [("auto", "auto"), ("anime face", "anime"), ("photo face", "photo"), ("off", "none")]
 
 
-def load_model(name: str, ref: str | None):
-    """The ``name`` model behind a chooser value: DEFAULT, a checkpoint folder or ``repo@revision``."""
+def load_model(name: str, ref: str | None, with_folder: bool = False):
+    """The ``name`` model behind a chooser value: DEFAULT, a checkpoint folder, ``repo@revision`` or
+    ``repo@revision:file`` (a foreign file, converted once by ``name``'s converter into the Hub cache);
+    ``with_folder``: (the model, its local folder), for what else the folder holds."""
     try:
         ref = checks.text(ref, "checkpoint", serving.MAX_REF_CHARS).strip()
         if ref in ("", DEFAULT):
             folder = default_checkpoint(name).folder
+        elif (foreign := hub.parse_file_ref(ref)) is not None:  # only ever downloaded: never a local path
+            folder = hub.download_foreign(*foreign, technique=name, max_bytes=serving.MAX_HUB_BYTES)
         elif (repo := hub.parse_ref(ref)) is not None:
             folder = hub.download(*repo, max_bytes=serving.MAX_HUB_BYTES)  # into the Hub cache
         else:
             folder = serving.resolve_checkpoint(ref)
-        model = _load(str(Path(folder).resolve()))
+        folder = Path(folder).resolve()
+        model = _load(str(folder))
     except checks.InputError as e:  # a reference this app does not serve: the message says so already
         raise serving.refuse(str(e)) from None
     except (hub.CheckpointError, ValueError, OSError) as e:
@@ -113,7 +119,7 @@ def load_model(name: str, ref: str | None):
     if models.technique_of(model) != name:
         title = TITLES.get(name, name)
         raise serving.refuse(f"checkpoint {checks.quote(ref)} is not {'an' if title[0] in 'AEIO' else 'a'} {title} model")
-    return model
+    return (model, folder) if with_folder else model
 
 
 def check_picture(picture, crop: str) -> None:
@@ -146,9 +152,12 @@ def checkpoint_choices(technique: str) -> list[tuple[str, str]]:
 
 def checkpoint_chooser(technique: str) -> tuple[gr.Dropdown, gr.Markdown]:
     """A dropdown of checkpoints (also accepts a typed folder or ``repo@revision``) and the default's notice."""
+    suffixes = sorted({s for c in FILE_CONVERTERS if c.technique == technique for s in c.suffixes})
+    foreign = f", or <hub repo>@<revision>:<file> (a {' / '.join(suffixes)} of another code, converted)"
     with gr.Row():
         dropdown = gr.Dropdown(checkpoint_choices(technique), value=DEFAULT, label="Checkpoint",
-                               info="the default, a run trained in the Training tab, a folder, or <hub repo>@<revision>",
+                               info="the default, a run trained in the Training tab, a folder, <hub repo>@<revision>"
+                                    + (foreign if suffixes else ""),
                                allow_custom_value=True, scale=4)
         refresh = gr.Button("↻ Refresh list", scale=0, min_width=120)
     notice = gr.Markdown(f"<small>{default_label(technique)[1]}</small>")

@@ -1,11 +1,13 @@
 """Checkpoints as data: a folder of ``config.json`` + ``model.safetensors`` (+ README.md card).
 
 The same layout as huggingface_hub's ``PyTorchModelHubMixin``, so a local folder and a
-Hub repo are interchangeable. A checkpoint reference is either a local folder or
-``<repo id>@<revision>``; the latter is downloaded with ``hf_hub_download`` pinned to
-that revision into the normal HF cache. ``checkpoints/manifest.json`` names each app's
-default: a Hub repo, revision and sha256, and the bundled folder used when the Hub
-cannot be reached. An entry whose name is not a technique's (``"stargan-anime-fer"``) says
+Hub repo are interchangeable. A checkpoint reference is a local folder, ``<repo id>@<revision>``
+(a facegan folder on the Hub, downloaded with ``hf_hub_download`` pinned to that revision into
+the normal HF cache) or ``<repo id>@<revision>:<file>``: one foreign checkpoint file of that repo
+(a rosinality ``.pt``, a stylegan2-ada-pytorch ``.pkl``), downloaded the same way and converted
+once, by ``facegan.convert``, into a facegan folder beside it in the cache.
+``checkpoints/manifest.json`` names each app's default: a Hub repo, revision and sha256, and
+the bundled folder used when the Hub cannot be reached. An entry whose name is not a technique's (``"stargan-anime-fer"``) says
 its ``technique``: a further bundled checkpoint that the app lists beside the default.
 """
 
@@ -28,6 +30,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from facegan import models
+from facegan.checks import quote
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -191,20 +194,66 @@ def sha256_of(path: str | os.PathLike) -> str:
 # The Hub's rule for a namespace or repo name: letters, digits, "_", "-", ".", beginning and ending
 # with a letter, digit or "_", no "--" or ".." (huggingface_hub's validate_repo_id).
 _REPO_PART = re.compile(r"\w(?:[\w.-]{0,94}\w)?")
+# What a ``<repo>@<revision>:<file>`` reference may say (stricter than the Hub: it comes from strangers):
+# a branch, tag, refs/pr/N or commit hash; a relative "/"-separated path whose parts do not start with "."
+_REVISION = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,127}")
+_FILE_PART = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]{0,127}")
+MAX_FILE_PATH, MAX_FILE_DEPTH = 256, 8
+MAX_FOREIGN_BYTES = 2 * 1024**3  # the largest foreign file a reference downloads (a 1024 px pickle is ~380 MB)
+CONVERTED_DIR = "facegan-converted"  # in the repo's folder of the HF cache, beside its snapshots/
+CONVERT_LOCK_TIMEOUT_S = 600
+
+
+def _is_repo_id(repo: str) -> bool:
+    parts = repo.split("/")
+    return len(parts) == 2 and all(_REPO_PART.fullmatch(p) and "--" not in p and ".." not in p for p in parts)
 
 
 def parse_ref(ref: str) -> tuple[str, str] | None:
     """``"user/repo@rev"`` -> ``("user/repo", "rev")``; None for anything that is not a Hub ref
-    (an existing path, no revision, no namespace, or a name the Hub would not accept)."""
+    (an existing path, no revision, no namespace, a name the Hub would not accept, or a
+    ``<repo>@<revision>:<file>`` reference: no git revision has a ":")."""
     if "@" not in ref or os.path.exists(ref):
         return None
     repo, rev = ref.rsplit("@", 1)
-    parts = repo.split("/")
-    if len(parts) != 2 or not rev.strip() or rev != rev.strip():
-        return None
-    if not all(_REPO_PART.fullmatch(p) and "--" not in p and ".." not in p for p in parts):
+    if not rev.strip() or rev != rev.strip() or ":" in rev or not _is_repo_id(repo):
         return None
     return repo, rev
+
+
+def parse_file_ref(ref: str) -> tuple[str, str, str] | None:
+    """``"user/repo@rev:path/in/repo.pkl"`` -> ``("user/repo", "rev", "path/in/repo.pkl")``, a
+    foreign checkpoint file on the Hub (``download_foreign``); None for a reference without
+    ``@...:`` (a folder, ``repo@revision``). A reference of this form that facegan does not
+    accept (no revision, ``..``, an absolute path, odd characters, too long) is a CheckpointError
+    saying which part is wrong. The file system is never looked at: what an app visitor sends in
+    this form is only ever downloaded (``resolve`` takes an existing local folder first)."""
+    ref = str(ref)
+    repo, at, rest = ref.partition("@")
+    if not at or ":" not in rest:
+        return None
+    rev, _, filename = rest.partition(":")
+    if not (repo.isascii() and _is_repo_id(repo)):
+        raise CheckpointError(f"{quote(repo)} is not a Hub repo id: <namespace>/<name>, letters, digits, '-', '_' "
+                              "and '.' (as in <repo>@<revision>:<file>)")
+    if not _REVISION.fullmatch(rev) or ".." in rev or "//" in rev or rev.endswith(("/", ".lock")):
+        raise CheckpointError(f"the revision {quote(rev)} of {repo} is not a branch, tag or commit hash: a "
+                              "reference to a file is pinned, <repo>@<revision>:<file>")
+    what = f"the file {quote(filename)} of {repo}@{rev}"
+    if not filename:
+        raise CheckpointError(f"{repo}@{rev}: names no file after the ':' (<repo>@<revision>:<path in the repo>)")
+    if len(filename) > MAX_FILE_PATH:
+        raise CheckpointError(f"{what} is a path of more than {MAX_FILE_PATH} characters")
+    if filename.startswith(("/", "\\")) or "\\" in filename or ":" in filename:
+        raise CheckpointError(f"{what} is not a path in the repo: give it relative to the repo's root, "
+                              "'/'-separated (<repo>@<revision>:nets/network.pkl)")
+    parts = filename.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        raise CheckpointError(f"{what} is refused: a path in the repo may not contain '..', '.' or empty parts")
+    if len(parts) > MAX_FILE_DEPTH or not all(_FILE_PART.fullmatch(p) for p in parts):
+        raise CheckpointError(f"{what} is refused: a path in the repo is at most {MAX_FILE_DEPTH} parts, each of "
+                              "letters, digits, '_', '-', '+' and '.', not starting with '.'")
+    return repo, rev, filename
 
 
 def hub_endpoint() -> str:
@@ -242,6 +291,52 @@ def offline_mode() -> bool:
     return constants.is_offline_mode() or env.strip().lower() in ("1", "true", "yes", "on")
 
 
+def _hub_files(repo_id: str, revision: str, names: list[str], label: str, max_bytes: int | None = None,
+               sized: tuple[str, str] | None = None) -> list[Path]:
+    """``names`` of ``repo_id`` at ``revision``: from the HF cache without touching the network,
+    else downloaded. ``sized`` (a name, how messages call it): the file whose size the Hub
+    declares must be at most ``max_bytes``, checked before any byte of it is downloaded
+    (huggingface_hub then checks that the download has that size)."""
+    from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
+
+    def fetch(local_only: bool) -> list[Path]:
+        return [Path(hf_hub_download(repo_id, name, revision=revision, local_files_only=local_only))
+                for name in names]
+
+    try:
+        return fetch(local_only=True)
+    except (OSError, ValueError):  # not cached (LocalEntryNotFoundError), or a repo id the Hub refuses
+        if offline_mode():
+            raise CheckpointError(f"{label} is not in the HF cache and HF_HUB_OFFLINE is set")
+        if not endpoint_reachable():
+            raise CheckpointError(f"the Hugging Face Hub ({hub_endpoint()}) cannot be reached to download {label}")
+        try:
+            if max_bytes is not None and sized is not None:
+                size = get_hf_file_metadata(hf_hub_url(repo_id, sized[0], revision=revision)).size
+                if size is None or size > max_bytes:
+                    raise CheckpointError(f"{sized[1]} is "
+                                          f"{'of unknown size' if size is None else f'{size / 1e6:,.0f} MB'}: "
+                                          f"at most {max_bytes / 1e6:,.0f} MB are downloaded here")
+            return fetch(local_only=False)
+        except CheckpointError:
+            raise
+        except Exception as e:
+            raise CheckpointError(f"could not download {label}: {_hub_reason(e, revision)}") from e
+
+
+def _hub_reason(e: Exception, revision: str) -> str:
+    """huggingface_hub's error in a few words, on one line."""
+    from huggingface_hub import errors
+
+    if isinstance(e, errors.RevisionNotFoundError):
+        return f"the repo has no revision {quote(revision)}"
+    if isinstance(e, errors.RepositoryNotFoundError):  # GatedRepoError too
+        return "no such repo on the Hub (or it is private or gated)"
+    if isinstance(e, errors.EntryNotFoundError):
+        return f"the repo has no such file at revision {quote(revision)}"
+    return " ".join(str(e).split())[:300] or type(e).__name__
+
+
 def download(repo_id: str, revision: str, sha256: str | None = None, max_bytes: int | None = None) -> Path:
     """The checkpoint folder of ``repo_id`` at ``revision`` in the HF cache.
 
@@ -250,53 +345,152 @@ def download(repo_id: str, revision: str, sha256: str | None = None, max_bytes: 
     (the app's: a stranger may name any repo) refuses weights larger than that before any
     byte of them is downloaded, from the size the Hub declares.
     """
-    from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
-
-    def fetch(local_only: bool) -> Path:
-        files = [hf_hub_download(repo_id, name, revision=revision, local_files_only=local_only)
-                 for name in (CONFIG_NAME, WEIGHTS_NAME)]
-        return Path(files[1])
-
-    try:
-        weights = fetch(local_only=True)
-    except (OSError, ValueError):  # not cached (LocalEntryNotFoundError), or a repo id the Hub refuses
-        if offline_mode():
-            raise CheckpointError(f"{repo_id}@{revision} is not in the HF cache and HF_HUB_OFFLINE is set")
-        if not endpoint_reachable():
-            raise CheckpointError(f"the Hugging Face Hub ({hub_endpoint()}) "
-                                  f"cannot be reached to download {repo_id}@{revision}")
-        try:
-            if max_bytes is not None:
-                size = get_hf_file_metadata(hf_hub_url(repo_id, WEIGHTS_NAME, revision=revision)).size
-                if size is None or size > max_bytes:
-                    raise CheckpointError(f"{repo_id}@{revision}/{WEIGHTS_NAME} is "
-                                          f"{'of unknown size' if size is None else f'{size / 1e6:,.0f} MB'}: "
-                                          f"at most {max_bytes / 1e6:,.0f} MB are downloaded here")
-            weights = fetch(local_only=False)
-        except CheckpointError:
-            raise
-        except Exception as e:
-            raise CheckpointError(f"could not download {repo_id}@{revision}: {e}") from e
+    label = f"{repo_id}@{revision}"
+    weights = _hub_files(repo_id, revision, [CONFIG_NAME, WEIGHTS_NAME], label, max_bytes,
+                         (WEIGHTS_NAME, f"{label}/{WEIGHTS_NAME}"))[1]
     if sha256 and sha256_of(weights) != sha256:
         raise CheckpointError(f"sha256 of {repo_id}@{revision}/{WEIGHTS_NAME} does not match the manifest: "
                               "refusing to load it")
     return weights.parent
 
 
-def resolve(ref: str | os.PathLike) -> Path:
-    """A checkpoint reference (local folder or ``repo@revision``) -> a local folder."""
+_SHA256_SEEN: dict[tuple, str] = {}  # (path, size, mtime, inode) -> sha256: a big file is hashed once a process
+
+
+def _sha256_once(path: Path) -> str:
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+    if key not in _SHA256_SEEN:
+        if len(_SHA256_SEEN) > 64:
+            _SHA256_SEEN.clear()
+        _SHA256_SEEN[key] = sha256_of(path)
+    return _SHA256_SEEN[key]
+
+
+def download_foreign(repo_id: str, revision: str, filename: str, technique: str | None = None,
+                     max_bytes: int | None = MAX_FOREIGN_BYTES) -> Path:
+    """A foreign checkpoint file on the Hub (``<repo>@<revision>:<file>``: a rosinality ``.pt``, a
+    stylegan2-ada-pytorch ``.pkl``) as a facegan checkpoint folder, converted once.
+
+    The file is downloaded with ``hf_hub_download`` pinned to ``revision`` into the HF cache
+    (refused before any byte of it when the Hub declares more than ``max_bytes``), and converted
+    by the first of ``facegan.convert.file_converters`` (by its suffix; only ``technique``'s when
+    given) that reads it, as data only (a ``.pkl`` through the restricted unpickler), into
+    ``<the repo's folder in the HF cache>/facegan-converted/<commit>/<sha256 of the file>-<technique>/``.
+    The folder is written in a temporary folder and renamed, under a file lock: a concurrent
+    call waits and then finds the whole folder, and every later call (any process) uses it
+    without converting again, and without the network once the file is cached.
+    """
+    from filelock import FileLock, Timeout
+
+    from facegan import convert
+
+    spec = f"{repo_id}@{revision}:{filename}"
+    candidates = convert.file_converters(filename, technique)
+    if not candidates:
+        raise CheckpointError(_no_converter(spec, filename, technique))
+    local = _hub_files(repo_id, revision, [filename], spec, max_bytes, (filename, spec))[0]
+    snapshot = local.parents[len(filename.split("/")) - 1]  # .../models--<ns>--<name>/snapshots/<commit>
+    if snapshot.parent.name != "snapshots":
+        raise CheckpointError(f"{spec}: hf_hub_download put it outside the HF cache's layout")
+    commit, sha = snapshot.name, _sha256_once(local)
+    base = snapshot.parent.parent / CONVERTED_DIR / commit
+    folders = [(c, base / f"{sha}-{c.technique}") for c in candidates]
+    for _, folder in folders:
+        if folder.is_dir():
+            return folder
+    base.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(str(base / f".{sha}.lock"), timeout=CONVERT_LOCK_TIMEOUT_S):
+            for _, folder in folders:  # converted while this call waited for the lock
+                if folder.is_dir():
+                    return folder
+            errors = []
+            for converter, folder in folders:
+                try:
+                    model, card, extra = _convert_file(converter, local, spec)
+                except CheckpointError as e:
+                    errors.append((converter.technique, str(e)))
+                    continue
+                extra = {**extra, "converted_from": {**extra.get("converted_from", {}), "hub": {
+                    "repo": repo_id, "revision": revision, "commit": commit, "file": filename}}}
+                card += (f"\n## On the Hub\n\n`{repo_id}@{commit}:{filename}` (asked for as `{spec}`), sha256 "
+                         f"`{sha}`, converted by facegan when first used.\n")
+                tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=base))
+                tmp.chmod(0o755)  # mkdtemp makes it private; a checkpoint is meant to be shared
+                try:
+                    write_model_files(model, tmp, card, extra_config=extra)
+                    try:
+                        os.rename(tmp, folder)  # atomic: a reader sees no folder or the whole one
+                    except OSError:
+                        if not folder.is_dir():
+                            raise
+                finally:
+                    shutil.rmtree(tmp, ignore_errors=True)
+                return folder
+    except Timeout:
+        raise CheckpointError(f"{spec} is being converted by another process for more than "
+                              f"{CONVERT_LOCK_TIMEOUT_S} s; try again later") from None
+    if len(errors) == 1:
+        raise CheckpointError(errors[0][1] if spec in errors[0][1] else f"{spec}: {errors[0][1]}")
+    raise CheckpointError(f"no facegan converter reads {spec}: " + "; ".join(f"{t}: {m}" for t, m in errors))
+
+
+def _no_converter(spec: str, filename: str, technique: str | None) -> str:
+    from facegan import convert
+
+    suffix = Path(filename).suffix.lower() or "(none)"
+    known = "; ".join(f"{c.technique} from {', '.join(c.suffixes)}" for c in convert.FILE_CONVERTERS)
+    if technique is not None and not any(c.technique == technique for c in convert.FILE_CONVERTERS):
+        return (f"{spec}: facegan converts no {technique} checkpoint from a single file (it converts {known}); a "
+                f"facegan folder on the Hub is <repo>@<revision>")
+    return f"{spec}: facegan has no converter for {suffix} files{f' of {technique}' if technique else ''} ({known})"
+
+
+def _convert_file(converter, local: Path, spec: str) -> tuple[torch.nn.Module, str, dict]:
+    """``converter.convert(local)``, its messages and warnings naming ``spec``, not the cache path."""
+    import warnings
+
+    def named(message) -> str:
+        return " ".join(str(message).replace(str(local), spec).split())
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            out = converter.convert(local)
+        except CheckpointError as e:
+            raise CheckpointError(named(e)) from None
+        except Exception as e:  # a converter should say CheckpointError; anything else is the file's fault too
+            raise CheckpointError(f"{spec} could not be converted to {converter.technique}: "
+                                  f"{type(e).__name__}: {named(e)[:200]}") from e
+    for w in caught:
+        warnings.warn(named(w.message), w.category, stacklevel=3)
+    return out
+
+
+def resolve(ref: str | os.PathLike, technique: str | None = None) -> Path:
+    """A checkpoint reference -> a local folder: a local folder, ``repo@revision`` (downloaded) or
+    ``repo@revision:file`` (a foreign file, downloaded and converted once; ``technique`` picks
+    the converter, else the file's suffix and contents do)."""
     ref = str(ref)
     if Path(ref).is_dir():
         return Path(ref)
+    try:
+        foreign = parse_file_ref(ref)
+    except CheckpointError as e:
+        raise CheckpointError(f"{quote(ref)}: {e}") from None
+    if foreign is not None:
+        return download_foreign(*foreign, technique=technique)
     hub = parse_ref(ref)
     if hub is None:
-        raise CheckpointError(f"{ref!r} is neither a checkpoint folder nor a '<hub repo id>@<revision>' reference")
+        raise CheckpointError(f"{ref!r} is neither a checkpoint folder nor a '<hub repo id>@<revision>' "
+                              "(or '<hub repo id>@<revision>:<file>') reference")
     return download(*hub)
 
 
-def load(ref: str | os.PathLike, device: str | torch.device = "cpu") -> torch.nn.Module:
-    """Load a model from a local folder or ``repo@revision``."""
-    return load_folder(resolve(ref), device)
+def load(ref: str | os.PathLike, device: str | torch.device = "cpu", technique: str | None = None) -> torch.nn.Module:
+    """Load a model from a local folder, ``repo@revision`` or ``repo@revision:file`` (see ``resolve``)."""
+    return load_folder(resolve(ref, technique), device)
 
 
 @dataclass

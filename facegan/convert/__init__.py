@@ -25,6 +25,10 @@ for anything it does not recognise.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
 # source name -> its converter module
 SOURCES = {
     "pytorch-examples": "facegan.convert.pytorch_examples_dcgan",
@@ -43,3 +47,35 @@ BY_TECHNIQUE = {
     "acgan": ("gitlimlab",),
     "stylegan": ("rosinality", "stylegan2-ada"),  # recognised from the file: no --from
 }
+
+
+@dataclass(frozen=True)
+class FileConverter:
+    """A converter that needs nothing but one file: what a ``<repo>@<revision>:<file>`` checkpoint
+    reference (``facegan.hub.download_foreign``) is converted with. ``convert(path)`` returns
+    (model in eval mode, its model card, the ``config.json`` extra that records the source), or
+    raises ``CheckpointError``; it reads the file as data only."""
+
+    technique: str
+    suffixes: tuple[str, ...]  # lower case, with the dot
+    convert: Callable[[Path], tuple[object, str, dict]]
+
+
+def _stylegan(path: Path) -> tuple[object, str, dict]:
+    from facegan.convert import stylegan as converter
+
+    model = converter.convert(path)
+    return model, converter.model_card(model, path), converter.provenance(path, model)
+
+
+# Tried in this order for a file of their suffix. Another technique's single-file converter is one
+# more entry (the others here need more than the file: a size, c_dim, a second file).
+FILE_CONVERTERS: tuple[FileConverter, ...] = (
+    FileConverter("stylegan", (".pt", ".pth", ".pkl"), _stylegan),
+)
+
+
+def file_converters(filename: str, technique: str | None = None) -> list[FileConverter]:
+    """The converters that may read ``filename`` (by its suffix), only ``technique``'s if given."""
+    suffix = PurePosixPath(filename).suffix.lower()
+    return [c for c in FILE_CONVERTERS if suffix in c.suffixes and technique in (None, c.technique)]
