@@ -41,10 +41,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from stargan_quality import as_float, predict, split, targets, train_classifier
+from stargan_quality import as_float, split, targets, train_classifier
 
 from facegan import data as data_lib
 from facegan import hub, metrics
+from facegan.attributes import predict
 from facegan.models import acgan, stargan
 from facegan.train import TrainConfig, Trainer, latest_checkpoint
 

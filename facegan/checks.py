@@ -52,6 +52,7 @@ MAX_ANIMATION_FRAMES = 600  # frames of one interpolation
 MAX_ANIMATION_FACES = 1200  # faces drawn for one interpolation (frames x side by side)
 MAX_EDIT_STRENGTH = 20.0  # |strength| of an edit along a SeFa direction (a unit vector in W)
 MAX_STRIP_STEPS = 21  # faces of one edit strip, from -strength to +strength
+MAX_PROJECT_STEPS = 1000  # optimisation steps of one projection of a picture into W (the paper: 1000)
 
 
 def quote(value: Any, limit: int = QUOTE_CHARS) -> str:

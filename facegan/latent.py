@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import torch
 
 from facegan.checks import quote
@@ -62,6 +63,29 @@ def code_to_bytes(code: str, nz: int = 16) -> list[int]:
 
 def bytes_to_code(values) -> str:
     return "".join(f"{int(v):02x}" for v in values)
+
+
+def floats_to_hex(values: torch.Tensor) -> str:
+    """A latent as text, exactly: each value as its float16 bits, 4 hex digits, big-endian
+    (what a projected face's ``w:`` code holds). Values are rounded to float16 first; NaN, Inf
+    and values beyond float16's range (65504) are refused."""
+    a = values.detach().float().cpu().reshape(-1).numpy()
+    if not np.isfinite(a).all() or np.abs(a).max(initial=0) > 65504:
+        raise CodeError("a latent with NaN, infinite or huge (> 65504) values has no code")
+    return a.astype(">f2").tobytes().hex()
+
+
+def hex_to_floats(text: str, n: int, what: str = "a W code") -> torch.Tensor:
+    """``floats_to_hex``'s text -> (n,) float32 (float16 values, exactly); CodeError naming
+    ``what`` for anything else. Spaces are ignored."""
+    clean = re.sub(r"\s+", "", str(text)).lower()
+    if len(clean) != 4 * n or not re.fullmatch(r"[0-9a-f]*", clean):
+        length = f" ({len(clean):,} characters)" if len(clean) != 4 * n else ""
+        raise CodeError(f"{what} is {4 * n} hex digits (0-9, a-f: 4 per value, float16); got {quote(text)}{length}")
+    a = np.frombuffer(bytes.fromhex(clean), dtype=">f2").astype(np.float32)
+    if not np.isfinite(a).all():
+        raise CodeError(f"{what} holds a NaN or infinite value")
+    return torch.from_numpy(a)
 
 
 def code_to_z(code: str, nz: int = 16, prior: str = "uniform") -> torch.Tensor:

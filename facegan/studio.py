@@ -5,6 +5,12 @@ A face is named by a seed or by its code, and a code reproduces it exactly:
 - a seed ``s`` is the face of code ``latent.random_codes(1, z_dim, s)[0]``;
 - a code is z as hex, one byte per dimension under the model's normal prior (``latent.py``:
   byte b -> the normal quantile of (b + 0.5) / 256), 2 * z_dim hex digits (256 for the CPU preset);
+- a projected face (``facegan.project``: a picture of your own found in W) is ``w:`` and its
+  point in W as float16, 4 hex digits per value (512 for the CPU preset's 128-dim W), or, when
+  projected in W+ (one w per style), ``wp:`` and the num_ws x w_dim values (at most
+  MAX_WPLUS_VALUES of them: the CPU preset's 10 x 128, not a 512-dim model's, whose W+ latent
+  stays a file). Such a code is the point itself, so it draws exactly what the projection drew,
+  with the checkpoint's const noise; a seed or a z code goes through the mapping;
 - a variation (a small step in W, below) appends ``+<seed>:<index>:<step>`` to the code of the
   face it was made from, so a face picked from a variations grid, and a variation of it, and so
   on (at most ``checks.MAX_VARIATION_STEPS`` steps), is still a short text that reproduces it.
@@ -20,15 +26,21 @@ and rendering give the same picture.
   styles at the chosen layers copied from row face r (``Model.mix``); ``.figure()`` is the
   labelled grid with the sources along the top and the left.
 - ``interpolation_frames([1, 2, 3], frames=24, mode="lerp-w")``: one face morphing through the
-  faces of a list, lerp in W or slerp in Z; ``side_by_side=3`` reads the list three at a time,
+  faces of a list, lerp in W or slerp in Z (not for a projected face: it has no z);
+  ``side_by_side=3`` reads the list three at a time,
   so three faces walk side by side (the article's three-face GIF). ``interpolate`` writes the
   GIF and the MP4.
 - ``variations(code, count=8, step=0.3, seed=0)``: faces around one face. Variation i moves the
   face's W by ``step`` times (W of the face of ``latent.random_codes(i + 1, z_dim, seed)[i]`` -
   W's average): a step towards another face's features, in units of that face's distance from
   the average face.
+- ``project(picture, steps=200, space="w")``: your own picture found in W (``facegan.project``),
+  with the code that makes it a face like any other here.
 - ``edit(3, direction=0, layers="coarse", strength=3)``: the face moved along one of SeFa's
   closed-form directions (``facegan.directions``) of the chosen styles, in those styles only;
+  ``edit(3, direction="hair: blue", strength=3)`` along a labelled direction (InterFaceGAN's,
+  fitted to a hair / eye colour classifier: ``Studio(model, labelled=...)``, a checkpoint's
+  ``directions.safetensors``, or ``compute_labelled()``), in all styles unless ``layers`` says;
   ``edit_strip`` lays the face out from -strength to +strength, labelled.
 """
 
@@ -47,11 +59,17 @@ from PIL import Image
 from facegan import checks, latent, models
 from facegan import images as img_lib
 from facegan.checks import InputError, quote
-from facegan.directions import Directions, sefa
+from facegan.directions import Directions, LabelledDirections, normalise_name, sefa
+from facegan.directions import labelled as fit_labelled
 
-MODES = ("lerp-w", "slerp-z")  # interpolation: linear in W (any code), spherical in Z (codes without variations)
+MODES = ("lerp-w", "slerp-z")  # interpolation: linear in W (any code), spherical in Z (z codes without variations)
 NOISE_MODES = ("const", "random", "none")
-MAX_CODE_CHARS = 4000  # the longest code: 2 * 1024 hex digits and 32 variation parts
+SPACES = {"z": "", "w": "w:", "w+": "wp:"}  # what a code names, and its prefix
+MAX_WPLUS_VALUES = 4096  # num_ws x w_dim of a W+ code (the CPU preset: 10 x 128 at 64 px); more: a file
+_VARIATION_CHARS = 58  # "+" 19 digits ":" 4 digits ":" 32 characters
+# the longest code: a W+ code's prefix and 4 hex digits per value, and 32 variation parts (a z code is at
+# most 2 * 1024 digits, a W code 4 * 1024)
+MAX_CODE_CHARS = len(SPACES["w+"]) + 4 * MAX_WPLUS_VALUES + checks.MAX_VARIATION_STEPS * _VARIATION_CHARS
 MAX_LIST_CHARS = checks.MAX_MORPH_FACES * (MAX_CODE_CHARS + 1)  # a text of faces
 _NUMBER = re.compile(r"[-+]?\d+(\.\d*)?")
 _VARIATION = re.compile(r"(\d{1,19}):(\d{1,4}):([0-9.eE+-]{1,32})")
@@ -59,14 +77,27 @@ MAX_CACHED_LAYER_SETS = 64  # SeFa factorisations a Studio keeps (one per layer 
 
 
 class Code(NamedTuple):
-    """A parsed face code: z's hex and the variation steps (seed, index, step) applied in W."""
+    """A parsed face code: its hex (z's bytes, or W's / W+'s float16 values, as ``space`` says)
+    and the variation steps (seed, index, step) applied in W."""
 
     hex: str
     steps: tuple[tuple[int, int, float], ...] = ()
+    space: str = "z"  # "z" (a seed's or a z code: through the mapping), "w" or "w+" (a projected face)
 
     @property
     def text(self) -> str:
-        return self.hex + "".join(f"+{s}:{i}:{_number(step)}" for s, i, step in self.steps)
+        return SPACES[self.space] + self.hex + "".join(f"+{s}:{i}:{_number(step)}" for s, i, step in self.steps)
+
+
+def latent_code(values: torch.Tensor, num_ws: int, w_dim: int) -> str | None:
+    """A projected face's code: a point in W, (w_dim,) or (1, w_dim) -> ``w:<hex>``; a W+
+    latent (num_ws, w_dim) -> ``wp:<hex>``, None when it has more than MAX_WPLUS_VALUES values.
+    The values are rounded to float16 (``latent.floats_to_hex``): the code draws those."""
+    if values.numel() == w_dim:
+        return SPACES["w"] + latent.floats_to_hex(values)
+    if values.numel() != num_ws * w_dim:
+        raise ValueError(f"a latent of this checkpoint is (1 or {num_ws}, {w_dim}), not {tuple(values.shape)}")
+    return SPACES["w+"] + latent.floats_to_hex(values) if values.numel() <= MAX_WPLUS_VALUES else None
 
 
 def _number(x: float) -> str:
@@ -118,16 +149,18 @@ class Mixing:
 
 @dataclass
 class Edit:
-    """A face moved along SeFa direction ``direction`` of the styles ``layers`` by ``strength``."""
+    """A face moved along direction ``direction`` of the styles ``layers`` by ``strength``: a
+    SeFa direction (a number) or a labelled one (its name, "hair: blue")."""
 
     picture: Image.Image  # at the model's size
     code: str  # the face's own code (the edit is not part of it)
     layers: list[int]
-    direction: int
+    direction: int | str
     strength: float
-    directions: int  # how many the layers have
-    eigenvalue: float
-    share: float  # of the layers' eigenvalues, in [0, 1]
+    directions: int  # how many the layers have (SeFa), or how many labelled directions there are
+    eigenvalue: float | None  # SeFa's; None for a labelled direction
+    share: float | None  # of the layers' eigenvalues, in [0, 1]; None for a labelled direction
+    accuracy: float | None = None  # a labelled direction's boundary on held-out faces, in [0, 1]
 
 
 @dataclass
@@ -136,7 +169,7 @@ class EditStrip:
 
     code: str
     layers: list[int]
-    direction: int
+    direction: int | str
     strengths: list[float]
     pictures: list[Image.Image]
 
@@ -164,9 +197,11 @@ def span(layers: list[int]) -> str:
 class Studio:
     """Faces, style mixing, interpolations and variations of a StyleGAN2 ``Model``."""
 
-    def __init__(self, model: torch.nn.Module, dtype: str | torch.dtype = "auto", batch: int = 32):
+    def __init__(self, model: torch.nn.Module, dtype: str | torch.dtype = "auto", batch: int = 32,
+                 labelled: LabelledDirections | None = None):
         """``dtype``: "auto" draws in bf16 autocast where the hardware computes it natively (as the
-        Explorer; pictures within a few 1/255 of float32), "float32" exactly."""
+        Explorer; pictures within a few 1/255 of float32), "float32" exactly. ``labelled``: the
+        checkpoint's labelled directions (``facegan.directions.shipped(folder)``), if any."""
         if not hasattr(model, "mix") or not hasattr(model, "num_ws"):
             raise ValueError(f"a Studio needs a StyleGAN model, not {type(model).__name__}")
         self.model = model.eval()
@@ -174,10 +209,13 @@ class Studio:
         self.dtype = models.inference_dtype(dtype, self.device)
         self.nz = model.latent_dim
         self.num_ws = model.num_ws
+        self.w_dim = model.config.w_dim
         self.size = model.config.image_size
         self.prior = latent.check_prior(model.config.prior)
         self.batch = batch
         self._sefa: dict[tuple[int, ...], Directions] = {}
+        self._labelled: LabelledDirections | None = None
+        self.labelled = labelled
 
     # -- faces: seeds and codes ---------------------------------------------------
 
@@ -198,12 +236,13 @@ class Studio:
 
     def parse(self, face: int | str) -> Code:
         """A seed (a whole number, or its text) or a face code -> its Code; InputError (a
-        ValueError naming what is wrong) otherwise. A text of exactly 2 * z_dim hex digits is a code."""
+        ValueError naming what is wrong) otherwise. A text of exactly 2 * z_dim hex digits is a
+        code, ``w:`` / ``wp:`` and hex a projected face's."""
         if self.is_seed(face):
             return Code(self.seed_code(face))
         text = checks.text(face, "face", MAX_CODE_CHARS).strip()
         head, *parts = text.split("+")
-        hexes = latent.bytes_to_code(latent.code_to_bytes(head, self.nz))  # a CodeError says what a code is
+        space, hexes = self._head(head.strip())
         if len(parts) > checks.MAX_VARIATION_STEPS:
             raise InputError(f"a face code has at most {checks.MAX_VARIATION_STEPS} variation steps, got {len(parts)}")
         steps = []
@@ -215,7 +254,28 @@ class Studio:
             steps.append((checks.whole(m[1], "a variation's seed", 0, checks.MAX_SEED),
                           checks.whole(m[2], "a variation's index", 0, checks.MAX_VARIATIONS - 1),
                           checks.real(m[3], "a variation's step", 0, checks.MAX_STEP)))
-        return Code(hexes, tuple(steps))
+        return Code(hexes, tuple(steps), space)
+
+    def _head(self, head: str) -> tuple[str, str]:
+        """A code's part before its variations -> (space, normalised hex); a CodeError says what a code is."""
+        low = head.lower()
+        if low.startswith(SPACES["w+"]):
+            n = self.num_ws * self.w_dim
+            if n > MAX_WPLUS_VALUES:
+                raise InputError(f"this checkpoint's W+ ({self.num_ws} x {self.w_dim} values) is too large for a "
+                                 f"face code (at most {MAX_WPLUS_VALUES} values): use its latent file, or a W projection")
+            values = latent.hex_to_floats(head[len(SPACES["w+"]):], n, f"a W+ code (wp:) of this checkpoint "
+                                                                        f"({self.num_ws} x {self.w_dim} values)")
+            return "w+", latent.floats_to_hex(values)
+        if low.startswith(SPACES["w"]):
+            values = latent.hex_to_floats(head[len(SPACES["w"]):], self.w_dim,
+                                          f"a W code (w:) of this checkpoint ({self.w_dim} values)")
+            return "w", latent.floats_to_hex(values)
+        return "z", latent.bytes_to_code(latent.code_to_bytes(head, self.nz))
+
+    def latent_code(self, values: torch.Tensor) -> str | None:
+        """``latent_code`` for this studio's checkpoint."""
+        return latent_code(values, self.num_ws, self.w_dim)
 
     def code(self, face: int | str) -> str:
         """A seed or a code -> the code, normalised."""
@@ -226,7 +286,7 @@ class Studio:
         if self.is_seed(face):
             return f"seed {checks.whole(face, 'seed', 0, checks.MAX_SEED)}"
         code = self.parse(face)
-        return code.hex[:8] + "…" + (f" +{len(code.steps)}" if code.steps else "")
+        return SPACES[code.space] + code.hex[:8] + "…" + (f" +{len(code.steps)}" if code.steps else "")
 
     def faces(self, faces, what: str = "faces", most: int = checks.MAX_FACES, at_least: int = 1) -> list[Code]:
         """A list of seeds / codes, or one text of them separated by commas, spaces or new lines."""
@@ -253,13 +313,26 @@ class Studio:
         return self._map(latent.code_to_z(code, self.nz, self.prior)[None])[0] - self.model.w_avg.float()
 
     @torch.inference_mode()
-    def w(self, codes: list[Code]) -> torch.Tensor:
-        """Codes -> their points in W, (N, w_dim) float32 (variation steps applied)."""
-        w = self._map(self._z(codes))
+    def ws(self, codes: list[Code]) -> torch.Tensor:
+        """Codes -> their styles, (N, num_ws, w_dim) float32: a seed's or a z code's w (through
+        the mapping) or a W code's in every style, a W+ code's own; variation steps applied."""
+        out = torch.empty(len(codes), self.num_ws, self.w_dim, device=self.device)
+        mapped = [i for i, c in enumerate(codes) if c.space == "z"]
+        if mapped:
+            out[mapped] = self._map(self._z([codes[i] for i in mapped]))[:, None]
         for i, code in enumerate(codes):
+            if code.space != "z":
+                n = self.w_dim if code.space == "w" else self.num_ws * self.w_dim
+                out[i] = latent.hex_to_floats(code.hex, n).to(self.device).view(-1, self.w_dim)
             for seed, index, step in code.steps:
-                w[i] += step * self.direction(seed, index)
-        return w
+                out[i] += step * self.direction(seed, index)
+        return out
+
+    def w(self, codes: list[Code]) -> torch.Tensor:
+        """Codes -> their points in W, (N, w_dim) float32 (variation steps applied); not for W+ codes."""
+        if any(c.space == "w+" for c in codes):
+            raise InputError("a W+ face (wp: code) has a w per style, not one point in W")
+        return self.ws(codes)[:, 0]
 
     def check_rendering(self, psi: float = 1.0, cutoff: int | None = None, noise: str = "const",
                         noise_seed: int = 0) -> tuple[float, int | None, str, int]:
@@ -297,7 +370,7 @@ class Studio:
         """Seeds / codes -> (N, 3, S, S) in [-1, 1]."""
         codes = self.faces(faces)
         self.check_rendering(psi, cutoff, noise, noise_seed)
-        return self.draw(self._broadcast(self.w(codes)), psi, cutoff, noise, noise_seed)
+        return self.draw(self.ws(codes), psi, cutoff, noise, noise_seed)
 
     def face(self, face: int | str, psi: float = 1.0, cutoff: int | None = None, noise: str = "const",
              noise_seed: int = 0) -> Face:
@@ -346,7 +419,7 @@ class Studio:
         c = self.faces(col_faces, "column faces", checks.MAX_MIX_SIDE)
         chosen = self.layers(layers)
         self.check_rendering(psi, cutoff, noise, noise_seed)
-        w_r, w_c = self._broadcast(self.w(r)), self._broadcast(self.w(c))
+        w_r, w_c = self.ws(r), self.ws(c)
         mixed = self.model.mix(w_c[None].expand(len(r), -1, -1, -1).flatten(0, 1),
                                w_r[:, None].expand(-1, len(c), -1, -1).flatten(0, 1), chosen)
         pics = img_lib.to_pil(self.draw(torch.cat([w_r, w_c, mixed]), psi, cutoff, noise, noise_seed))
@@ -355,7 +428,7 @@ class Studio:
                       [self.label(f) for f in col_faces], chosen, pics[:len(r)], pics[len(r):len(r) + len(c)],
                       [cells[i * len(c):(i + 1) * len(c)] for i in range(len(r))])
 
-    # -- edits along closed-form directions (SeFa) -------------------------------------
+    # -- edits along closed-form directions (SeFa) and labelled ones ----------------------
 
     def sefa(self, layers="coarse") -> Directions:
         """SeFa's directions of the styles ``layers`` (as ``layers`` reads them), strongest
@@ -367,50 +440,105 @@ class Studio:
             self._sefa[chosen] = sefa(self.model, chosen)
         return self._sefa[chosen]
 
-    def _check_edit(self, face, direction, layers, strength) -> tuple[Code, Directions, int, float]:
+    # -- labelled directions (InterFaceGAN) ------------------------------------------
+
+    @property
+    def labelled(self) -> LabelledDirections | None:
+        """The checkpoint's labelled directions ("hair: blue", ...), or None."""
+        return self._labelled
+
+    @labelled.setter
+    def labelled(self, found: LabelledDirections | None) -> None:
+        if found is not None and found.w_dim != self.w_dim:
+            raise ValueError(f"labelled directions of a {found.w_dim}-dim W do not fit this checkpoint's "
+                             f"{self.w_dim}-dim W")
+        self._labelled = found
+
+    def compute_labelled(self, n: int = 2000, seed: int = 0, psi: float = 1.0, classifier=None,
+                         progress=None) -> LabelledDirections:
+        """``facegan.directions.labelled`` for this studio's model (default: the bundled hair / eye
+        colour classifier); they become ``self.labelled`` and are returned (``.save(folder)`` keeps them)."""
+        self.labelled = fit_labelled(self.model, classifier, n, seed, psi, progress=progress)
+        return self.labelled
+
+    def direction_names(self) -> list[str]:
+        """The labelled directions' names (empty without them)."""
+        return list(self.labelled.names) if self.labelled is not None else []
+
+    def _unknown_direction(self, text: str) -> InputError:
+        if self.labelled is None:
+            return InputError(f"no direction {quote(text)}: SeFa's are numbers (0: the strongest), and this checkpoint "
+                              "has no labelled directions (Studio.compute_labelled, the app's Compute labelled "
+                              "directions or benchmarks/stylegan_directions.py --write fit them)")
+        return InputError(f"no direction {quote(text)}: SeFa's are numbers (0: the strongest); the labelled ones are "
+                          f"{self.labelled.listing()}")
+
+    def _check_edit(self, face, direction, layers, strength
+                    ) -> tuple[Code, Directions | LabelledDirections, int | str, list[int], float]:
+        """(code, the directions, a SeFa index or a labelled name, the styles edited, strength).
+        A text that reads as a number is a SeFa index; any other text a labelled direction's name."""
         code = self.parse(face)
-        found = self.sefa(layers)
+        if isinstance(direction, str):
+            text = checks.text(direction, "direction", 200).strip()
+            if self.labelled is not None and (i := self.labelled.find(text)) is not None:
+                chosen = self.layers("all" if layers is None else layers)
+                strength = checks.real(strength, "strength", -checks.MAX_EDIT_STRENGTH, checks.MAX_EDIT_STRENGTH)
+                return code, self.labelled, self.labelled.names[i], chosen, strength
+            try:
+                float(text)
+            except ValueError:
+                raise self._unknown_direction(normalise_name(text) if ":" in text else text) from None
+        found = self.sefa("coarse" if layers is None else layers)
         direction = checks.whole(direction, f"direction (styles {span(list(found.layers))} have {len(found)})", 0,
                                  len(found) - 1)
         strength = checks.real(strength, "strength", -checks.MAX_EDIT_STRENGTH, checks.MAX_EDIT_STRENGTH)
-        return code, found, direction, strength
+        return code, found, direction, list(found.layers), strength
 
-    def edited_ws(self, code: Code, found: Directions, direction: int, strengths: list[float]) -> torch.Tensor:
+    def edited_ws(self, code: Code, found: Directions | LabelledDirections, direction: int | str,
+                  strengths: list[float], layers: list[int] | None = None) -> torch.Tensor:
         """ws (len(strengths), num_ws, w_dim): the face's w plus strength x the direction in
-        ``found.layers``, the other styles the face's own (strength 0: the face, bit for bit)."""
-        w = self.w([code])  # (1, w_dim)
+        ``layers`` (default: ``found.layers`` for SeFa's, all styles for labelled ones), the other
+        styles the face's own (strength 0: the face, bit for bit)."""
+        w = self.ws([code])[0]  # (num_ws, w_dim)
+        if layers is None:
+            layers = list(found.layers) if isinstance(found, Directions) else list(range(self.num_ws))
         mask = torch.zeros(self.num_ws, 1, dtype=torch.bool, device=w.device)
-        mask[list(found.layers)] = True
-        step = found.vectors[direction].to(w.device)
+        mask[list(layers)] = True
+        row = found.index(direction) if isinstance(found, LabelledDirections) else direction
+        step = found.vectors[row].to(w.device)
         moved = [torch.where(mask, w + s * step, w) for s in strengths]  # (num_ws, w_dim) each
         return torch.stack(moved)
 
-    def edit(self, face: int | str, direction: int = 0, layers="coarse", strength: float = 3.0, psi: float = 1.0,
+    def edit(self, face: int | str, direction: int | str = 0, layers=None, strength: float = 3.0, psi: float = 1.0,
              cutoff: int | None = None, noise: str = "const", noise_seed: int = 0) -> Edit:
         """``face`` (a seed or a code) moved by ``strength`` (|strength| <= checks.MAX_EDIT_STRENGTH)
-        along SeFa direction ``direction`` (0: the strongest) of the styles ``layers``, in those
-        styles only, then drawn with the rendering as ``face`` draws."""
-        code, found, direction, strength = self._check_edit(face, direction, layers, strength)
+        along a unit direction in W, in the styles ``layers`` only, then drawn with the rendering as
+        ``face`` draws. ``direction``: a SeFa direction of those styles (a number, 0: the strongest;
+        ``layers`` default "coarse") or a labelled direction's name ("hair: blue"; default all styles)."""
+        code, found, direction, chosen, strength = self._check_edit(face, direction, layers, strength)
         self.check_rendering(psi, cutoff, noise, noise_seed)
-        ws = self.edited_ws(code, found, direction, [strength])
+        ws = self.edited_ws(code, found, direction, [strength], chosen)
         picture = img_lib.to_pil(self.draw(ws, psi, cutoff, noise, noise_seed))[0]
-        return Edit(picture, code.text, list(found.layers), direction, strength, len(found),
+        if isinstance(found, LabelledDirections):
+            return Edit(picture, code.text, chosen, direction, strength, len(found), None, None,
+                        float(found.accuracy[found.index(direction)]))
+        return Edit(picture, code.text, chosen, direction, strength, len(found),
                     float(found.eigenvalues[direction]), found.share(direction))
 
-    def edit_strip(self, face: int | str, direction: int = 0, layers="coarse", strength: float = 3.0,
+    def edit_strip(self, face: int | str, direction: int | str = 0, layers=None, strength: float = 3.0,
                    steps: int = 7, psi: float = 1.0, cutoff: int | None = None, noise: str = "const",
                    noise_seed: int = 0) -> EditStrip:
         """The face at ``steps`` strengths evenly from -|strength| to +|strength| (the middle one,
         for an odd count, 0: the face itself); each picture is what ``edit`` draws at its strength."""
-        code, found, direction, strength = self._check_edit(face, direction, layers, strength)
+        code, found, direction, chosen, strength = self._check_edit(face, direction, layers, strength)
         steps = checks.whole(steps, "strip steps", 2, checks.MAX_STRIP_STEPS)
         self.check_rendering(psi, cutoff, noise, noise_seed)
         s = abs(strength)
         strengths = [s * (2 * i - (steps - 1)) / (steps - 1) for i in range(steps)]  # -s, 0 (odd steps), s exactly
-        ws = self.edited_ws(code, found, direction, strengths)
+        ws = self.edited_ws(code, found, direction, strengths, chosen)
         # one by one, as edit draws: a face drawn in a batch may differ in the last bit
         pics = [img_lib.to_pil(self.draw(ws[i:i + 1], psi, cutoff, noise, noise_seed))[0] for i in range(steps)]
-        return EditStrip(code.text, list(found.layers), direction, strengths, pics)
+        return EditStrip(code.text, chosen, direction, strengths, pics)
 
     # -- interpolation --------------------------------------------------------------
 
@@ -441,17 +569,21 @@ class Studio:
             raise InputError(f"{points} faces x {frames} frames{f' x {side} side by side' if side > 1 else ''} is "
                              f"{t} frames of {side * t} faces: at most {checks.MAX_ANIMATION_FRAMES} frames and "
                              f"{checks.MAX_ANIMATION_FACES} faces; fewer frames per face")
+        if mode == "slerp-z" and any(c.space != "z" for c in codes):
+            raise InputError("slerp in Z needs faces with a z (seeds or z codes): a projected face (a w: or wp: "
+                             "code) is a point in W and has none; use lerp-w")
         if mode == "slerp-z" and any(c.steps for c in codes):
             raise InputError("slerp in Z needs faces without variation steps (a variation is a point in W): "
                              "use lerp-w")
         columns = [codes[j::side] for j in range(side)]  # face i walks in column i % side
         with torch.inference_mode():
-            if mode == "lerp-w":
-                paths = [latent.path(self.w(col).cpu(), frames, "lerp", bool(loop)) for col in columns]
+            if mode == "lerp-w":  # elementwise: the styles flattened walk as each style would
+                paths = [latent.path(self.ws(col).cpu().flatten(1), frames, "lerp", bool(loop)) for col in columns]
             else:
-                paths = [self._map(latent.path(self._z(col), frames, "slerp", bool(loop))) for col in columns]
-        w = torch.stack(paths, 1).flatten(0, 1)  # (T * side, w_dim), frame by frame
-        x = img_lib.to_uint8(self.draw(self._broadcast(w), psi, cutoff, noise, noise_seed))
+                paths = [self._broadcast(self._map(latent.path(self._z(col), frames, "slerp", bool(loop)))).flatten(1)
+                         for col in columns]
+        ws = torch.stack(paths, 1).flatten(0, 1).view(-1, self.num_ws, self.w_dim)  # (T * side, ...), frame by frame
+        x = img_lib.to_uint8(self.draw(ws, psi, cutoff, noise, noise_seed))
         x = img_lib.upscale(x, size).reshape(t, side, size, size, 3)
         return np.ascontiguousarray(x.transpose(0, 2, 1, 3, 4).reshape(t, size, side * size, 3))
 
@@ -482,9 +614,23 @@ class Studio:
             raise InputError(f"this face is already {len(code.steps)} variation steps from its seed's face, the most "
                              "a code holds")
         self.check_rendering(psi, cutoff, noise, noise_seed)
-        codes = [Code(code.hex, (*code.steps, (seed, i, step))) for i in range(count)]
-        pics = img_lib.to_pil(self.draw(self._broadcast(self.w(codes)), psi, cutoff, noise, noise_seed))
+        codes = [Code(code.hex, (*code.steps, (seed, i, step)), code.space) for i in range(count)]
+        pics = img_lib.to_pil(self.draw(self.ws(codes), psi, cutoff, noise, noise_seed))
         return [Face(p, c.text) for p, c in zip(pics, codes)]
+
+    # -- your own picture -------------------------------------------------------------
+
+    def project(self, picture: Image.Image, steps: int = 200, space: str = "w", crop: str = "auto", face: int = 0,
+                seed: int = 0, progress=None, **options):
+        """``facegan.project.project`` of a picture with this studio's model; the projection's
+        ``picture`` is then what this studio draws for its code (``face(code)``, in this studio's
+        dtype), so the code reproduces what is shown. Returns a ``facegan.project.Projection``."""
+        from facegan.project import project
+
+        p = project(self.model, picture, steps, space, crop, face, seed, progress=progress, **options)
+        if p.code is not None:
+            p.picture = self.face(p.code).picture
+        return p
 
 
 def _items(faces) -> list:

@@ -953,6 +953,164 @@ def test_stylegan_edit_refuses_bad_inputs_and_lives(client, stylegan_ckpt, args,
     assert Path(pic).is_file()  # still answering
 
 
+@pytest.fixture(scope="module")
+def stylegan_labelled_ckpt(stylegan_ckpt, tmp_path_factory) -> str:
+    """The tiny StyleGAN in a folder of its own that ships labelled directions, fitted to a reader
+    of the picture's tint (tests/test_directions.py's LinearReader)."""
+    import shutil
+
+    from test_directions import LinearReader
+
+    from facegan import directions
+
+    folder = tmp_path_factory.mktemp("stylegan-labelled") / "tiny"
+    shutil.copytree(stylegan_ckpt, folder)
+    directions.labelled(hub.load_folder(folder), LinearReader(), n=200).save(folder)
+    return str(folder)
+
+
+def test_stylegan_edit_along_a_labelled_direction_by_name(client, stylegan_labelled_ckpt):
+    from facegan import directions
+
+    st = studio_of(stylegan_labelled_ckpt)
+    st.labelled = directions.shipped(stylegan_labelled_ckpt)
+    pic, strip, summary = client.predict(stylegan_labelled_ckpt, "3", "hair: blue", "all", 4, *SG_RENDER,
+                                         api_name="/stylegan_edit")
+    assert (pixels(pic) == np.asarray(st.edit(3, "hair: blue", "all", 4).picture, np.int16)).all()
+    want_strip = st.edit_strip(3, "hair: blue", "all", 4, 7).figure(128)
+    assert (pixels(strip) == np.asarray(want_strip, np.int16)).all()
+    assert summary.startswith("Labelled direction **hair: blue** in styles 0-5") and "±4" in summary
+    face, _ = client.predict(stylegan_labelled_ckpt, "3", *SG_RENDER, api_name="/stylegan_generate")
+    same, _, _ = client.predict(stylegan_labelled_ckpt, "3", "Hair:Blue", "all", 0, *SG_RENDER,
+                                api_name="/stylegan_edit")
+    assert same_picture(same, face)  # strength 0: the face itself
+    # no styles given: a labelled direction moves them all, as the library's default
+    pic, _, _ = client.predict(stylegan_labelled_ckpt, "3", "hair: blue", "", 4, *SG_RENDER, api_name="/stylegan_edit")
+    assert (pixels(pic) == np.asarray(st.edit(3, "hair: blue", None, 4).picture, np.int16)).all()
+    with pytest.raises(AppError, match=r"no direction 'hair: teal'.*the labelled ones are hair: blue, red, other; eyes: dark, light"):
+        client.predict(stylegan_labelled_ckpt, "3", "hair: teal", "all", 1, *SG_RENDER, api_name="/stylegan_edit")
+    pic, _, summary = client.predict(stylegan_labelled_ckpt, "3", 1, "coarse", 2, *SG_RENDER, api_name="/stylegan_edit")
+    assert summary.startswith("Direction 1 of the 8 of styles 0-3")  # SeFa's numbers as before
+
+
+def test_stylegan_compute_labelled_directions_into_the_apps_cache(client, runs, tmp_path_factory, monkeypatch):
+    """A checkpoint without directions: the name is refused with what to do; the button computes
+    them (a bounded number of faces) into the app's cache, keyed by the weights' sha256, writing
+    nothing into the checkpoint's folder; then the name works."""
+    import torch
+
+    from apps import stylegan as app
+    from facegan.directions import LabelledDirections
+    from facegan.models import stylegan
+    from facegan.studio import Studio
+
+    monkeypatch.setattr(app, "LABELLED_N", 60)  # (the server runs in this process)
+    torch.manual_seed(1)
+    folder = tmp_path_factory.mktemp("stylegan-bare") / "tiny"
+    hub.save_pretrained(stylegan.Model(stylegan.Config(image_size=16, z_dim=8, w_dim=8, channel_base=64,
+                                                       channel_max=8, mbstd_group=2)), folder)
+    files = sorted(p.name for p in folder.iterdir())
+    with pytest.raises(AppError, match="this checkpoint has no labelled directions"):
+        client.predict(str(folder), "3", "hair: blue", "all", 2, *SG_RENDER, api_name="/stylegan_edit")
+    _, note, button = app.directions_for(str(folder))  # what a change of the chooser shows: the button
+    assert button.visible and note.startswith("This checkpoint has no labelled directions")
+    listed, note = client.predict(str(folder), api_name="/stylegan_compute_directions")
+    assert ["hair: blue", "hair: blue"] in listed["choices"] and ["SeFa 0 (strongest)", 0] in listed["choices"]
+    assert note.startswith("Labelled directions: 12 hair, 10 eyes colours (fitted on 60 faces)")
+    cached = runs / ".cache" / "directions" / f"{hub.sha256_of(folder / hub.WEIGHTS_NAME)}.safetensors"
+    found = LabelledDirections.load(cached)
+    assert found.names[3] == "hair: blue" and found.info["n"] == 60
+    assert sorted(p.name for p in folder.iterdir()) == files  # the checkpoint's folder only read
+    listed, _, button = app.directions_for(str(folder), keep=True)
+    assert not button.visible and ("hair: blue", "hair: blue") in listed.choices
+    pic, _, _ = client.predict(str(folder), "3", "hair: blue", "all", 2, *SG_RENDER, api_name="/stylegan_edit")
+    want = Studio(hub.load_folder(folder), labelled=found).edit(3, "hair: blue", "all", 2).picture
+    assert (pixels(pic) == np.asarray(want, np.int16)).all()
+    mtime = cached.stat().st_mtime_ns
+    client.predict(str(folder), api_name="/stylegan_compute_directions")  # already there: not computed again
+    assert cached.stat().st_mtime_ns == mtime
+
+
+def _video_path(video) -> str:
+    return video["video"] if isinstance(video, dict) else video  # gr.Video: {"video": path, "subtitles": ...}
+
+
+def test_stylegan_project_a_picture_and_its_code_is_a_face_everywhere(client, stylegan_ckpt, tmp_path):
+    """The "Your picture" sub-tab: a picture of one of the model's faces comes back as a w: code that
+    /stylegan_generate draws as the library does, with the latent file, and the other endpoints take it."""
+    from gradio_client import handle_file
+
+    from facegan import project
+
+    st = studio_of(stylegan_ckpt)
+    path = tmp_path / "me.png"
+    st.face(3).picture.resize((64, 64), Image.Resampling.LANCZOS).save(path)
+    side, video, code, files = client.predict(stylegan_ckpt, handle_file(str(path)), "none", 12, "w", 0,
+                                              api_name="/stylegan_project")
+    assert code.startswith("w:") and len(code) == 2 + 4 * 8
+    by_name = {Path(f).name: f for f in files}
+    assert sorted(by_name) == ["code.txt", "latent.json", "latent.safetensors", "projection.mp4", "projection.png"]
+    assert Path(_video_path(video)).suffix == ".mp4" and Path(_video_path(video)).stat().st_size > 0
+    with Image.open(side) as im:
+        assert im.width > 2 * 256  # input | projection, 256 px each
+    info = json.loads(Path(by_name["latent.json"]).read_text())
+    assert info["code"] == code and info["steps"] == 12 and len(info["losses"]) == 12
+    assert info["loss"] == min(info["losses"])
+    pic, same = client.predict(stylegan_ckpt, code, *SG_RENDER, api_name="/stylegan_generate")
+    assert same == code
+    assert np.abs(pixels(pic) - np.asarray(st.face(code).picture, np.int16)).max() <= 1
+    ws, _, space = project.load_latent(by_name["latent.safetensors"])
+    assert space == "w" and (st.ws(st.faces([code]))[0] == ws).all()  # the file and the code: one latent
+    # the code wherever a face goes
+    _, cells, _ = client.predict(stylegan_ckpt, code, "1", "all", *SG_RENDER, api_name="/stylegan_mix")
+    assert cells[0]["caption"] == f"{code[:10]}… → seed 1"
+    gallery = client.predict(stylegan_ckpt, code, 2, 0.3, 0, *SG_RENDER, api_name="/stylegan_variations")
+    assert [g["caption"] for g in gallery] == [code, f"{code}+0:0:0.3", f"{code}+0:1:0.3"]
+    edited, _, _ = client.predict(stylegan_ckpt, code, 0, "coarse", 0, *SG_RENDER, api_name="/stylegan_edit")
+    assert same_picture(edited, pic)  # strength 0: the projected face itself
+    gif, _, _ = client.predict(stylegan_ckpt, f"{code}, 2", 3, "lerp-w", False, 10, 1, *SG_RENDER,
+                               api_name="/stylegan_interpolate")
+    with Image.open(gif) as im:
+        assert im.n_frames == 4
+    with pytest.raises(AppError, match=r"slerp in Z needs faces with a z .*use lerp-w"):
+        client.predict(stylegan_ckpt, f"{code}, 2", 3, "slerp-z", False, 10, 1, *SG_RENDER,
+                       api_name="/stylegan_interpolate")
+    # W+: a code of its own (6 x 8 values), drawn the same way
+    _, _, wp, _ = client.predict(stylegan_ckpt, handle_file(str(path)), "auto", 3, "w+", 1,
+                                 api_name="/stylegan_project")
+    assert wp.startswith("wp:") and len(wp) == 3 + 4 * 6 * 8
+    pic, same = client.predict(stylegan_ckpt, wp, *SG_RENDER, api_name="/stylegan_generate")
+    assert same == wp and np.abs(pixels(pic) - np.asarray(st.face(wp).picture, np.int16)).max() <= 1
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    ((None, "none", 5, "w", 0), r"Upload a picture first"),
+    (("UP", "cat", 5, "w", 0), r"'cat' .*is not in the list of choices: \['auto', 'anime', 'photo', 'none'\]"),
+    (("UP", "none", 0, "w", 0), r"steps must be between 1 and 1000, got 0"),
+    (("UP", "none", 1001, "w", 0), r"steps must be between 1 and 1000, got 1001"),
+    (("UP", "none", "NaN", "w", 0), r"steps must be a whole number"),
+    (("UP", "none", 5, "z", 0), r"'z' .*is not in the list of choices: \['w', 'w\+'\]"),
+    (("UP", "none", 5, "w", -1), r"seed must be between 0 and"),
+    (("BOMB", "none", 5, "w", 0), r"bomb\.png declares more pixels"),
+    (("TRUNCATED", "none", 5, "w", 0), r"truncated\.jpg is damaged or truncated"),
+])
+def test_stylegan_project_refuses_bad_inputs_and_lives(client, stylegan_ckpt, hostile_pictures, tmp_path, args, says):
+    from gradio_client import handle_file
+
+    path = tmp_path / "me.png"
+    Image.new("RGB", (40, 40), (30, 150, 90)).save(path)
+    files = {"UP": path, "BOMB": hostile_pictures["bomb"], "TRUNCATED": hostile_pictures["truncated"]}
+    picture, *rest = args
+    sent = handle_file(str(files[picture])) if picture in files else picture
+    t0 = time.perf_counter()
+    with pytest.raises(AppError, match=says):
+        client.predict(stylegan_ckpt, sent, *rest, api_name="/stylegan_project")
+    assert time.perf_counter() - t0 < 10
+    *_, code, _ = client.predict(stylegan_ckpt, handle_file(str(path)), "none", 1, "w", 0,
+                                 api_name="/stylegan_project")
+    assert code.startswith("w:")  # still answering
+
+
 def test_stylegan_face_goes_to_the_stargan_and_ugatit_tabs(client, stylegan_ckpt, stargan_ckpt):
     """The send buttons (private events, as the page calls them): the studio's face becomes the other
     tab's picture, that tab is opened, and the StarGAN editor edits the face it was sent."""

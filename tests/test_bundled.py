@@ -110,3 +110,42 @@ def test_bundled_stylegan_draws_faces_that_differ(name):
     assert x.std(0).mean() > 10  # in 0-255 levels: different faces, not one
     average = [np.asarray(st.face(seed, psi=0).picture, np.int16) for seed in (0, 1)]
     assert np.abs(average[0] - average[1]).max() <= 1
+
+
+def test_the_bundled_tag_classifier_is_a_small_card_carrying_folder():
+    """checkpoints/anime-tags-64 is no GAN (so not in the manifest): the hair / eye colour classifier
+    that the benchmarks and the labelled directions read faces with (tests/test_directions.py reads
+    our DCGAN's faces with it)."""
+    from facegan import attributes
+
+    folder = attributes.BUNDLED
+    assert folder.parent == CHECKPOINTS and folder.name not in {e["bundled"] for e in ENTRIES.values()}
+    assert (folder / hub.WEIGHTS_NAME).stat().st_size < 1.5 * 2**20
+    card = (folder / hub.CARD_NAME).read_text()
+    assert card.startswith("---\nlibrary_name: facegan") and "accuracy on held-out real faces" in card
+    net = attributes.load_classifier(folder)
+    assert net.sizes == [12, 10] and not net.training
+
+
+@pytest.mark.parametrize("name", stylegan_entries())
+def test_bundled_stylegan_ships_labelled_directions_that_work(name):
+    """Issue #12: the bundled StyleGAN ships "hair: blue" and the other colours
+    (``benchmarks/stylegan_directions.py --write``), and moving along it (by twice W's spread along
+    it) makes at least 8 more of 32 faces read as blue hair by the classifier (the benchmark
+    measures it on 200)."""
+    from facegan import attributes, directions
+    from facegan.studio import Studio
+
+    folder = CHECKPOINTS / ENTRIES[name]["bundled"]
+    found = directions.shipped(folder)
+    assert found is not None, f"{folder} has no {directions.FILE_NAME}: benchmarks/stylegan_directions.py --write"
+    st = Studio(hub.load_folder(folder), dtype="float32", labelled=found)
+    net = attributes.load_classifier()
+    blue = net.groups["hair"].index("blue")
+    codes = st.faces([str(1000 + i) for i in range(32)])
+    w = st.w(codes)
+    before = attributes.probabilities(net, st.draw(st.ws(codes)))[0].argmax(1)
+    s = 2 * float((w @ found.vectors[found.index("hair: blue")]).std())  # two of W's spreads along it
+    moved = torch.cat([st.edited_ws(c, found, "hair: blue", [s]) for c in codes])
+    after = attributes.probabilities(net, st.draw(moved))[0].argmax(1)
+    assert int((after == blue).sum()) >= int((before == blue).sum()) + 8, (before, after)

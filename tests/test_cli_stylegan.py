@@ -103,6 +103,42 @@ def test_edit_along_a_direction_and_its_strip_like_the_library(ckpt, tmp_path):
     assert (pixels(tmp_path / "same.png") == np.asarray(st.face(5).picture, np.int16)).all()  # strength 0: the face
 
 
+@pytest.fixture(scope="module")
+def labelled_ckpt(ckpt, tmp_path_factory) -> Path:
+    """The tiny StyleGAN in a folder that ships labelled directions (tests/test_directions.py's tint reader)."""
+    import shutil
+
+    from test_directions import LinearReader
+
+    from facegan import directions
+
+    folder = tmp_path_factory.mktemp("sg-labelled") / "tiny"
+    shutil.copytree(ckpt, folder)
+    directions.labelled(hub.load_folder(folder), LinearReader(), n=200).save(folder)
+    return folder
+
+
+def test_edit_along_a_labelled_direction_by_name(ckpt, labelled_ckpt, tmp_path, capsys):
+    from facegan import directions
+
+    st = Studio(hub.load_folder(labelled_ckpt), dtype="float32", labelled=directions.shipped(labelled_ckpt))
+    r = facegan("edit", "stylegan", "--checkpoint", str(labelled_ckpt), "--seed", "3", "--direction", "hair: blue",
+                "--strength", "4", "--out", str(tmp_path / "blue.png"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("labelled direction 'hair: blue' (boundary accuracy ") and "in styles 0-5," in r.stdout
+    want = st.edit(3, "hair: blue", None, 4)  # all styles: a labelled direction's default
+    assert (pixels(tmp_path / "blue.png") == np.asarray(want.picture, np.int16)).all()
+    out = tmp_path / "out" / "x.png"
+    rc, err = run_main(["edit", "stylegan", "--checkpoint", str(labelled_ckpt), "--seed", "3", "--direction",
+                        "hair: teal", "--out", str(out)], capsys)
+    assert_one_line_refusal(rc, err, "no direction 'hair: teal': SeFa's are numbers (0: the strongest); the labelled "
+                                     "ones are hair: blue, red, other; eyes: dark, light")
+    rc, err = run_main(["edit", "stylegan", "--checkpoint", str(ckpt), "--seed", "3", "--direction", "hair: blue",
+                        "--out", str(out)], capsys)
+    assert_one_line_refusal(rc, err, "this checkpoint has no labelled directions (Studio.compute_labelled")
+    assert not out.parent.exists()
+
+
 @pytest.mark.parametrize(("argv", "says"), [
     (["interpolate", "stylegan", "--seeds", "1", "--out", "OUT.gif"], "faces: 2 to 32 faces"),
     (["interpolate", "stylegan", "--seeds", "1,x", "--out", "OUT.gif"], "16 hex digits"),

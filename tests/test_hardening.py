@@ -83,7 +83,8 @@ OUTPUTS = {"dcgan_face": 18, "dcgan_sliders": 2, "dcgan_random": 18, "dcgan_gene
            "dcgan_offset": 3, "dcgan_morph": 3, "ugatit_convert": 5, "stargan_grid": 3, "stargan_edit": 2,
            "train_start": 1, "train_status": 3, "train_stop": 1, "acgan_grid": 3, "acgan_face": 2,
            "acgan_interpolate": 3, "stylegan_generate": 2, "stylegan_mix": 3, "stylegan_interpolate": 3,
-           "stylegan_variations": 1, "stylegan_edit": 3}
+           "stylegan_variations": 1, "stylegan_edit": 3, "stylegan_project": 4,
+           "stylegan_compute_directions": 2}
 FUZZ_ACGAN = "fuzz-acgan"  # a tiny AC-GAN (classes red, green, blue) under the operator's checkpoint folder
 FUZZ_STYLEGAN = "fuzz-stylegan"  # a tiny StyleGAN2 (16 px, 6 styles), there too
 NO_HEALTH_CHECKS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -556,6 +557,8 @@ def valid_args(server: Server, api: str) -> list:
         "stylegan_variations": [str(server.base / FUZZ_STYLEGAN), "7f" * 8 + "+0:1:0.3", 2, 0.3, 0, 0.7, 2,
                                 "random", 1],
         "stylegan_edit": [str(server.base / FUZZ_STYLEGAN), "3", 1, "coarse", -2.5, 0.7, None, "const", 0],
+        "stylegan_compute_directions": [str(server.base / FUZZ_STYLEGAN)],
+        "stylegan_project": [str(server.base / FUZZ_STYLEGAN), up, "none", 2, "w", 0],
     }[api]
 
 
@@ -644,6 +647,7 @@ TRAIN = ["train", "dcgan", "--data", "NOWHERE", "--out", "OUT"]
 EVAL = ["evaluate", "dcgan", "--data", "NOWHERE"]
 TRANSLATE, EDIT = ["translate", "ugatit", "OUT", "--out", "OUT"], ["edit", "stargan", "OUT", "--out", "OUT"]
 SG_GEN, SG_WALK = ["generate", "stylegan", "--out", "OUT"], ["interpolate", "stylegan", "--seeds", "1,2", "--out", "OUT"]
+SG_PROJECT = ["project", "stylegan", "OUT", "--out", "OUT"]
 WHOLE, REAL, JSON = "whole", "real", "json"
 CLI_FLAGS = [
     (GEN, "--count", WHOLE, 1, checks.MAX_FACES), (GEN, "--columns", WHOLE, 1, checks.MAX_COLUMNS),
@@ -654,6 +658,7 @@ CLI_FLAGS = [
     (TRANSLATE, "--face", WHOLE, 0, checks.MAX_FACE_INDEX), (EDIT, "--size", WHOLE, 16, checks.MAX_DISPLAY),
     (SG_GEN, "--psi", REAL, -checks.MAX_PSI, checks.MAX_PSI), (SG_GEN, "--noise-seed", WHOLE, 0, checks.MAX_SEED),
     (SG_WALK, "--side-by-side", WHOLE, 1, checks.MAX_SIDE_BY_SIDE), (SG_WALK, "--frames", WHOLE, 2, checks.MAX_FRAMES),
+    (SG_PROJECT, "--steps", WHOLE, 1, checks.MAX_PROJECT_STEPS), (SG_PROJECT, "--pixel-weight", REAL, 0, 1e6),
     (TRAIN, "--steps", WHOLE, 1, checks.MAX_STEPS), (TRAIN, "--batch-size", WHOLE, 1, checks.MAX_BATCH),
     (TRAIN, "--limit", WHOLE, 0, checks.MAX_IMAGES), (TRAIN, "--keep-last", WHOLE, 1, checks.MAX_KEEP),
     (TRAIN, "--log-every", WHOLE, 1, checks.MAX_EVERY), (TRAIN, "--model", JSON, 0, 0),
