@@ -1,4 +1,4 @@
-"""The ``facegan`` command: train, generate, export and convert. Errors are one line on stderr and exit 2."""
+"""The ``facegan`` command: train, generate, export, push and convert. Errors are one line on stderr and exit 2."""
 
 from __future__ import annotations
 
@@ -280,6 +280,15 @@ def _export(args) -> int:
         hub.MANIFEST.write_text(json.dumps(manifest, indent=2) + "\n")
     size = (out / hub.WEIGHTS_NAME).stat().st_size / 1e6
     print(f"{out} ({size:.1f} MB, sha256 {sha})")
+    return 0
+
+
+def _push(args) -> int:
+    from facegan import hub
+
+    sha, url = hub.push(args.folder, args.repo_id, revision=args.revision, private=args.private,
+                        token=args.token, message=args.message)
+    print(f"{args.repo_id}@{sha}  {url}")
     return 0
 
 
@@ -769,6 +778,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="leave the discriminators out (ugatit, stylegan: drawing needs only the generators; about half the size)")
     e.add_argument("--manifest", help="update this entry of checkpoints/manifest.json")
     e.set_defaults(func=_export)
+
+    pu = sub.add_parser("push", help="share a checkpoint folder on the Hugging Face Hub",
+                        description="Upload a checkpoint folder's config.json, model.safetensors, README.md card "
+                                    "(library_name: facegan and tags added if missing) and pictures to a Hub model "
+                                    "repo in one commit, and print the commit sha to pin it by.")
+    pu.add_argument("folder", help="a facegan checkpoint folder (e.g. the --out of facegan export)")
+    pu.add_argument("repo_id", help="the Hub model repo, <namespace>/<name> (created if missing)")
+    pu.add_argument("--revision", help="the branch to commit to (default main; created if missing)")
+    pu.add_argument("--private", action="store_true", help="create the repo private")
+    pu.add_argument("--token", help="a Hub token with write access (default: HF_TOKEN or the saved login)")
+    pu.add_argument("--message", help="the commit message")
+    pu.set_defaults(func=_push)
 
     from facegan.convert import BY_TECHNIQUE
 

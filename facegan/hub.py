@@ -6,9 +6,10 @@ Hub repo are interchangeable. A checkpoint reference is a local folder, ``<repo 
 the normal HF cache) or ``<repo id>@<revision>:<file>``: one foreign checkpoint file of that repo
 (a rosinality ``.pt``, a stylegan2-ada-pytorch ``.pkl``), downloaded the same way and converted
 once, by ``facegan.convert``, into a facegan folder beside it in the cache.
-``checkpoints/manifest.json`` names each app's default: a Hub repo, revision and sha256, and
-the bundled folder used when the Hub cannot be reached. An entry whose name is not a technique's (``"stargan-anime-fer"``) says
-its ``technique``: a further bundled checkpoint that the app lists beside the default.
+``checkpoints/manifest.json`` names each app's default: its bundled folder and sha256, and, only
+for a checkpoint really published (``push``), a Hub repo pinned to a 40-hex commit sha, tried
+first. An entry whose name is not a technique's (``"stargan-anime-fer"``) says its ``technique``:
+a further bundled checkpoint that the app lists beside the default.
 """
 
 from __future__ import annotations
@@ -202,6 +203,7 @@ MAX_FILE_PATH, MAX_FILE_DEPTH = 256, 8
 MAX_FOREIGN_BYTES = 2 * 1024**3  # the largest foreign file a reference downloads (a 1024 px pickle is ~380 MB)
 CONVERTED_DIR = "facegan-converted"  # in the repo's folder of the HF cache, beside its snapshots/
 CONVERT_LOCK_TIMEOUT_S = 600
+_COMMIT = re.compile(r"[0-9a-f]{40}")  # what a manifest's "revision" must be: a commit sha, which no push can move
 
 
 def _is_repo_id(repo: str) -> bool:
@@ -514,14 +516,18 @@ def default_checkpoint(name: str, manifest: str | os.PathLike = MANIFEST) -> Def
         raise CheckpointError(f"{manifest} names no default checkpoint {name!r}; it has {', '.join(entries) or 'none'}")
     entry = entries[name]
     bundled = (Path(manifest).parent / entry["bundled"]).resolve()
-    if entry.get("repo") and entry.get("revision"):
+    if entry.get("repo") and not _COMMIT.fullmatch(str(entry.get("revision", ""))):
+        # a tag or branch can be moved to other weights; the sha256 would then refuse them every time
+        reason = (f"the manifest's revision {quote(str(entry.get('revision')))} of {entry['repo']} is not a commit "
+                  "sha (a manifest repo must be pinned to a 40-hex commit sha)")
+    elif entry.get("repo"):
         try:
             folder = download(entry["repo"], entry["revision"], entry.get("sha256"))
             return Default(folder, "hub", f"Loaded {entry['repo']}@{entry['revision']} from the Hugging Face Hub.")
         except CheckpointError as e:
             reason = str(e)
     else:
-        reason = "the manifest names no Hub repo"
+        reason = "the manifest names no Hub repo (this checkpoint is not published on the Hugging Face Hub)"
     if not (bundled / WEIGHTS_NAME).is_file():
         raise CheckpointError(f"default checkpoint {name!r}: {reason}, and the bundled folder {bundled} is missing")
     return Default(bundled, "bundled", f"Using the bundled checkpoint ({bundled.name}): {reason}.")
@@ -536,3 +542,71 @@ def bundled(technique: str, manifest: str | os.PathLike = MANIFEST) -> list[tupl
         if name != technique and entry.get("technique") == technique and (folder / WEIGHTS_NAME).is_file():
             out.append((name, folder))
     return out
+
+
+# ----------------------------------------------------------------------------- sharing on the Hub
+
+
+PUSHED_IMAGES = (".png", ".gif", ".jpg", ".jpeg", ".webp")  # the card's pictures; nothing else besides the three files
+PIPELINE_TAGS = {"dcgan": "unconditional-image-generation", "stylegan": "unconditional-image-generation",
+                 "stargan": "image-to-image", "ugatit": "image-to-image"}
+
+
+def push_files(folder: str | os.PathLike) -> tuple[list[Path], str]:
+    """What ``push`` uploads from a checkpoint folder: config.json, model.safetensors, README.md
+    and the folder's pictures (never training_state.pt or anything else), and the card as the Hub
+    gets it: its YAML front matter with ``library_name: facegan`` and the tags ``facegan`` and the
+    technique added when missing (the folder itself is not changed). A folder that is not a
+    loadable facegan checkpoint with a card is a CheckpointError."""
+    from huggingface_hub import ModelCard
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CheckpointError(f"{folder} is not a folder: push takes a facegan checkpoint folder")
+    for name in (CONFIG_NAME, WEIGHTS_NAME, CARD_NAME):
+        if not (folder / name).is_file():
+            raise CheckpointError(f"no {name} in {folder}: push takes a facegan checkpoint folder "
+                                  f"({CONFIG_NAME}, {WEIGHTS_NAME} and a {CARD_NAME} model card)")
+    model = load_folder(folder)  # the same strict check as every load: a folder nobody can load is not shared
+    try:
+        card = ModelCard((folder / CARD_NAME).read_text(encoding="utf-8"), ignore_metadata_errors=False)
+    except Exception as e:  # yaml's errors, a front matter that is not a mapping
+        raise CheckpointError(f"{folder / CARD_NAME}: its YAML front matter cannot be read: "
+                              f"{' '.join(str(e).split())[:200]}") from e
+    technique = models.technique_of(model)
+    data = card.data
+    data.library_name = data.library_name or "facegan"
+    tags = data.tags if isinstance(data.tags, list) else ([data.tags] if data.tags else [])
+    data.tags = tags + [t for t in ("facegan", technique) if t not in tags]
+    if not getattr(data, "pipeline_tag", None) and technique in PIPELINE_TAGS:
+        data.pipeline_tag = PIPELINE_TAGS[technique]
+    files = [folder / CONFIG_NAME, folder / WEIGHTS_NAME, folder / CARD_NAME]
+    files += sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in PUSHED_IMAGES)
+    return files, str(card)
+
+
+def push(folder: str | os.PathLike, repo_id: str, revision: str | None = None, private: bool = False,
+         token: str | None = None, message: str | None = None) -> tuple[str, str]:
+    """Upload a checkpoint folder (``push_files``) to the Hub model repo ``repo_id`` in one commit on
+    the branch ``revision`` (default main; created from main when missing), creating the repo
+    (``private`` if asked) when it does not exist. Returns (the commit sha, its URL): the sha is
+    what a manifest or a ``<repo>@<revision>`` reference pins."""
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    if not _is_repo_id(repo_id):
+        raise CheckpointError(f"{quote(repo_id)} is not a Hub repo id: <namespace>/<name>, letters, digits, "
+                              "'-', '_' and '.'")
+    if revision is not None and (not _REVISION.fullmatch(revision) or ".." in revision):
+        raise CheckpointError(f"{quote(revision)} is not a branch name")
+    files, card = push_files(folder)
+    ops = [CommitOperationAdd(p.name, card.encode() if p.name == CARD_NAME else str(p)) for p in files]
+    api = HfApi(token=token)
+    try:
+        api.create_repo(repo_id, private=private or None, exist_ok=True)  # None: the namespace's default
+        if revision and revision != "main":
+            api.create_branch(repo_id, branch=revision, exist_ok=True)
+        info = api.create_commit(repo_id, ops, revision=revision,
+                                 commit_message=message or f"facegan push {Path(folder).name}")
+    except Exception as e:
+        raise CheckpointError(f"could not push {folder} to {repo_id}: {_hub_reason(e, revision or 'main')}") from e
+    return info.oid, info.commit_url

@@ -30,7 +30,8 @@ def test_each_bundled_checkpoint_loads_and_matches_the_manifest(name):
 
 def test_the_bundled_checkpoints_fit_the_budget():
     total = sum(p.stat().st_size for p in CHECKPOINTS.rglob("*") if p.is_file())
-    assert total < 30 * 10**6, f"checkpoints/ holds {total / 1e6:.1f} MB"
+    # the project's rule: checkpoints/ under 40 MB (every tracked file travels to a borrowed GPU machine)
+    assert total < 40 * 10**6, f"checkpoints/ holds {total / 1e6:.1f} MB"
 
 
 def stargan_entries() -> list[str]:

@@ -408,7 +408,7 @@ def test_hub_reached_through_a_proxy(fake_hub, monkeypatch, model):
 def test_default_checkpoint_falls_back_to_bundled_when_hub_unreachable(tmp_path, saved, hf_cache, monkeypatch):
     endpoint = f"http://127.0.0.1:{closed_port()}"
     point_hf_at(monkeypatch, endpoint)
-    manifest = write_manifest(tmp_path / "checkpoints", saved, repo=REPO, revision=REV,
+    manifest = write_manifest(tmp_path / "checkpoints", saved, repo=REPO, revision="a" * 40,
                               sha256=hub.sha256_of(saved / hub.WEIGHTS_NAME))
     t = time.perf_counter()
     default = hub.default_checkpoint("dcgan", manifest=manifest)
@@ -422,17 +422,17 @@ def test_default_checkpoint_falls_back_to_bundled_when_hub_unreachable(tmp_path,
 def test_default_checkpoint_from_hub(tmp_path, fake_hub, hf_cache, model):
     bundled_model = tiny_model(seed=5)  # a different bundled model, to tell them apart
     bundled = hub.save_pretrained(bundled_model, tmp_path / "bundled-src")
-    manifest = write_manifest(tmp_path / "checkpoints", bundled, repo=REPO, revision=REV,
+    manifest = write_manifest(tmp_path / "checkpoints", bundled, repo=REPO, revision=fake_hub.commit,
                               sha256=fake_hub.weights_sha256)
     default = hub.default_checkpoint("dcgan", manifest=manifest)
     assert default.source == "hub", default.notice
     assert default.folder.is_relative_to(hf_cache)
-    assert f"{REPO}@{REV}" in default.notice
+    assert f"{REPO}@{fake_hub.commit}" in default.notice
     assert_same_state(hub.load_folder(default.folder), model)
 
 
 def test_default_checkpoint_refuses_a_hub_file_with_the_wrong_sha(tmp_path, fake_hub, saved):
-    manifest = write_manifest(tmp_path / "checkpoints", saved, repo=REPO, revision=REV, sha256="0" * 64)
+    manifest = write_manifest(tmp_path / "checkpoints", saved, repo=REPO, revision=fake_hub.commit, sha256="0" * 64)
     default = hub.default_checkpoint("dcgan", manifest=manifest)
     assert default.source == "bundled"
     assert "sha256" in default.notice
@@ -443,9 +443,23 @@ def test_default_checkpoint_without_hub_entry_or_bundled_folder(tmp_path, saved,
     default = hub.default_checkpoint("dcgan", manifest=write_manifest(tmp_path / "a", saved))
     assert default.source == "bundled" and "no Hub repo" in default.notice
     with pytest.raises(hub.CheckpointError, match="bundled"):
-        hub.default_checkpoint("dcgan", manifest=write_manifest(tmp_path / "b", None, repo=REPO, revision=REV))
+        hub.default_checkpoint("dcgan", manifest=write_manifest(tmp_path / "b", None, repo=REPO, revision="a" * 40))
     with pytest.raises(hub.CheckpointError, match="stylegan"):
         hub.default_checkpoint("stylegan", manifest=write_manifest(tmp_path / "c", saved))
+
+
+def test_a_manifest_repo_must_be_pinned_to_a_commit_sha(tmp_path, fake_hub, saved):
+    """A tag or branch (here one the fake Hub has) is not used: the bundled folder is, and the notice says why."""
+    manifest = write_manifest(tmp_path / "checkpoints", saved, repo=REPO, revision=REV,
+                              sha256=fake_hub.weights_sha256)
+    default = hub.default_checkpoint("dcgan", manifest=manifest)
+    assert default.source == "bundled" and not fake_hub.requests
+    assert "must be pinned to a 40-hex commit sha" in default.notice and REV in default.notice
+
+
+def test_the_shipped_manifest_names_hub_repos_only_pinned_to_a_commit():
+    for name, entry in hub.read_manifest().items():
+        assert "repo" not in entry or re.fullmatch(r"[0-9a-f]{40}", entry.get("revision", "")), name
 
 
 def test_int8_weights_round_trip_within_half_a_step(tmp_path):
