@@ -368,10 +368,13 @@ def render() -> Rendered:
                         "along one of them in the chosen styles only; strength 0 is the face itself.")
             has_default, first = _default_labelled()  # a bundled model may ship labelled directions
             with gr.Row():
-                direction = gr.Dropdown(direction_choices(first), value=0, label="Direction",
+                # a checkpoint that ships labelled directions opens on one whose effect a user sees at once
+                opening = "hair: blue" if first is not None and "hair: blue" in first.names else 0
+                direction = gr.Dropdown(direction_choices(first), value=opening, label="Direction",
                                         allow_custom_value=True,
                                         info="SeFa: a number, 0 the strongest; labelled: a name (hair: blue)")
-                edit_layers = gr.Dropdown(["coarse", "middle", "fine", "all"], value="coarse", label="Styles",
+                edit_layers = gr.Dropdown(["coarse", "middle", "fine", "all"], value="coarse" if opening == 0 else "all",
+                                          label="Styles",
                                           allow_custom_value=True, info="or indices: 0-3, 4,5, 8-")
                 strength = gr.Slider(-20, 20, value=3, step=0.5, label="Strength",
                                      info="along the unit direction in W")
