@@ -84,7 +84,7 @@ OUTPUTS = {"dcgan_face": 18, "dcgan_sliders": 2, "dcgan_random": 18, "dcgan_gene
            "train_start": 1, "train_status": 3, "train_stop": 1, "acgan_grid": 3, "acgan_face": 2,
            "acgan_interpolate": 3, "stylegan_generate": 2, "stylegan_mix": 3, "stylegan_interpolate": 3,
            "stylegan_variations": 1, "stylegan_edit": 3, "stylegan_project": 4,
-           "stylegan_compute_directions": 2}
+           "stylegan_compute_directions": 3}
 FUZZ_ACGAN = "fuzz-acgan"  # a tiny AC-GAN (classes red, green, blue) under the operator's checkpoint folder
 FUZZ_STYLEGAN = "fuzz-stylegan"  # a tiny StyleGAN2 (16 px, 6 styles), there too
 NO_HEALTH_CHECKS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
