@@ -31,7 +31,9 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from facegan import attributes, directions, hub, models
+from stylegan_quality import load
+
+from facegan import attributes, directions
 from facegan.studio import Studio, span
 
 FIRST_SEED = 1000  # the edited faces' seeds: codes, not the latents of seed 0 that the directions were fitted on
@@ -61,16 +63,7 @@ def main() -> None:
     p.add_argument("--write", action="store_true", help="store the directions in the checkpoint folder")
     args = p.parse_args()
 
-    if args.checkpoint:
-        folder = hub.resolve(args.checkpoint)
-    else:
-        if "stylegan" not in hub.read_manifest():
-            raise SystemExit("no StyleGAN is bundled yet (checkpoints/manifest.json has no \"stylegan\"): "
-                             "give --checkpoint DIR")
-        folder = hub.default_checkpoint("stylegan").folder
-    model = hub.load_folder(folder, args.device)
-    if models.technique_of(model) != "stylegan":
-        raise SystemExit(f"{folder} is a {models.technique_of(model)} checkpoint, not a StyleGAN")
+    model, folder = load(args.checkpoint, args.device)
     net = attributes.load_classifier(device=args.device)
     print(f"checkpoint {folder}: {model.config.image_size} px, w_dim {model.config.w_dim}, {model.num_ws} styles; "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.device}")

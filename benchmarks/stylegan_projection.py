@@ -32,25 +32,12 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from facegan import data, hub, metrics, models
+from stylegan_quality import load
+
+from facegan import data, metrics
 from facegan import images as img_lib
 from facegan import project as pj
 from facegan.images import open_picture
-
-
-def load(checkpoint: str | None):
-    """The model and its folder: --checkpoint, else the manifest's default stylegan checkpoint."""
-    if checkpoint:
-        folder = hub.resolve(checkpoint)
-    else:
-        if "stylegan" not in hub.read_manifest(hub.MANIFEST):
-            raise SystemExit("no bundled StyleGAN checkpoint yet (checkpoints/manifest.json has no \"stylegan\" "
-                             "entry); pass --checkpoint DIR (a run's checkpoints/step-NNNNNN or an exported folder)")
-        folder = hub.default_checkpoint("stylegan").folder
-    model = hub.load_folder(folder)
-    if models.technique_of(model) != "stylegan":
-        raise SystemExit(f"{folder} is a {models.technique_of(model)} checkpoint, not stylegan")
-    return model.eval(), folder
 
 
 def main() -> None:

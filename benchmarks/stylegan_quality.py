@@ -35,8 +35,9 @@ from facegan import data, faces, hub, metrics, models
 from facegan.images import to_pil
 
 
-def load(checkpoint: str | None):
-    """The model and its folder: --checkpoint, else the manifest's default stylegan checkpoint."""
+def load(checkpoint: str | None, device: str = "cpu"):
+    """The model and its folder: --checkpoint, else the manifest's default stylegan checkpoint
+    (also the other StyleGAN benchmarks' loader)."""
     if checkpoint:
         folder = hub.resolve(checkpoint)
     else:
@@ -45,7 +46,7 @@ def load(checkpoint: str | None):
         except hub.CheckpointError as e:
             raise SystemExit(f"no bundled StyleGAN checkpoint yet ({e}); pass --checkpoint DIR "
                              "(a run's checkpoints/step-NNNNNN or an exported folder)") from None
-    model = hub.load_folder(folder)
+    model = hub.load_folder(folder, device)
     if models.technique_of(model) != "stylegan":
         raise SystemExit(f"{folder} is a {models.technique_of(model)} checkpoint, not stylegan")
     return model.eval(), folder

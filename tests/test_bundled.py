@@ -131,7 +131,7 @@ def test_the_bundled_tag_classifier_is_a_small_card_carrying_folder():
 @pytest.mark.parametrize("name", stylegan_entries())
 def test_bundled_stylegan_ships_labelled_directions_that_work(name):
     """Issue #12: the bundled StyleGAN ships "hair: blue" and the other colours
-    (``benchmarks/stylegan_directions.py --write``), and moving along it (by twice W's spread along
+    (``benchmarks/stylegan_directions.py --write``), and moving along it (by three times W's spread along
     it) makes at least 5 more of 32 faces read as blue hair by the classifier (the benchmark
     measures it on 200: 9 % -> 35.5 % at 2.5 spreads; here 3 spreads)."""
     from facegan import attributes, directions
