@@ -549,9 +549,10 @@ def _convert_stylegan(args) -> int:
                               dtype=torch.float16 if args.fp16 else None,
                               extra_config=converter.provenance(args.checkpoint, model))
     c, info = model.config, model.converted_from
-    print(f"{out} (stylegan {c.image_size}px from {info['source']}, z_dim={c.z_dim}, w_dim={c.w_dim}, "
-          f"{c.mapping_layers} mapping layers, channel_base={c.channel_base}, channel_max={c.channel_max}; "
-          f"D {'converted' if info['discriminator'] else 'untrained'}{', fp16' if args.fp16 else ''})")
+    d = "converted" if info["discriminator"] else "untrained" if c.discriminators else "not included (generator-only)"
+    print(f"{out} (stylegan{' v1' if c.architecture == 'stylegan1' else ''} {c.image_size}px from {info['source']}, "
+          f"z_dim={c.z_dim}, w_dim={c.w_dim}, {c.mapping_layers} mapping layers, channel_base={c.channel_base}, "
+          f"channel_max={c.channel_max}; D {d}{', fp16' if args.fp16 else ''})")
     return 0
 
 
@@ -863,14 +864,16 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
     ca.set_defaults(func=_convert_acgan)
     cg = cs.add_parser("stylegan", help="a rosinality/stylegan2-pytorch .pt or a stylegan2-ada-pytorch network "
-                                        "pickle -> a StyleGAN2",
+                                        "pickle -> a StyleGAN2; a genforce StyleGAN (v1) file -> a StyleGAN v1",
                        description="A StyleGAN2 checkpoint -> a facegan StyleGAN2 checkpoint folder; the format is "
                                    "recognised from the contents: rosinality/stylegan2-pytorch's train.py .pt "
                                    "({g, d, g_ema, ..., args}) or convert_weight.py output ({g_ema, latent_avg}), "
                                    "or an NVlabs/stylegan2-ada-pytorch network pickle ({G, D, G_ema, ...}, read "
-                                   "with a restricted unpickler: the code it carries is never run). Sizes are "
-                                   "read from the weights; D is converted when the file has one.")
-    cg.add_argument("checkpoint", help="the file, e.g. 550000.pt or network-snapshot-025000.pkl")
+                                   "with a restricted unpickler: the code it carries is never run); or a genforce "
+                                   "StyleGAN (v1) state_dict ({generator, generator_smooth, discriminator} or a bare "
+                                   "generator, e.g. pytorch_model.bin), converted generator-only. Sizes are read "
+                                   "from the weights; a StyleGAN2's D is converted when the file has one.")
+    cg.add_argument("checkpoint", help="the file, e.g. 550000.pt, network-snapshot-025000.pkl or pytorch_model.bin")
     cg.add_argument("--out", required=True, help="the checkpoint folder to write")
     cg.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
     cg.set_defaults(func=_convert_stylegan)

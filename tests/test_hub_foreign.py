@@ -175,7 +175,7 @@ def test_a_file_no_converter_reads_is_one_line_naming_it(fake, files, hf_cache):
     assert [p.name for p in converted_root(hf_cache, fake).iterdir()] == [f".{hub.sha256_of(files / 'junk.pt')}.lock"]
     # a suffix no converter reads is refused before anything is downloaded
     with pytest.raises(hub.CheckpointError, match=r"someone/anime-stylegan@v1:README.md: facegan has no converter "
-                                                  r"for \.md files \(stylegan from \.pt, \.pth, \.pkl\)"):
+                                                  r"for \.md files \(stylegan from \.pt, \.pth, \.pkl, \.bin\)"):
         hub.resolve(f"{REPO}@{REV}:README.md")
     assert not gets(fake, "README.md")
 

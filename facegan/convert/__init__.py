@@ -19,8 +19,9 @@ for anything it does not recognise.
   (``facegan convert acgan netG.pth [--netd netD.pth] [--classes a,b,...]``).
 - ``stylegan``: rosinality/stylegan2-pytorch ``.pt`` files (its ``train.py`` checkpoints and
   ``convert_weight.py`` output) and NVlabs/stylegan2-ada-pytorch network pickles (read with a
-  restricted unpickler that never runs the source they carry), told apart by their contents
-  -> a StyleGAN2 (``facegan convert stylegan FILE``).
+  restricted unpickler that never runs the source they carry) -> a StyleGAN2; genforce's
+  StyleGAN (v1) state_dicts (``huggan/stylegan_animeface512``'s ``pytorch_model.bin``) -> a
+  generator-only StyleGAN v1; told apart by their contents (``facegan convert stylegan FILE``).
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def _stylegan(path: Path) -> tuple[object, str, dict]:
 # Tried in this order for a file of their suffix. Another technique's single-file converter is one
 # more entry (the others here need more than the file: a size, c_dim, a second file).
 FILE_CONVERTERS: tuple[FileConverter, ...] = (
-    FileConverter("stylegan", (".pt", ".pth", ".pkl"), _stylegan),
+    FileConverter("stylegan", (".pt", ".pth", ".pkl", ".bin"), _stylegan),  # .bin: genforce's on the Hub
 )
 
 

@@ -1,4 +1,5 @@
-"""StyleGAN2 checkpoints of the two PyTorch codes most models were trained with -> a facegan StyleGAN2.
+"""StyleGAN2 checkpoints of the two PyTorch codes most models were trained with -> a facegan StyleGAN2;
+genforce's StyleGAN (v1) checkpoints -> a facegan StyleGAN with StyleGAN v1's synthesis network.
 
 The format is recognised from the file's contents (not its name):
 
@@ -16,6 +17,11 @@ The format is recognised from the file's contents (not its name):
   (a plain dict here), and ``_reconstruct_persistent_obj`` replaced by a stub that keeps the
   class name and the pickled state (parameters, buffers, submodules, init kwargs) and drops the
   source unread. Any other global is refused, named, before anything is built.
+- **genforce/genforce** StyleGAN (v1) state_dicts (``models/stylegan_generator.py``, also genforce/sefa's
+  and ``huggan/stylegan_animeface512``'s ``pytorch_model.bin``): its converters' and model zoo's
+  ``{"generator", "generator_smooth", "discriminator"}``, a runner checkpoint ``{"models": {...},
+  "optimizers", ...}``, or a bare generator state_dict; a PyTorch file whose keys are these
+  (``is_genforce``) is genforce's, any other rosinality's.
 
 facegan's ``models.stylegan`` uses stylegan2-ada-pytorch's parameter names and storage conventions,
 so a network pickle is a renaming (``G_ema.*`` -> ``generator.*``, ``D.*`` -> ``discriminator.*``,
@@ -58,6 +64,31 @@ from the attributes its layers were pickled with); its images are those of the f
 (c_dim > 0) are refused (facegan's StyleGAN2 has no class input), and so are StyleGAN3 and
 TensorFlow pickles. Without a D in the file the model gets a freshly
 initialised one (seed 0) and an ``UntrainedDiscriminatorWarning``.
+
+genforce's StyleGAN maps onto ``facegan.models.stylegan1`` (``Config.architecture="stylegan1"``)::
+
+    mapping.dense{i}              -> generator.mapping.fc{i}   (bias / sqrt 2, below)
+    truncation.w_avg              -> generator.mapping.w_avg
+    synthesis.layer0.const (1, C, 4, 4) -> synthesis.layer0.const (C, 4, 4)
+    synthesis.layer{i}.weight / bias    -> synthesis.layer{i}.weight / bias
+    *.style (2C, w_dim)           -> *.affine   (AdaIN's scales, then shifts)
+    *.apply_noise.weight (C,)     -> *.noise_strength;  *.apply_noise.noise (1, 1, r, r) -> *.noise_const (r, r)
+    synthesis.output{top}         -> synthesis.torgb
+    dropped: synthesis.lod (must be 0), *.blur.kernel (must be [1, 2, 1]), the lower output{j}
+
+G's EMA (``generator_smooth``) is taken when the file has it, as genforce's synthesize.py and sefa
+do. Its scalings are facegan's (conv weight x sqrt 2 / sqrt(in k^2), style x 1 / sqrt(w_dim), toRGB
+x 1 / sqrt(in)), but for the mapping's dense layers, lrelu(x W sqrt(2) lr / sqrt(in) + b lr) in
+genforce, where facegan's are lrelu(x W lr / sqrt(in) + b' lr) sqrt 2: the same with b' = b / sqrt 2.
+The file keeps neither the mapping's lr multiplier (genforce's default 0.01 is taken) nor
+``fused_scale`` ("auto", fused from 128 px, is taken; see ``facegan.models.stylegan1``) nor
+``final_tanh`` (False). The sizes come from the shapes: z_dim from dense0, w_dim from the styles,
+the resolution from the number of layers, the channels from the biases (as genforce makes them,
+min(fmaps_base // res, fmaps_max)). Refused in one line: a mapping with a w per layer
+(``repeat_w=False``) or hidden layers other than w_dim wide, class labels (``label_weight``), lod
+other than 0, other blur kernels, and missing, extra, misshapen or NaN tensors. genforce's StyleGAN
+D (ProGAN's progressive one) is not converted: the model is generator-only (with a warning when
+the file has a D); it draws, mixes, projects and edits, and cannot be trained.
 """
 
 from __future__ import annotations
@@ -83,8 +114,11 @@ from facegan.models import stylegan
 
 ROSINALITY = "rosinality/stylegan2-pytorch"
 NVLABS = "NVlabs/stylegan2-ada-pytorch"
+GENFORCE = "genforce/genforce"
 URLS = {ROSINALITY: "https://github.com/rosinality/stylegan2-pytorch",
-        NVLABS: "https://github.com/NVlabs/stylegan2-ada-pytorch"}
+        NVLABS: "https://github.com/NVlabs/stylegan2-ada-pytorch", GENFORCE: "https://github.com/genforce/genforce"}
+GENFORCE_NETS = ("generator_smooth", "generator")  # G's EMA first, as genforce's synthesize.py and sefa load it
+GENFORCE_MAPPING_LR = 0.01  # genforce's mapping_lr_mul default: the mapping's effective weights depend on it, files omit it
 W_AVG_SAMPLES, W_AVG_SEED = 4096, 0  # rosinality's generate.py --truncation_mean 4096
 # torch.save's legacy (before 1.6) format starts with a pickled magic number; the new one is a zip
 _TORCH_LEGACY = b"\x80\x02\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
@@ -107,8 +141,9 @@ def _listed(names, n: int = 5) -> str:
 
 
 def read(path: str | Path) -> tuple[str, object]:
-    """(source, contents): a rosinality ``.pt`` (torch's restricted unpickler, Namespace allowed)
-    or a stylegan2-ada-pytorch network pickle (``NetworkUnpickler``), told apart by the bytes."""
+    """(source, contents): a PyTorch file (torch's restricted unpickler, Namespace allowed), genforce's
+    if its keys are (``is_genforce``), else rosinality's; or a stylegan2-ada-pytorch network pickle
+    (``NetworkUnpickler``), told apart from a PyTorch file by the bytes."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such file")
@@ -117,8 +152,9 @@ def read(path: str | Path) -> tuple[str, object]:
     if zipfile.is_zipfile(path) or head.startswith(_TORCH_LEGACY):
         with torch.serialization.safe_globals([argparse.Namespace]):
             obj = load_data_only(path, str(path), "facegan reads rosinality's train.py and convert_weight.py files "
-                                                  "(dicts of state_dicts) and stylegan2-ada-pytorch network pickles")
-        return ROSINALITY, obj
+                                                  "and genforce's StyleGAN files (dicts of state_dicts) and "
+                                                  "stylegan2-ada-pytorch network pickles")
+        return (GENFORCE if is_genforce(obj) else ROSINALITY), obj
     return NVLABS, load_network_pickle(path)
 
 
@@ -242,7 +278,7 @@ def _channel_sizes(chans: dict[int, int], what: str) -> tuple[int, int]:
     if lo > hi or chans[4] != cmax:
         listed = ", ".join(f"{r} px: {c}" for r, c in sorted(chans.items()))
         raise CheckpointError(f"{what}: its channels ({listed}) are not min(channel_base // res, channel_max) for any "
-                              f"channel_base and channel_max, the layout of facegan's StyleGAN2")
+                              f"channel_base and channel_max, the layout of facegan's StyleGAN")
     return lo, cmax
 
 
@@ -254,13 +290,13 @@ def _config(what: str, z_dim: int, w_dim: int, mapping_layers: int, chans: dict[
             **fields) -> stylegan.Config:
     size = max(chans)
     if size < 8 or size > stylegan.MAX_SIZE:
-        raise CheckpointError(f"{what} makes {size} px images; facegan's StyleGAN2 makes 8 to {stylegan.MAX_SIZE} px")
+        raise CheckpointError(f"{what} makes {size} px images; facegan's StyleGAN makes 8 to {stylegan.MAX_SIZE} px")
     base, cmax = _channel_sizes(chans, what)
     try:
         return stylegan.Config(preset=_preset(size), image_size=size, z_dim=z_dim, w_dim=w_dim,
                                mapping_layers=mapping_layers, channel_base=base, channel_max=cmax, **fields)
     except ValueError as e:
-        raise CheckpointError(f"{what} does not fit facegan's StyleGAN2: {e}") from e
+        raise CheckpointError(f"{what} does not fit facegan's StyleGAN: {e}") from e
 
 
 def _new_model(cfg: stylegan.Config) -> stylegan.Model:
@@ -424,14 +460,17 @@ def _from_rosinality(obj, path) -> tuple[stylegan.Model, dict]:
     what = f"{path}"
     if not isinstance(obj, Mapping):
         raise CheckpointError(f"{what} holds a {type(obj).__name__}: not a {ROSINALITY} checkpoint "
-                              "(a dict with g_ema) or a stylegan2-ada-pytorch network pickle")
+                              "(a dict with g_ema), a genforce StyleGAN state_dict or a stylegan2-ada-pytorch network "
+                              "pickle")
     if "g_ema" in obj:
         g_state, d_state = obj["g_ema"], obj.get("d")
     elif "input.input" in obj:  # a bare generator state_dict
         g_state, d_state = obj, None
     else:
         raise CheckpointError(f"{what} has no g_ema: not a {ROSINALITY} checkpoint ({{g, d, g_ema, ...}} of train.py "
-                              f"or {{g_ema, latent_avg}} of convert_weight.py); its keys are {_listed(map(str, obj), 4)}")
+                              f"or {{g_ema, latent_avg}} of convert_weight.py) nor a genforce StyleGAN one ({{generator, "
+                              f"generator_smooth, ...}} or mapping.dense0.weight, ...); its keys are "
+                              f"{_listed(map(str, obj), 4)}")
     if not isinstance(g_state, Mapping) or (d_state is not None and not isinstance(d_state, Mapping)):
         raise CheckpointError(f"{what}: g_ema and d must be state_dicts")
     gw = f"{what} g_ema"
@@ -601,18 +640,125 @@ def _from_nvlabs(data, path) -> tuple[stylegan.Model, dict]:
                    "w_avg": "the pickle's mapping.w_avg", "noise": "the pickle's noise_const"}
 
 
+# ----------------------------------------------------------------------------- genforce (StyleGAN v1)
+
+
+def is_genforce(obj) -> bool:
+    """Whether a PyTorch file's contents are genforce's: ``{generator, generator_smooth, discriminator}``
+    (its converters' output, its model zoo), a runner checkpoint ``{models: {...}, optimizers, ...}``,
+    or a bare generator state_dict (``mapping.dense0.weight``, ...)."""
+    if not isinstance(obj, Mapping):
+        return False
+    nets = obj.get("models", obj)
+    if isinstance(nets, Mapping) and any(k in nets for k in GENFORCE_NETS):
+        return True
+    return any(isinstance(k, str) and k.removeprefix("module.") == "mapping.dense0.weight" for k in obj)
+
+
+def _genforce_names(n_map: int, n_layers: int) -> dict[str, tuple[str, str]]:
+    """genforce G key -> (facegan key, how to reshape: "", "squeeze", "noise", "bias")."""
+    names = {"truncation.w_avg": ("generator.mapping.w_avg", "")}
+    for i in range(n_map):
+        names[f"mapping.dense{i}.weight"] = (f"generator.mapping.fc{i}.weight", "")
+        names[f"mapping.dense{i}.bias"] = (f"generator.mapping.fc{i}.bias", "bias")
+    for i in range(n_layers):
+        src, dst = f"synthesis.layer{i}.", f"generator.synthesis.layer{i}."
+        if i == 0:
+            names[src + "const"] = (dst + "const", "squeeze")
+        else:
+            names[src + "weight"] = (dst + "weight", "")
+        names.update({src + "bias": (dst + "bias", ""), src + "style.weight": (dst + "affine.weight", ""),
+                      src + "style.bias": (dst + "affine.bias", ""), src + "apply_noise.weight": (dst + "noise_strength", ""),
+                      src + "apply_noise.noise": (dst + "noise_const", "noise")})
+    top = n_layers // 2 - 1  # the top resolution's toRGB; the lower ones (progressive growing's) are not used
+    names.update({f"synthesis.output{top}.weight": ("generator.synthesis.torgb.weight", ""),
+                  f"synthesis.output{top}.bias": ("generator.synthesis.torgb.bias", "")})
+    return names
+
+
+def _from_genforce(obj: Mapping, path) -> tuple[stylegan.Model, dict]:
+    from facegan.models import stylegan1
+
+    nets = obj["models"] if isinstance(obj.get("models"), Mapping) else obj
+    key = next((k for k in GENFORCE_NETS if k in nets), None)
+    what = f"{path} {key}" if key else str(path)
+    g = common.state_dict_of(nets[key] if key else obj, what, "is" if key else "holds")
+    n_map = _count(g, "mapping.dense{}.weight")
+    n_layers = _count(g, "synthesis.layer{}.style.weight")
+    if not n_map or n_layers < 4 or n_layers % 2 or "synthesis.layer0.const" not in g:
+        raise CheckpointError(f"{what} lacks mapping.dense0.weight, synthesis.layer0.const or an even number (4 or "
+                              f"more) of layers with style weights: not a genforce StyleGAN (v1) generator (its tensors "
+                              f"are {_listed(g, 4)})")
+    if "mapping.label_weight" in g:
+        raise CheckpointError(f"{what}: a class-conditional generator (mapping.label_weight); facegan's StyleGAN has no "
+                              "class input")
+
+    def shape(k: str, ndim: int) -> tuple[int, ...]:
+        if k not in g:
+            raise CheckpointError(f"{what} lacks {k} of genforce's StyleGAN (v1) layout")
+        if g[k].dim() != ndim:
+            raise CheckpointError(f"{what}: {k} is {tuple(g[k].shape)}, not a {ndim}-d tensor of genforce's StyleGAN")
+        return tuple(g[k].shape)
+
+    z_dim, w_dim = shape("mapping.dense0.weight", 2)[1], shape("synthesis.layer0.style.weight", 2)[1]
+    widths = [shape(f"mapping.dense{i}.weight", 2)[0] for i in range(n_map)]
+    if widths[-1] != w_dim:
+        raise CheckpointError(f"{what}: its mapping makes {widths[-1]} numbers, not the w_dim {w_dim} its styles read "
+                              "(a w per layer, genforce's repeat_w=False, is not read)")
+    if any(n != w_dim for n in widths):
+        raise CheckpointError(f"{what}: its mapping's layers are {widths} wide; facegan's are all w_dim ({w_dim}) wide")
+    chans = {2 ** (k + 2): shape(f"synthesis.layer{2 * k}.bias", 1)[0] for k in range(n_layers // 2)}
+    cfg = _config(what, z_dim, w_dim, n_map, chans, architecture="stylegan1", discriminators=False,
+                  mapping_lr=GENFORCE_MAPPING_LR, conv_clamp=0.0)
+
+    names = _genforce_names(n_map, n_layers)
+    lod = g.get("synthesis.lod")
+    if lod is not None and (lod.numel() != 1 or float(lod) != 0):
+        raise CheckpointError(f"{what}: synthesis.lod is {lod.flatten()[:1].tolist()}, not 0: a generator in the middle "
+                              "of progressive growing (facegan draws the grown network, lod 0)")
+    f = stylegan1.blur_filter()
+    blurs = [f"synthesis.layer{2 * k}.blur.kernel" for k in range(1, n_layers // 2)]
+    for k in blurs:  # (C, 1, 3, 3): a kernel other than [1, 2, 1] would give other images
+        t = g.get(k)
+        if t is not None and (t.dim() != 4 or t.shape[1:] != (1, 3, 3) or not torch.allclose(t.float(), f.expand_as(t))):
+            raise CheckpointError(f"{what}: {k} is not the [1, 2, 1] blur kernel of genforce's StyleGAN")
+    unused = {"synthesis.lod", *blurs, *(f"synthesis.output{j}.{p}" for j in range(n_layers // 2 - 1)
+                                         for p in ("weight", "bias"))}
+    unexpected = [k for k in g if k not in names and k not in unused]
+    if unexpected:
+        raise CheckpointError(f"{what} has tensors genforce's StyleGAN (v1) layout does not: {_listed(unexpected)}")
+    missing = [k for k in names if k not in g]
+    if missing:
+        raise CheckpointError(f"{what} lacks tensors of genforce's StyleGAN (v1) layout: {_listed(missing)}")
+    state, back = {}, {}
+    for k, (ours, how) in names.items():
+        # genforce's dense layers are lrelu(x W g sqrt 2 + b), facegan's lrelu(x W g + b') sqrt 2: b' = b / sqrt 2
+        state[ours] = g[k] / stylegan.SQRT2 if how == "bias" else _reshaped(g[k], how)
+        back[ours] = (k, tuple(g[k].shape))
+    model = _new_model(cfg)
+    _load(model, state, back, what)
+    if key is not None and "discriminator" in nets:
+        warnings.warn(f"{path}: its discriminator is not converted (genforce's StyleGAN D is ProGAN's progressive one, "
+                      "which facegan does not have): the model is generator-only, it draws but cannot be trained",
+                      UserWarning, stacklevel=3)
+    return model, {"source": GENFORCE, "format": f"genforce StyleGAN (v1) state_dict ({key or 'a bare generator'})",
+                   "discriminator": False, "w_avg": "the file's truncation.w_avg",
+                   "noise": "the file's apply_noise.noise buffers"}
+
+
 # ----------------------------------------------------------------------------- converting
 
 
 def convert(path: str | Path) -> stylegan.Model:
-    """A rosinality ``.pt`` or a stylegan2-ada-pytorch ``.pkl`` -> a facegan StyleGAN2 in eval mode.
+    """A rosinality ``.pt`` or a stylegan2-ada-pytorch ``.pkl`` -> a facegan StyleGAN2, a genforce
+    StyleGAN (v1) file -> a generator-only facegan StyleGAN with ``architecture="stylegan1"``; in eval mode.
 
     The model's ``converted_from`` attribute says what was read (source, format, whether D was,
     where w_avg came from); ``provenance`` and ``model_card`` use it. Raises ``CheckpointError``
     for anything else, with the reason in one line."""
     source, obj = read(path)
-    model, info = (_from_rosinality if source == ROSINALITY else _from_nvlabs)(obj, path)
-    if not info["discriminator"]:
+    model, info = {ROSINALITY: _from_rosinality, NVLABS: _from_nvlabs, GENFORCE: _from_genforce}[source](obj, path)
+    if model.discriminator is not None and not info["discriminator"]:
         warnings.warn(f"{path} has no discriminator: the converted D is freshly initialised, so its scores mean "
                       "nothing (generating works)", UntrainedDiscriminatorWarning, stacklevel=2)
     model.converted_from = info
@@ -625,6 +771,8 @@ def provenance(path: str | Path, model: stylegan.Model) -> dict:
     out = common.provenance(info["source"], path, path if info["discriminator"] else None,
                             "its scores mean nothing", names=("file", "discriminator_file"))["converted_from"]
     del out["discriminator_file"], out["discriminator_file_sha256"]  # G and D come from the one file
+    if model.discriminator is None:
+        out["discriminator"] = "not included (generator-only)"
     return {"converted_from": {**out, "format": info["format"], "w_avg": info["w_avg"], "noise": info["noise"]}}
 
 
@@ -632,29 +780,33 @@ def model_card(model: stylegan.Model, path: str | Path) -> str:
     """A README.md for the converted checkpoint: where it came from, its sizes and latents."""
     c, info = model.config, model.converted_from
     meta = provenance(path, model)["converted_from"]
-    src = info["source"]
+    src, v1 = info["source"], c.architecture == "stylegan1"
+    name = "StyleGAN (v1)" if v1 else "StyleGAN2"
     d_line = ("- D: converted from the same file" if info["discriminator"] else
+              "- D: **not included**: a generator-only checkpoint, it draws but cannot be trained" if v1 else
               "- D: **none in the file**. D is freshly initialised (seed 0): its scores mean nothing.")
     chans = ", ".join(f"{r}: {stylegan.channels(c, r)}" for r in c.resolutions)
+    layers = ("StyleGAN v1's synthesis (AdaIN, no demodulation; facegan.models.stylegan1)" if v1 else
+              f"conv_clamp {c.conv_clamp or 'none'}")
     q = f"{latent.bytes_to_z([255], 'normal').item():.2f}"
     return f"""---
 library_name: facegan
-tags: [gan, stylegan2, image-generation, converted]
+tags: [gan, {'stylegan' if v1 else 'stylegan2'}, image-generation, converted]
 ---
 
-# StyleGAN2 converted from {src}
+# {name} converted from {src}
 
-A StyleGAN2 trained with [{src}]({URLS[src]}), converted to facegan's checkpoint format by
+A {name} trained with [{src}]({URLS[src]}), converted to facegan's checkpoint format by
 `facegan convert stylegan`. What it draws depends on its training data.
 
 - file: `{meta['file']}` (sha256 `{meta['file_sha256']}`), {info['format']}
 {d_line}
 - {c.image_size}x{c.image_size} RGB in [-1, 1]; z_dim {c.z_dim}, w_dim {c.w_dim}, {c.mapping_layers} mapping layers,
-  channels per resolution {chans}; conv_clamp {c.conv_clamp or 'none'}
+  channels per resolution {chans}; {layers}
 - w_avg (the truncation centre): {info['w_avg']}; fixed noise: {info['noise']}
 
 The conversion is exact: with the same z, psi and the fixed noise (`noise_mode="const"`), G gives
-the source's images (float32), and D its scores.
+the source's images (float32){', and D its scores' if info['discriminator'] else ''}.
 
 ## Latents
 

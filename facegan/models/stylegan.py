@@ -17,6 +17,9 @@ same code on CPU and GPU); the parameter names and shapes are stylegan2-ada-pyto
 importing its checkpoints is a renaming. Its resampling filters are computed buffers here, not
 part of the state.
 
+``architecture="stylegan1"`` swaps in StyleGAN v1's synthesis network (``facegan.models.stylegan1``,
+AdaIN and no demodulation) for checkpoints converted from genforce: generator-only, not trained.
+
 Unconditional (no class input). The latent prior is N(0, 1) (``prior="normal"``; a face's code
 is 2 * z_dim hex digits through ``facegan.latent``). ``Config.preset`` picks the sizes
 ("cpu", "64", "128", "256"); any field given beside it wins, and the effective values are what
@@ -75,6 +78,7 @@ PRESETS = {
     "256": _auto(256, PRESET_BATCH["256"], **_ADA),  # ... 64 at 256 px
 }
 NOISE_MODES = ("random", "const", "none")
+ARCHITECTURES = ("stylegan2", "stylegan1")  # the synthesis network: StyleGAN2's, or StyleGAN v1's (AdaIN)
 STYLE_GROUPS = {"coarse": (4, 8), "middle": (16, 32), "fine": (64, MAX_SIZE)}  # StyleGAN Sec. 3.1, Fig. 3
 SQRT2 = math.sqrt(2.0)
 
@@ -110,6 +114,7 @@ class Config:
     ema_rampup: float = 0.05  # the half-life is at most this fraction of the images seen so far; 0: off
     diffaugment: bool = False  # DiffAugment (Zhao et al. 2020): colour, translation, cutout on what D sees
     discriminators: bool = True  # False: a generator-only checkpoint (shipped or converted without D): draws, cannot train
+    architecture: str = "stylegan2"  # "stylegan1": StyleGAN v1's synthesis (facegan.models.stylegan1), generator-only
 
     def __post_init__(self):
         if not isinstance(self.preset, str) or self.preset not in PRESETS:
@@ -128,7 +133,10 @@ class Config:
                      floats={"mapping_lr": LR, "w_avg_beta": BETA, "conv_clamp": WEIGHT, "lr": LR, "beta1": BETA,
                              "beta2": BETA, "r1_gamma": WEIGHT, "pl_weight": WEIGHT, "pl_decay": (0.0, 1.0),
                              "style_mixing": (0.0, 1.0), "ema_kimg": (0.0, 1e6, "(]"), "ema_rampup": (0.0, 1.0)},
-                     choices={"preset": tuple(PRESETS), "prior": PRIORS})
+                     choices={"preset": tuple(PRESETS), "prior": PRIORS, "architecture": ARCHITECTURES})
+        if self.architecture == "stylegan1" and self.discriminators:
+            raise refuse("discriminators", "false with architecture stylegan1 (a StyleGAN v1 is converted to draw "
+                         "with, not trained)", self.discriminators)
         if self.image_size & (self.image_size - 1):
             raise refuse("image_size", "a power of two from 8 to 1024", self.image_size)
         if self.channel_base < self.image_size:
@@ -404,7 +412,12 @@ class Generator(nn.Module):
 
     def __init__(self, cfg: Config):
         super().__init__()
-        self.synthesis = SynthesisNetwork(cfg)
+        if cfg.architecture == "stylegan1":
+            from facegan.models import stylegan1  # it builds on this module's layers
+
+            self.synthesis = stylegan1.SynthesisNetwork(cfg)
+        else:
+            self.synthesis = SynthesisNetwork(cfg)
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(cfg, self.num_ws)
 
@@ -520,7 +533,8 @@ class Model(nn.Module):
 
     @property
     def num_ws(self) -> int:
-        """Styles per image: 2 per resolution (one at 4 px) and the last toRGB's, 10 at 64 px."""
+        """Styles per image: 2 per resolution (one at 4 px) and the last toRGB's, 10 at 64 px
+        (StyleGAN v1: 2 per resolution)."""
         return self.generator.num_ws
 
     @property
@@ -580,8 +594,11 @@ class Model(nn.Module):
     def style_affines(self) -> list[FullyConnectedLayer]:
         """One affine (style modulation, w -> the styles s of Eq. 1) per style index, num_ws of
         them: style i's modulated conv's, the last style's the last toRGB's. An earlier toRGB
-        reads the style of the next block's first conv and is left out, as genforce/sefa does."""
+        reads the style of the next block's first conv and is left out, as genforce/sefa does.
+        StyleGAN v1: each layer's AdaIN affine."""
         syn = self.generator.synthesis
+        if self.config.architecture == "stylegan1":
+            return syn.style_affines()
         out = []
         for res in syn.resolutions:
             block = getattr(syn, f"b{res}")
