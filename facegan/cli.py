@@ -14,8 +14,11 @@ from facegan.checks import arg_real, arg_whole
 def _train(args) -> int:
     from tqdm import tqdm
 
+    from facegan import distributed
     from facegan.train import TrainConfig, Trainer
 
+    if args.gpus and args.gpus > 1 and not distributed.launched():
+        return _launch(args.argv, args.gpus)
     module = models.get(args.technique)
     if not args.resume and not args.data:
         raise ValueError("--data is required (an image folder), unless --resume continues a run")
@@ -29,7 +32,7 @@ def _train(args) -> int:
     trainer = Trainer(args.technique, args.data, args.out, model_cfg, cfg, resume=args.resume)
     start = trainer.step
     bar = tqdm(total=trainer.cfg.steps, initial=start, unit="step", dynamic_ncols=True,
-               disable=args.quiet, desc=f"{args.technique}")
+               disable=args.quiet or not trainer.main, desc=f"{args.technique}")
 
     def progress(status):
         bar.n = status["step"]
@@ -37,13 +40,39 @@ def _train(args) -> int:
                         | {"img/s": f"{status.get('images_per_s', 0):.0f}"}, refresh=False)
         bar.refresh()
 
-    print(f"training {args.technique} on {len(trainer.data)} images ({len(trainer.data.skipped)} unreadable "
-          f"skipped) from {trainer.data_name} on {trainer.device}, step {start} -> {trainer.cfg.steps}",
-          file=sys.stderr)
-    last = trainer.run(progress)
+    if trainer.main:
+        where = trainer.device if distributed.world_size() == 1 else f"{distributed.world_size()} processes ({trainer.device})"
+        print(f"training {args.technique} on {len(trainer.data)} images ({len(trainer.data.skipped)} unreadable "
+              f"skipped) from {trainer.data_name} on {where}, step {start} -> {trainer.cfg.steps}", file=sys.stderr)
+    try:
+        last = trainer.run(progress)
+    finally:
+        distributed.close()
     bar.close()
-    print(f"{trainer.status['state']} at step {trainer.step}: {last}")
+    if trainer.main:
+        print(f"{trainer.status['state']} at step {trainer.step}: {last}")
     return 0
+
+
+def _launch(argv: list[str], gpus: int) -> int:
+    """``facegan train --gpus N``: the same command under torchrun, N processes on this machine."""
+    import subprocess
+
+    import torch
+
+    if torch.cuda.device_count() < gpus:
+        raise ValueError(f"--gpus {gpus}: this machine has {torch.cuda.device_count()} GPU(s) visible")
+    rest, skip = [], False
+    for a in argv:  # the command without --gpus N / --gpus=N
+        if skip or a.startswith("--gpus="):
+            skip = False
+        elif a == "--gpus":
+            skip = True
+        else:
+            rest.append(a)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={gpus}",
+           "-m", "facegan", *rest]
+    return subprocess.call(cmd)
 
 
 def _load(args):
@@ -588,6 +617,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bf16 autocast on the CPU (GPUs always use it): ~1.6x faster steps on x86 CPUs with AVX-512 bf16")
     t.add_argument("--model", type=checks.arg_json("the model config"),
                    help='model config overrides as JSON, e.g. \'{"ngf": 32}\'')
+    t.add_argument("--gpus", type=arg_whole("gpus", 1, 1024),
+                   help="train on N GPUs of this machine (DistributedDataParallel; --batch-size is the global "
+                        "batch): runs the command under torchrun --nproc-per-node N. Several machines: start "
+                        "torchrun yourself, e.g. torchrun --nnodes 2 --nproc-per-node 8 --rdzv-backend c10d "
+                        "--rdzv-endpoint HOST:29400 -m facegan train ...")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_train)
 
@@ -882,6 +916,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.func(args)
     except KeyboardInterrupt:

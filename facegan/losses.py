@@ -5,13 +5,15 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from facegan import distributed
+
 
 def feature_matching(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     """Salimans et al. 2016, 3.1, as article 002 uses it: the squared L2 distance between
     the batch means of fake and real, here averaged over elements (article 002 sums, so
     its weight depended on the layer's size). Works on D's features (N, C, H, W) and on
     images alike (article 002 matches the mean image too, against faded samples)."""
-    diff = fake.float().mean(0) - real.float().mean(0)
+    diff = distributed.batch_mean(fake.float()) - distributed.batch_mean(real.float())  # the global batch's
     return diff.pow(2).mean()
 
 

@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from facegan import data as data_lib
-from facegan import hub, models
+from facegan import distributed, hub, models
 from facegan.images import save_grid
 
 
@@ -78,8 +78,11 @@ def pick_device(name: str = "auto") -> torch.device:
 
 def hardware(device: torch.device) -> str:
     if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+        name = torch.cuda.get_device_name(device)
+    else:
+        name = f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    n = distributed.world_size()
+    return name if n == 1 else f"{n} processes x {name}"
 
 
 def write_json(path: Path, obj) -> None:
@@ -209,7 +212,12 @@ def clean_checkpoints(out: str | os.PathLike) -> list[str]:
 
 
 class Trainer:
-    """Owns a run: the model, its step, EMA, data, output folder. ``run()`` trains to ``cfg.steps``."""
+    """Owns a run: the model, its step, EMA, data, output folder. ``run()`` trains to ``cfg.steps``.
+
+    Started by torchrun with several processes (``facegan.distributed``), each rank trains on its
+    part of every global batch of ``cfg.batch_size`` with the nets in DDP; rank 0 alone writes
+    (status, logs, samples, checkpoints: the folder must be one every rank sees, for resuming).
+    """
 
     def __init__(self, technique: str, data: str | os.PathLike | data_lib.ImageSet, out: str | os.PathLike,
                  model_config=None, cfg: TrainConfig | None = None, resume: bool = False):
@@ -226,7 +234,9 @@ class Trainer:
         self.cfg = cfg or TrainConfig()
         self.model_config = model_config or self.module.Config()
         self.technique = technique
-        self.device = pick_device(self.cfg.device)
+        self.device = distributed.init(self.cfg.device) if distributed.launched() else pick_device(self.cfg.device)
+        self.main = distributed.is_main()  # the rank that writes
+        local_batch = distributed.local_size(self.cfg.batch_size)
 
         # Data first: a bad folder is refused before anything is written.
         self.data = data if _in_memory(data) else self.load_data(data)
@@ -239,11 +249,16 @@ class Trainer:
             self.device.type == "cuda" or getattr(self.module, "CPU_CHANNELS_LAST", False))
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
-        self.step_fn = self.module.TrainStep(self.model, self.model_config)
         self.ema = EMA(self.model.generator, self.cfg.ema_decay)
+        if distributed.world_size() > 1:
+            distributed.global_batchnorm(self.model)  # after the EMA copy: it never trains
+        self.step_fn = self.module.TrainStep(self.model, self.model_config)
         make_batches = getattr(self.module, "batches", None)  # a technique with other data says how to batch it
-        self.batches = (make_batches(self.data, self.cfg, self.model_config, self.device) if make_batches else
-                        data_lib.Batches(self.data, self.cfg.batch_size, self.cfg.seed, self.device, self.cfg.flip))
+        batches = (make_batches(self.data, self.cfg, self.model_config, self.device) if make_batches else
+                   data_lib.Batches(self.data, self.cfg.batch_size, self.cfg.seed, self.device, self.cfg.flip))
+        # the global batch of the step, then this rank's part of it
+        self.batches = batches if local_batch == self.cfg.batch_size else (
+            lambda step: tuple(distributed.shard(t) for t in batches(step)))
         # The same inputs for every sample grid of the run (latents, or held-out images).
         self.preview_inputs = self.model.preview_inputs(self.data, self.cfg.n_samples, torch.Generator().manual_seed(1234))
         self.step = 0
@@ -251,18 +266,26 @@ class Trainer:
         self.status: dict = {}
         self.stop_requested = False
 
-        self.out.mkdir(parents=True, exist_ok=True)
-        (self.out / "samples").mkdir(exist_ok=True)
         self.run_info = {
             "technique": technique, "data": self.data_name,
             "model_config": dataclasses.asdict(self.model_config), "train_config": dataclasses.asdict(self.cfg),
         }
-        # A save killed mid-write leaves .tmp-* (and perhaps .step-N.old) in checkpoints/: tidy it
-        # before the latest checkpoint is looked for (a restored step-N counts).
-        self.cleaned = clean_checkpoints(self.out)
-        if resume and (ckpt := latest_checkpoint(self.out)):
-            self.load_state(ckpt)
-        write_json(self.out / "run.json", self.run_info)
+        self.cleaned = []
+        if self.main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            (self.out / "samples").mkdir(exist_ok=True)
+            # A save killed mid-write leaves .tmp-* (and perhaps .step-N.old) in checkpoints/: tidy
+            # it before the latest checkpoint is looked for (a restored step-N counts).
+            self.cleaned = clean_checkpoints(self.out)
+        ckpt = latest_checkpoint(self.out) if resume and self.main else None
+        ckpt = distributed.broadcast(None if ckpt is None else str(ckpt))  # the one rank 0 found
+        if ckpt:
+            if not (Path(ckpt) / "training_state.pt").is_file():
+                raise FileNotFoundError(f"rank {distributed.rank()} cannot read {ckpt}: the output folder must be "
+                                        "on a file system every process sees")
+            self.load_state(Path(ckpt))
+        if self.main:
+            write_json(self.out / "run.json", self.run_info)
         if self.cfg.compile:
             if hasattr(self.step_fn, "compile"):  # a step that knows which of its phases may be compiled
                 self.step_fn.compile()
@@ -287,7 +310,7 @@ class Trainer:
 
     def export_model(self) -> nn.Module:
         """The model as shipped: the EMA generator (BN re-estimated) and the current D."""
-        export = copy.deepcopy(self.model)
+        export = distributed.local_batchnorm(copy.deepcopy(self.model))
         export.generator.load_state_dict(self.ema.module.state_dict())
         if hasattr(export, "sample_inputs"):  # a conditional G: (z, class)
             recalibrate_batchnorm(export.generator, export.sample_inputs)
@@ -318,19 +341,23 @@ class Trainer:
         # Log lines written after this checkpoint (a crash, a stop before it) describe steps
         # that will be trained again: drop them so the loss plot has one line per step.
         log = self.out / "metrics.jsonl"
-        if log.is_file():
+        if self.main and log.is_file():
             keep = [line for line in log.read_text().splitlines()
                     if line.strip() and json.loads(line).get("step", 0) <= self.step]
             log.write_text("".join(line + "\n" for line in keep))
 
-    def save_checkpoint(self) -> Path:
-        """Write checkpoints/step-N atomically (temporary folder, then rename); keep the last K."""
+    def save_checkpoint(self) -> Path | None:
+        """Write checkpoints/step-N atomically (temporary folder, then rename); keep the last K.
+        Rank 0's work (None on the others), which leaves the random generators as they were."""
+        if not self.main:
+            return None
         ckpt_dir = self.out / "checkpoints"
         ckpt_dir.mkdir(exist_ok=True)
         final = ckpt_dir / f"step-{self.step:06d}"
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=ckpt_dir))
         try:
-            hub.write_model_files(self.export_model(), tmp, model_card(self.run_info, self.status))
+            with _rng_kept(self.device):
+                hub.write_model_files(self.export_model(), tmp, model_card(self.run_info, self.status))
             torch.save(self.training_state(), tmp / "training_state.pt")
             hub.replace_dir(tmp, final)
         finally:
@@ -339,10 +366,12 @@ class Trainer:
             shutil.rmtree(old, ignore_errors=True)
         return final
 
-    def save_samples(self) -> Path:
-        export = self.export_model()
-        with torch.no_grad():
-            images, ncol = export.preview(_to(self.preview_inputs, self.device))
+    def save_samples(self) -> Path | None:
+        """The sample grid of this step; rank 0's work, like ``save_checkpoint``."""
+        if not self.main:
+            return None
+        with _rng_kept(self.device), torch.no_grad():
+            images, ncol = self.export_model().preview(_to(self.preview_inputs, self.device))
         path = self.out / "samples" / f"step-{self.step:06d}.png"
         save_grid(images, path, ncol=ncol)
         shutil.copyfile(path, self.out / "samples" / ".latest.png")
@@ -350,6 +379,8 @@ class Trainer:
         return path
 
     def write_status(self, state: str, **extra) -> None:
+        if not self.main:
+            return
         self.status.update(state=state, step=self.step, steps=self.cfg.steps, pid=os.getpid(),
                            technique=self.technique, updated=time.time(), elapsed_s=self.elapsed,
                            hardware=hardware(self.device), batch_size=self.cfg.batch_size,
@@ -364,7 +395,8 @@ class Trainer:
         cfg = self.cfg
         self.write_status("running")
         old_handlers = self._install_signal_handlers()
-        last = latest_checkpoint(self.out)
+        last = latest_checkpoint(self.out) if self.main else None
+        several = distributed.world_size() > 1  # then the ranks agree on when to log and stop
         sums: dict[str, torch.Tensor] = {}
         count, t0 = 0, time.perf_counter()
         try:
@@ -387,12 +419,16 @@ class Trainer:
                                           ("ckpt", cfg.checkpoint_every)) if every and self.step % every == 0}
                 if self.step == cfg.steps:
                     due |= {"log", "sample", "ckpt"}
-                elif cfg.log_seconds and time.perf_counter() - t0 > cfg.log_seconds:
+                elif cfg.log_seconds and not several and time.perf_counter() - t0 > cfg.log_seconds:
                     due.add("log")
-                if not due and not self.stop_requested:
-                    continue
+                if not due and (several or not self.stop_requested):
+                    continue  # (several processes look at a stop request at the next log step, together)
+                if several:
+                    self.stop_requested = distributed.any_rank(self.stop_requested, self.device)
                 # NaN guard, before anything is saved: the last good checkpoint stays.
-                means = {k: (v / count).item() for k, v in sums.items()}
+                names = list(sums)
+                values = distributed.reduce_mean(torch.stack([sums[k] for k in names]) / count).tolist()
+                means = dict(zip(names, values))
                 bad = [k for k, v in means.items() if not math.isfinite(v)]
                 if bad:
                     raise TrainingDiverged(
@@ -401,27 +437,28 @@ class Trainer:
                 ips = count * cfg.batch_size / max(time.perf_counter() - t0, 1e-9)  # steps only, no saving
                 sums, count = {}, 0
                 record = {"step": self.step, **means, "images_per_s": ips, "time": time.time()}
-                with open(self.out / "metrics.jsonl", "a") as f:
-                    f.write(json.dumps(record) + "\n")
+                if self.main:
+                    with open(self.out / "metrics.jsonl", "a") as f:
+                        f.write(json.dumps(record) + "\n")
                 eta = (cfg.steps - self.step) * cfg.batch_size / ips if ips > 0 else None
                 self.status.update(losses=means, images_per_s=ips, eta_s=eta)
                 if "sample" in due or self.stop_requested:
                     self.status["sample"] = str(self.save_samples())
                 if "ckpt" in due or self.stop_requested:
-                    last = self.save_checkpoint()
+                    last = self.save_checkpoint() or last
                     self.status["checkpoint"] = str(last)
                 now = time.perf_counter()
                 self.elapsed += now - t0
                 t0 = now
                 self.write_status("running")
-                if progress:
+                if progress and self.main:
                     progress(self.status)
             state = "finished" if self.step >= cfg.steps else "stopped"
-            if last is None or last.name != f"step-{self.step:06d}":
+            if self.main and (last is None or last.name != f"step-{self.step:06d}"):
                 last = self.save_checkpoint()
                 self.status["checkpoint"] = str(last)
             self.write_status(state)
-            return last
+            return Path(distributed.broadcast(str(last) if self.main else None))  # every rank: rank 0's
         except TrainingDiverged as e:
             self.write_status("failed", error=str(e))
             raise
@@ -454,6 +491,12 @@ def _to(inputs, device):
     if isinstance(inputs, torch.Tensor):
         return inputs.to(device)
     return type(inputs)(_to(x, device) for x in inputs)
+
+
+def _rng_kept(device: torch.device):
+    """The default random generators (CPU, and ``device``'s) restored after the block: work that
+    rank 0 alone does must not move them, or the ranks' draws would part."""
+    return torch.random.fork_rng(devices=[device] if device.type == "cuda" else [])
 
 
 def _in_main_thread() -> bool:

@@ -45,7 +45,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from facegan import data as data_lib
-from facegan import latent
+from facegan import distributed, latent
 from facegan.labels import ANIME_EYES, ANIME_HAIR, DatasetLabels, Group, LabelError, LabelSpec
 from facegan.latent import PRIORS
 from facegan.models.config_checks import BETA, LR, MAX_NAME, MAX_SIZE, MAX_WIDTH, WEIGHT, check_fields, refuse
@@ -539,7 +539,7 @@ def diff_augment(x: torch.Tensor) -> torch.Tensor:
     through it, in D's and in G's step, so D never sees an unaugmented image and G is not pushed
     to draw the augmentations (the paper's remedy for D overfitting few images per class)."""
     n, _, s, _ = x.shape
-    r = lambda *shape: torch.rand(n, *shape, device=x.device, dtype=x.dtype)
+    r = lambda *shape: distributed.rand(n, *shape, device=x.device, dtype=x.dtype)  # the global batch's draws
     x = x + (r(1, 1, 1) - 0.5)
     m = x.mean(1, keepdim=True)
     x = (x - m) * (r(1, 1, 1) * 2) + m
@@ -575,12 +575,15 @@ class TrainStep:
         self.opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=cfg.lr, betas=betas)
         self.ac = cfg.head in ("ac", "both")
         self.augment = diff_augment if cfg.diffaugment else (lambda x: x)
+        self.G, self.D = distributed.wrap(model.generator), distributed.wrap(model.discriminator)
 
     def __call__(self, batch, autocast) -> dict[str, torch.Tensor]:
-        """``batch`` = (real images (B, 3, 64, 64) in [-1, 1], one-hot classes (B, K), data set (B,) or absent)."""
+        """``batch`` = (real images (B, 3, 64, 64) in [-1, 1], one-hot classes (B, K), data set (B,) or
+        absent): this process's part."""
         real, y_real = batch[0], batch[1].argmax(1)
-        G, D, cfg = self.model.generator, self.model.discriminator, self.cfg
-        z, y_fake = self.model.sample_inputs(real.shape[0], device=real.device)
+        G, D, cfg = self.G, self.D, self.cfg
+        z, y_fake = map(distributed.shard, self.model.sample_inputs(distributed.global_size(real.shape[0]),
+                                                                    device=real.device))
         zero = real.new_zeros(())
 
         with autocast():
@@ -595,7 +598,7 @@ class TrainStep:
         loss_d.backward()
         self.opt_d.step()
 
-        D.requires_grad_(False)  # G's step needs no grads for D's weights
+        self.model.discriminator.requires_grad_(False)  # G's step needs no grads for D's weights
         with autocast():
             out_fake, cls_fake = D(self.augment(fake), y_fake)
             g_adv = F.softplus(-out_fake.float()).mean()
@@ -604,7 +607,7 @@ class TrainStep:
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
-        D.requires_grad_(True)
+        self.model.discriminator.requires_grad_(True)
         with torch.no_grad():
             acc = (cls_real.argmax(1) == y_real).float().mean()  # D's class accuracy on the real batch
         return {"loss_d": d_adv.detach(), "loss_g": g_adv.detach(), "loss_d_cls_real": d_cls_real.detach(),

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from facegan import latent
+from facegan import distributed, latent
 from facegan.latent import PRIORS
 from facegan.losses import feature_matching
 from facegan.models.config_checks import BETA, LR, MAX_SIZE, MAX_WIDTH, WEIGHT, check_fields, refuse
@@ -167,12 +167,13 @@ class TrainStep:
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = torch.optim.Adam(model.generator.parameters(), lr=cfg.lr, betas=betas)
         self.opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=cfg.lr, betas=betas)
+        self.G, self.D = distributed.wrap(model.generator), distributed.wrap(model.discriminator)
 
     def __call__(self, batch: tuple[torch.Tensor, torch.Tensor | None], autocast) -> dict[str, torch.Tensor]:
-        """``batch`` = (real images (B, 3, 64, 64) in [-1, 1], labels or None)."""
+        """``batch`` = (real images (B, 3, 64, 64) in [-1, 1], labels or None): this process's part."""
         real = batch[0]
-        G, D, cfg = self.model.generator, self.model.discriminator, self.cfg
-        z = self.model.sample_latent(real.shape[0], device=real.device)
+        G, D, cfg = self.G, self.D, self.cfg
+        z = distributed.shard(self.model.sample_latent(distributed.global_size(real.shape[0]), device=real.device))
 
         with autocast():
             fake = G(z)
@@ -183,7 +184,7 @@ class TrainStep:
         loss_d.backward()
         self.opt_d.step()
 
-        D.requires_grad_(False)  # G's step needs no grads for D's weights
+        self.model.discriminator.requires_grad_(False)  # G's step needs no grads for D's weights
         with autocast():
             logit_fake, feat_fake = D(fake)
             loss_adv = F.softplus(-logit_fake).mean()
@@ -192,7 +193,7 @@ class TrainStep:
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
-        D.requires_grad_(True)
+        self.model.discriminator.requires_grad_(True)
         return {"loss_d": loss_d.detach(), "loss_g": loss_adv.detach(), "loss_fm": loss_fm.detach()}
 
     def state_dict(self) -> dict:

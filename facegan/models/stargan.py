@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from facegan import data as data_lib
+from facegan import distributed
 from facegan.labels import CATEGORICAL, LabelSpec, anime_labels
 from facegan.losses import gradient_penalty
 from facegan.models.config_checks import BETA, LR, MAX_SIZE, MAX_WIDTH, WEIGHT, check_fields, refuse
@@ -352,6 +353,7 @@ class TrainStep:
         self.model, self.cfg = model, cfg
         self.opt_g = torch.optim.Adam(model.generator.parameters(), cfg.g_lr, (cfg.beta1, cfg.beta2))
         self.opt_d = torch.optim.Adam(model.discriminator.parameters(), cfg.d_lr, (cfg.beta1, cfg.beta2))
+        self.G, self.D = distributed.wrap(model.generator), distributed.wrap(model.discriminator)
         self.step = 0
         self.latest_g: dict[str, torch.Tensor] = {}  # reported on D-only steps (zeros before G's first step)
 
@@ -375,9 +377,10 @@ class TrainStep:
     def __call__(self, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor], autocast) -> dict[str, torch.Tensor]:
         """``batch`` = (images (B, 3, S, S) in [-1, 1], label vectors (B, dim), data set (B,) or absent)."""
         x_real, c_org = batch[0], batch[1].float()
-        G, D, cfg, spec = self.model.generator, self.model.discriminator, self.cfg, self.cfg.labels
-        # Random target domains: the batch's own labels, shuffled (within each data set).
-        c_trg = c_org[permute_within_datasets(spec.dataset_of(c_org))]
+        G, D, cfg, spec = self.G, self.D, self.cfg, self.cfg.labels
+        # Random target domains: the (global) batch's own labels, shuffled (within each data set).
+        c_all = distributed.gather(c_org)
+        c_trg = distributed.shard(c_all[permute_within_datasets(spec.dataset_of(c_all))])
 
         with autocast():
             out_src, out_cls = D(x_real)
@@ -386,7 +389,7 @@ class TrainStep:
             with torch.no_grad():
                 x_fake = G(x_real, c_trg)
             d_loss_fake = D(x_fake)[0].float().mean()
-            alpha = torch.rand(x_real.shape[0], 1, 1, 1, device=x_real.device)
+            alpha = distributed.rand(x_real.shape[0], 1, 1, 1, device=x_real.device)
             x_hat = (alpha * x_real + (1 - alpha) * x_fake).requires_grad_(True)
             d_loss_gp = gradient_penalty(D(x_hat)[0], x_hat)
             d_loss = d_loss_real + d_loss_fake + cfg.lambda_cls * d_loss_cls + cfg.lambda_gp * d_loss_gp
@@ -397,7 +400,7 @@ class TrainStep:
                   "loss_d_cls": d_loss_cls.detach(), "loss_gp": d_loss_gp.detach()}
 
         if self.g_step_due(self.step):
-            D.requires_grad_(False)
+            self.model.discriminator.requires_grad_(False)
             with autocast():
                 x_fake = G(x_real, c_trg)
                 out_src, out_cls = D(x_fake)
@@ -409,7 +412,7 @@ class TrainStep:
             self.opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
             self.opt_g.step()
-            D.requires_grad_(True)
+            self.model.discriminator.requires_grad_(True)
             self.latest_g = {"loss_g_fake": g_loss_fake.detach(), "loss_g_cls": g_loss_cls.detach(),
                              "loss_g_rec": g_loss_rec.detach()}
         elif not self.latest_g:

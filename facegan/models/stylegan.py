@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from facegan import latent
+from facegan import distributed, latent
 from facegan.latent import PRIORS
 from facegan.models.acgan import diff_augment
 from facegan.models.config_checks import BETA, LR, MAX_SIZE, MAX_WIDTH, WEIGHT, check_fields, refuse
@@ -285,7 +285,7 @@ class SynthesisLayer(nn.Module):
         if noise_mode == "random":
             shape = (x.shape[0], 1, self.resolution, self.resolution)
             if noise_generator is None:
-                noise = torch.randn(shape, device=x.device)
+                noise = distributed.randn(*shape, device=x.device)  # in training: the global batch's draw
             else:  # drawn where the generator lives, then moved (a CPU generator for a GPU model)
                 noise = torch.randn(shape, generator=noise_generator, device=noise_generator.device).to(x.device)
             x = x + (noise * self.noise_strength).to(x.dtype)
@@ -390,7 +390,7 @@ class MappingNetwork(nn.Module):
         for i in range(self.num_layers):
             x = getattr(self, f"fc{i}")(x)
         if update_w_avg:  # training: w_avg <- lerp(mean of the batch's w, w_avg, beta)
-            self.w_avg.copy_(x.detach().float().mean(0).lerp(self.w_avg, self.w_avg_beta))
+            self.w_avg.copy_(distributed.batch_mean(x.detach().float()).lerp(self.w_avg, self.w_avg_beta))
         ws = x[:, None].expand(-1, self.num_ws, -1)
         return ws if psi == 1 else self.truncate(ws, psi, cutoff)
 
@@ -649,7 +649,7 @@ def r1_penalty(logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
 def path_lengths(images: torch.Tensor, ws: torch.Tensor) -> torch.Tensor:
     """StyleGAN2's path length (Sec. 3.2): |J_w^T y| for y ~ N(0, I) / sqrt(H W), the Jacobian of
     the images by the styles, averaged over the styles. (N,), differentiable."""
-    noise = torch.randn_like(images, dtype=torch.float) / math.sqrt(images.shape[2] * images.shape[3])
+    noise = distributed.randn(*images.shape, device=images.device) / math.sqrt(images.shape[2] * images.shape[3])
     (grad,) = torch.autograd.grad((images.float() * noise).sum(), ws, create_graph=True)
     return grad.float().square().sum(2).mean(1).sqrt()
 
@@ -677,8 +677,12 @@ class TrainStep:
         self.opt_d = lazy_adam(model.discriminator.parameters(), cfg.lr, betas,
                                cfg.r1_interval if cfg.r1_gamma else 0)
         self.augment = diff_augment if cfg.diffaugment else (lambda x: x)
-        # what the plain phases call: the nets themselves, or their torch.compile'd forms (``compile``)
-        self.synthesis, self.D = model.generator.synthesis, model.discriminator
+        # the nets the phases call: in DDP on several processes; the plain phases may use their
+        # torch.compile'd forms (``compile``), the regularisers the eager ones
+        self.mapping = distributed.wrap(model.generator.mapping)
+        self.eager_synthesis = distributed.wrap(model.generator.synthesis)
+        self.eager_D = distributed.wrap(model.discriminator)
+        self.synthesis, self.D = self.eager_synthesis, self.eager_D
         device = next(model.parameters()).device
         self.pl_mean = torch.zeros((), device=device)
         self.step = 0
@@ -691,8 +695,8 @@ class TrainStep:
         """torch.compile G's synthesis and D for the G and D phases (``--compile``). The R1 and
         path-length steps stay eager: they differentiate a gradient, and compiled graphs have no
         double backward (AOTAutograd). The compiled forms share the nets' parameters."""
-        self.synthesis = torch.compile(self.model.generator.synthesis, **options)
-        self.D = torch.compile(self.model.discriminator, **options)
+        self.synthesis = torch.compile(self.eager_synthesis, **options)
+        self.D = torch.compile(self.eager_D, **options)
 
     def ema_decay(self, step: int, batch_size: int) -> float:
         """G's EMA decay for step ``step`` (0-based): a half-life of ema_kimg thousand images, at
@@ -706,19 +710,19 @@ class TrainStep:
         """ws (n, num_ws, w_dim) of fresh latents, with style mixing at probability ``style_mixing``:
         from a random layer 1..num_ws-1 on, a second latent's (decided on the device, no sync)."""
         G, cfg = self.model.generator, self.cfg
-        z = latent.sample(n, cfg.z_dim, cfg.prior, device=device)
-        ws = G.mapping(z, update_w_avg=update_w_avg)
+        draw = lambda: distributed.shard(latent.sample(distributed.global_size(n), cfg.z_dim, cfg.prior, device=device))
+        ws = self.mapping(draw(), update_w_avg=update_w_avg)
         if cfg.style_mixing > 0:
             cutoff = torch.randint(1, G.num_ws, (), device=device)
             cutoff = torch.where(torch.rand((), device=device) < cfg.style_mixing, cutoff, G.num_ws)
-            other = G.mapping(latent.sample(n, cfg.z_dim, cfg.prior, device=device))
+            other = self.mapping(draw())
             ws = torch.where((torch.arange(G.num_ws, device=device) >= cutoff)[None, :, None], other, ws)
         return ws
 
     def __call__(self, batch, autocast) -> dict[str, torch.Tensor]:
-        """``batch`` = (real images (B, 3, S, S) in [-1, 1], labels or None)."""
+        """``batch`` = (real images (B, 3, S, S) in [-1, 1], labels or None): this process's part."""
         real = batch[0]
-        G, D, cfg = self.model.generator, self.model.discriminator, self.cfg
+        D, cfg = self.model.discriminator, self.cfg
         n, device = real.shape[0], real.device
 
         D.requires_grad_(False)  # G's phases need no grads for D's weights
@@ -733,13 +737,16 @@ class TrainStep:
         if cfg.pl_weight and self.step % cfg.pl_interval == 0:
             with autocast():
                 ws = self.styles(max(1, n // cfg.pl_batch_shrink), device)
-                fake = G.synthesis(ws, noise_mode="random")
+                fake = self.eager_synthesis(ws, noise_mode="random")
             lengths = path_lengths(fake, ws)
-            pl_mean = self.pl_mean.lerp(lengths.mean(), cfg.pl_decay)  # gradients through the batch's part, as ADA
+            # gradients through the batch's part, as ADA; the global batch's mean
+            pl_mean = self.pl_mean.lerp(distributed.batch_mean(lengths), cfg.pl_decay)
             self.pl_mean.copy_(pl_mean.detach())
             loss_pl = (lengths - pl_mean).square().mean() * cfg.pl_weight
             self.opt_g.zero_grad(set_to_none=True)
-            (loss_pl * cfg.pl_interval).backward()
+            # + 0 * an output: every weight in the graph (biases, noise strengths have no second-order
+            # part), as DDP needs of each backward; StyleGAN2-ADA's loss does the same
+            (loss_pl * cfg.pl_interval + fake[:, 0, 0, 0].float().sum() * 0).backward()
             self.opt_g.step()
             self.latest["loss_pl"] = loss_pl.detach()
 
@@ -755,10 +762,10 @@ class TrainStep:
         if cfg.r1_gamma and self.step % cfg.r1_interval == 0:
             x = real.detach().requires_grad_(True)
             with autocast():
-                logits = D(self.augment(x))
+                logits = self.eager_D(self.augment(x))
             loss_r1 = r1_penalty(logits, x).mean() * (cfg.r1_gamma / 2)
             self.opt_d.zero_grad(set_to_none=True)
-            (loss_r1 * cfg.r1_interval).backward()
+            (loss_r1 * cfg.r1_interval + logits.float().sum() * 0).backward()  # + 0 * logits: as in G's
             self.opt_d.step()
             self.latest["loss_r1"] = loss_r1.detach()
 

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from facegan import data as data_lib
+from facegan import distributed
 from facegan.faces import KINDS
 from facegan.images import heatmap_rgb
 from facegan.losses import cam_bce, lsgan_d, lsgan_g
@@ -342,6 +343,9 @@ class TrainStep:
         kw = {"lr": cfg.lr, "betas": (cfg.beta1, cfg.beta2), "weight_decay": cfg.weight_decay}
         self.opt_g = torch.optim.Adam(model.generator.parameters(), **kw)
         self.opt_d = torch.optim.Adam(model.discriminator.parameters(), **kw)
+        # each of the two G and four D its own DDP: the step calls them one by one
+        self.G = {k: distributed.wrap(m) for k, m in model.generator.items()}
+        self.D = {k: distributed.wrap(m) for k, m in model.discriminator.items()}
 
     def schedule(self, step: int, total: int) -> None:
         """The official linear decay: constant lr for the first half, then linearly to 0."""
@@ -356,7 +360,7 @@ class TrainStep:
     def __call__(self, batch: tuple[torch.Tensor, torch.Tensor], autocast) -> dict[str, torch.Tensor]:
         """``batch`` = (real A, real B), each (B, 3, S, S) in [-1, 1]."""
         real_a, real_b = batch
-        G, D, cfg = self.model.generator, self.model.discriminator, self.cfg
+        G, D, cfg = self.G, self.D, self.cfg
 
         with autocast():
             with torch.no_grad():
@@ -371,7 +375,7 @@ class TrainStep:
         loss_d.backward()
         self.opt_d.step()
 
-        D.requires_grad_(False)
+        self.model.discriminator.requires_grad_(False)
         with autocast():
             fake_b, cam_ab, _ = G["a2b"](real_a)
             fake_a, cam_ba, _ = G["b2a"](real_b)
@@ -389,8 +393,8 @@ class TrainStep:
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
-        clip_rho(G)
-        D.requires_grad_(True)
+        clip_rho(self.model.generator)
+        self.model.discriminator.requires_grad_(True)
         return {"loss_d": loss_d.detach(), "loss_g_adv": adv.detach(), "loss_cycle": cycle.detach(),
                 "loss_identity": identity.detach(), "loss_cam": cam_loss.detach()}
 
