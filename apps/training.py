@@ -90,10 +90,11 @@ def default_model_config(technique: str) -> str:
 
 
 def start(technique: str, data: str, steps: float, batch_size: float, out: str, resume: bool,
-          model_config: str = ""):
+          model_config: str = "", gpus: float = 1):
     """train_start: validate and start a job -> its run name. ``data``: a data set under the data
     root (or the operator's data folders); ``out``: a run name under the runs root; ``model_config``:
-    JSON overrides of the technique's Config (ignored on resume, which keeps the run's own)."""
+    JSON overrides of the technique's Config (ignored on resume, which keeps the run's own);
+    ``gpus``: how many of the machine's GPUs the job trains on (DDP; at most those visible)."""
     if technique not in models.TECHNIQUES:
         raise serving.refuse(f"technique is one of {', '.join(models.TECHNIQUES)}, not {checks.quote(technique)}")
     name = (checks.text(out, "run", 200) or "").strip() or new_out(technique)
@@ -101,6 +102,7 @@ def start(technique: str, data: str, steps: float, batch_size: float, out: str, 
     steps = checks.whole(steps, "steps", 1, checks.MAX_STEPS)
     batch_size = checks.whole(batch_size, "batch size", 1, checks.MAX_BATCH)
     resume = bool(resume)
+    gpus = checks.whole(gpus, "GPUs", 1, max(1, visible_gpus()))
     extra, data_path = [], None
     if not resume:
         module = models.get(technique)
@@ -114,8 +116,14 @@ def start(technique: str, data: str, steps: float, batch_size: float, out: str, 
         if overrides:
             extra = ["--model", json.dumps(overrides)]
         check_folders(technique, data_path, cfg)
-    jobs.start(technique, data_path, folder, steps, batch_size, resume, extra_args=extra)
+    jobs.start(technique, data_path, folder, steps, batch_size, resume, extra_args=extra, gpus=gpus)
     return folder.name
+
+
+def visible_gpus() -> int:
+    import torch
+
+    return torch.cuda.device_count()
 
 
 def class_fields(technique: str, data: str, group: str, top_k, model_config: str):
@@ -235,6 +243,8 @@ def render(enabled: bool = True):
     with gr.Row():
         steps = gr.Number(5000, label="Steps", precision=0, minimum=1)
         batch = gr.Number(64, label="Batch size", precision=0, minimum=1)
+        gpus = gr.Number(max(1, visible_gpus()), label="GPUs (the batch size is split over them)", precision=0, minimum=1,
+                         maximum=max(1, visible_gpus()), visible=visible_gpus() > 1)
         resume = gr.Checkbox(False, label="Resume the run from its last checkpoint")
     with gr.Row(visible=False) as class_row:  # AC-GAN: which labels are the classes
         group = gr.Dropdown(list(acgan.TAG_GROUPS), value="hair", label="Classes from",
@@ -258,7 +268,8 @@ def render(enabled: bool = True):
         plot = gr.LinePlot(x="step", y="value", color="loss", label="Losses", height=420)
     timer = gr.Timer(2.0)
 
-    start_btn.click(start, [technique, data, steps, batch, out, resume, model_config], job_out, api_name="train_start")
+    start_btn.click(start, [technique, data, steps, batch, out, resume, model_config, gpus], job_out,
+                    api_name="train_start")
     form = [technique, data, steps, batch, out, resume]
     stop_btn.click(stop, [job_out], state, api_name="train_stop").success(  # then Start resumes the run
         form_of, job_out, form, api_visibility="private", queue=False)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime
 import os
 import warnings
+from pathlib import Path
 
 import torch
 import torch.distributed as dist
@@ -50,6 +51,21 @@ def is_main() -> bool:
 def launched() -> bool:
     """Started by torchrun (or another launcher that sets WORLD_SIZE) with more than one process."""
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def job_pid() -> int:
+    """The process that lives as long as the run: torchrun's when it started this one, else this
+    one. (A stop is asked of rank 0, which tells the others at the next check: torchrun would
+    pass a SIGTERM to every rank, then give them 30 s and exit with an error.)"""
+    parent = os.getppid()
+    if launched():
+        try:
+            cmdline = Path(f"/proc/{parent}/cmdline").read_bytes()
+        except OSError:
+            return os.getpid()
+        if b"torch.distributed.run" in cmdline or b"torchrun" in cmdline:
+            return parent
+    return os.getpid()
 
 
 def init(device: str = "auto") -> torch.device:
@@ -169,7 +185,7 @@ def wrap(module: nn.Module) -> nn.Module:
         return module
     device = next(module.parameters()).device
     return nn.parallel.DistributedDataParallel(
-        module, device_ids=[device] if device.type == "cuda" else None, broadcast_buffers=False)
+        module, device_ids=[device] if device.type == "cuda" else None, forward_sync_buffers=False)
 
 
 class GlobalBatchNorm(nn.BatchNorm2d):

@@ -59,11 +59,14 @@ def active(root: Path | None = None) -> Path | None:
 
 
 def start(technique: str, data: str | os.PathLike | None, out: str | os.PathLike, steps: int, batch_size: int,
-          resume: bool = False, extra_args: list[str] | None = None, root: Path | None = None) -> Path:
-    """Start ``facegan train`` in the background; returns its output folder.
+          resume: bool = False, extra_args: list[str] | None = None, root: Path | None = None,
+          gpus: int = 1) -> Path:
+    """Start ``facegan train`` in the background; returns its output folder. ``gpus`` > 1: under
+    torchrun, one process per GPU (DDP; ``batch_size`` is the global batch).
 
     Refused with a JobError (before any process starts) when a job is already running,
-    the technique is unknown, the data folder has no images, or there is nothing to resume.
+    the technique is unknown, the data folder has no images, there is nothing to resume, or
+    the GPUs asked for are not there.
     """
     root = root or runs_dir()
     models.get(technique)
@@ -72,6 +75,13 @@ def start(technique: str, data: str | os.PathLike | None, out: str | os.PathLike
         raise JobError(f"a training job is already running in {running}: stop it first (one job at a time)")
     if steps < 1 or batch_size < 1:
         raise JobError("steps and batch size must be positive")
+    if gpus > 1:
+        import torch
+
+        if torch.cuda.device_count() < gpus:
+            raise JobError(f"{gpus} GPUs asked for: this machine has {torch.cuda.device_count()} visible")
+        if batch_size % gpus:
+            raise JobError(f"the batch size {batch_size} does not split over {gpus} GPUs: use a multiple of {gpus}")
     if resume:
         if read_json(out / "run.json") is None:
             raise JobError(f"nothing to resume in {out}: it has no run.json")
@@ -90,7 +100,8 @@ def start(technique: str, data: str | os.PathLike | None, out: str | os.PathLike
         if (out / "run.json").exists():
             raise JobError(f"{out} already holds a run: tick Resume to continue it, or choose a new folder")
     out.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "facegan", "train", technique, "--out", str(out),
+    launcher = ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={gpus}"] if gpus > 1 else []
+    cmd = [sys.executable, *launcher, "-m", "facegan", "train", technique, "--out", str(out),
            "--steps", str(steps), "--quiet", *(extra_args or [])]
     if resume:
         cmd.append("--resume")
@@ -101,7 +112,8 @@ def start(technique: str, data: str | os.PathLike | None, out: str | os.PathLike
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT,
                                 env=env, start_new_session=True)  # own group: Ctrl-C in the app's terminal spares it
     _children[proc.pid] = proc
-    job = {"pid": proc.pid, "out": str(out), "technique": technique, "command": cmd, "started": time.time()}
+    job = {"pid": proc.pid, "out": str(out), "technique": technique, "command": cmd, "started": time.time(),
+           "gpus": gpus}
     write_json(out / "job.json", job)
     root.mkdir(parents=True, exist_ok=True)
     write_json(root / ".active", job)
@@ -128,7 +140,7 @@ def status(out: str | os.PathLike) -> dict:
     pid = run_pid(job, st)
     running = alive(pid)
     state = st.get("state")
-    if running and (state is None or st.get("pid") != pid):  # no word yet from this process
+    if running and (state is None or st.get("job_pid", st.get("pid")) != pid):  # no word yet from this process
         state = "starting"
     elif not running and state in (None, "running"):
         if job.get("stop_requested"):  # stopped before it could say so (e.g. while still starting up)
@@ -175,6 +187,9 @@ def stop(out: str | os.PathLike, timeout: float = 60.0) -> dict:
     pid = run_pid(job, read_json(out / "status.json", {}) or {})
     if not alive(pid):
         raise JobError(f"no training job is running in {out}")
+    st = read_json(out / "status.json", {}) or {}
+    if st.get("job_pid") == pid and st.get("pid") != pid and alive(st.get("pid")):
+        pid = st["pid"]  # torchrun's job: ask rank 0, which tells the other ranks (see distributed.job_pid)
     # Recorded first: a job stopped while still starting (before its SIGTERM handler is in
     # place) ends without writing its state, and is 'stopped', not 'died'.
     write_json(out / "job.json", {**job, "stop_requested": time.time()})

@@ -59,6 +59,9 @@ class TrainConfig:
     limit: int = 0  # use only the first N images (0 = all)
 
 
+STOP_CHECK_EVERY = 10  # steps between the ranks' agreeing on a stop asked of one (a tiny all-reduce)
+
+
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
 
@@ -382,6 +385,7 @@ class Trainer:
         if not self.main:
             return
         self.status.update(state=state, step=self.step, steps=self.cfg.steps, pid=os.getpid(),
+                           job_pid=distributed.job_pid(),
                            technique=self.technique, updated=time.time(), elapsed_s=self.elapsed,
                            hardware=hardware(self.device), batch_size=self.cfg.batch_size,
                            n_images=len(self.data), skipped=len(self.data.skipped), **extra)
@@ -397,10 +401,11 @@ class Trainer:
         old_handlers = self._install_signal_handlers()
         last = latest_checkpoint(self.out) if self.main else None
         several = distributed.world_size() > 1  # then the ranks agree on when to log and stop
+        stopping = self.stop_requested and not several  # a stop asked (SIGTERM, request_stop), agreed by every rank
         sums: dict[str, torch.Tensor] = {}
         count, t0 = 0, time.perf_counter()
         try:
-            while self.step < cfg.steps and not self.stop_requested:
+            while self.step < cfg.steps and not stopping:
                 batch = self.batches(self.step)
                 if self.channels_last:
                     batch = tuple(t.contiguous(memory_format=torch.channels_last) if t is not None and t.ndim == 4
@@ -421,10 +426,12 @@ class Trainer:
                     due |= {"log", "sample", "ckpt"}
                 elif cfg.log_seconds and not several and time.perf_counter() - t0 > cfg.log_seconds:
                     due.add("log")
-                if not due and (several or not self.stop_requested):
-                    continue  # (several processes look at a stop request at the next log step, together)
-                if several:
-                    self.stop_requested = distributed.any_rank(self.stop_requested, self.device)
+                if not several:
+                    stopping = self.stop_requested
+                elif due or self.step % STOP_CHECK_EVERY == 0:  # every rank asks at the same steps
+                    stopping = distributed.any_rank(self.stop_requested, self.device)
+                if not due and not stopping:
+                    continue
                 # NaN guard, before anything is saved: the last good checkpoint stays.
                 names = list(sums)
                 values = distributed.reduce_mean(torch.stack([sums[k] for k in names]) / count).tolist()
@@ -442,9 +449,9 @@ class Trainer:
                         f.write(json.dumps(record) + "\n")
                 eta = (cfg.steps - self.step) * cfg.batch_size / ips if ips > 0 else None
                 self.status.update(losses=means, images_per_s=ips, eta_s=eta)
-                if "sample" in due or self.stop_requested:
+                if "sample" in due or stopping:
                     self.status["sample"] = str(self.save_samples())
-                if "ckpt" in due or self.stop_requested:
+                if "ckpt" in due or stopping:
                     last = self.save_checkpoint() or last
                     self.status["checkpoint"] = str(last)
                 now = time.perf_counter()

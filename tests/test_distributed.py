@@ -17,7 +17,7 @@ from conftest import make_faces
 from test_stargan import make_class_set, make_tag_set
 from test_ugatit import make_two_domains
 
-from facegan import distributed
+from facegan import distributed, jobs
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 STYLEGAN = {"image_size": 16, "z_dim": 16, "w_dim": 16, "channel_base": 64, "channel_max": 16, "mapping_layers": 2,
@@ -124,9 +124,9 @@ def test_two_processes_train_as_one_and_resume_in_one(technique, tmp_path):
     assert_same_training(state(resumed, 4), state(one, 4), lr, unused)
 
 
-def test_a_stop_asked_of_rank_0_stops_every_rank_with_a_checkpoint(tmp_path):
-    """SIGTERM to the pid in status.json (what the Training tab's Stop sends) ends both ranks at
-    the same step, with a checkpoint, exit 0; and the run resumes on 2 processes."""
+def test_a_stop_reaches_every_rank_and_ends_with_a_checkpoint(tmp_path):
+    """The Training tab's Stop (jobs.stop) of a torchrun job ends both ranks at the same step, with
+    a checkpoint, exit 0; and the run resumes on 2 processes."""
     data = make_data("dcgan", tmp_path)
     out = tmp_path / "run"
     proc = train("dcgan", data, out, steps=100_000, nproc=2, start_new_session=True)
@@ -139,7 +139,9 @@ def test_a_stop_asked_of_rank_0_stops_every_rank_with_a_checkpoint(tmp_path):
             time.sleep(0.2)
         else:
             pytest.fail("the run did not start")
-        os.kill(status["pid"], signal.SIGTERM)
+        assert status["job_pid"] == proc.pid != status["pid"]  # torchrun's; rank 0's
+        (out / "job.json").write_text(json.dumps({"pid": proc.pid, "out": str(out), "gpus": 2}))  # as jobs.start
+        jobs.stop(out, timeout=120)
         output, _ = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
@@ -178,3 +180,10 @@ def test_a_global_batch_that_does_not_split_is_refused(tmp_path):
     r = subprocess.run(cmd, check=False, env=ENV, capture_output=True, text=True, timeout=300)
     assert r.returncode != 0
     assert "facegan: error: the batch size 7 does not split over 2 processes: use a multiple of 2" in r.stderr
+
+
+def test_a_job_on_gpus_that_are_not_there_is_refused(tmp_path):
+    if torch.cuda.device_count() >= 2:
+        pytest.skip("this machine has 2 GPUs")
+    with pytest.raises(jobs.JobError, match="2 GPUs asked for: this machine has"):
+        jobs.start("dcgan", str(make_faces(tmp_path / "faces")), tmp_path / "run", 10, 8, gpus=2, root=tmp_path)
