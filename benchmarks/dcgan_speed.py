@@ -271,44 +271,42 @@ class RefFolder(torch.utils.data.Dataset):
         return self.transform(self.loader(self.paths[i])), 0
 
 
-def cmd_reference(args) -> None:
-    import torchvision.transforms as T
+class Reference:
+    """One iteration of pytorch/examples' dcgan/main.py loop per call (see above), over ``paths``."""
 
-    from facegan import data as data_lib
+    def __init__(self, paths: list[Path], device: torch.device, batch_size: int, nz: int = 100, ngf: int = 64,
+                 ndf: int = 64, workers: int = 2):
+        import torchvision.transforms as T
 
-    device = pick_device(args.device)
-    print_environment(device)
-    nz, ngf, ndf = args.nz or 100, args.ngf or 64, args.ndf or 64
-    image_size = 64
-    torch.backends.cudnn.benchmark = True
-    torch.manual_seed(0)
+        image_size = 64
+        torch.backends.cudnn.benchmark = True
+        self.device, self.nz = device, nz
+        dataset = RefFolder(paths, T.Compose([
+            T.Resize(image_size), T.CenterCrop(image_size), T.ToTensor(), T.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+        ]))
+        self.loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=workers)
+        self.netG = RefGenerator(nz, ngf).to(device)
+        self.netG.apply(ref_weights_init)
+        self.netD = RefDiscriminator(ndf).to(device)
+        self.netD.apply(ref_weights_init)
+        self.criterion = nn.BCELoss()
+        self.optimizerD = torch.optim.Adam(self.netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.optimizerG = torch.optim.Adam(self.netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.batches = self._batches()
+        self.log = ""
 
-    paths = data_lib.list_images(args.data)
-    paths = paths[:args.limit] if args.limit else paths
-    dataset = RefFolder(paths, T.Compose([
-        T.Resize(image_size), T.CenterCrop(image_size), T.ToTensor(), T.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
-    ]))
-    loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, shuffle=True, num_workers=args.workers)
-    print(f"data: {len(dataset)} images from {args.data}, read by a DataLoader with {args.workers} workers, "
-          f"{len(loader)} batches per epoch")
-
-    netG = RefGenerator(nz, ngf).to(device)
-    netG.apply(ref_weights_init)
-    netD = RefDiscriminator(ndf).to(device)
-    netD.apply(ref_weights_init)
-    criterion = nn.BCELoss()
-    real_label, fake_label = 1, 0
-    optimizerD = torch.optim.Adam(netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    optimizerG = torch.optim.Adam(netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
-
-    def batches():
+    def _batches(self):
         epoch = 0
         while True:  # the script's `for epoch ...: for i, data in enumerate(dataloader)`
-            for i, data in enumerate(loader):
+            for i, data in enumerate(self.loader):
                 yield epoch, i, data
             epoch += 1
 
-    def step(epoch: int, i: int, data) -> tuple[int, str]:
+    def __call__(self) -> int:
+        """One step; returns the images it trained on."""
+        netD, netG, criterion, device = self.netD, self.netG, self.criterion, self.device
+        real_label, fake_label = 1, 0
+        epoch, i, data = next(self.batches)
         # (1) D: maximise log(D(x)) + log(1 - D(G(z)))
         netD.zero_grad()
         real = data[0].to(device)
@@ -319,7 +317,7 @@ def cmd_reference(args) -> None:
         errD_real.backward()
         D_x = output.mean().item()
 
-        noise = torch.randn(b, nz, 1, 1, device=device)
+        noise = torch.randn(b, self.nz, 1, 1, device=device)
         fake = netG(noise)
         label.fill_(fake_label)
         output = netD(fake.detach())
@@ -327,7 +325,7 @@ def cmd_reference(args) -> None:
         errD_fake.backward()
         D_G_z1 = output.mean().item()
         errD = errD_real + errD_fake
-        optimizerD.step()
+        self.optimizerD.step()
 
         # (2) G: maximise log(D(G(z)))
         netG.zero_grad()
@@ -336,28 +334,40 @@ def cmd_reference(args) -> None:
         errG = criterion(output, label)
         errG.backward()
         D_G_z2 = output.mean().item()
-        optimizerG.step()
-        log = (f"[{epoch}][{i}/{len(loader)}] Loss_D: {errD.item():.4f} Loss_G: {errG.item():.4f} "
-               f"D(x): {D_x:.4f} D(G(z)): {D_G_z1:.4f} / {D_G_z2:.4f}")
-        return b, log
+        self.optimizerG.step()
+        self.log = (f"[{epoch}][{i}/{len(self.loader)}] Loss_D: {errD.item():.4f} Loss_G: {errG.item():.4f} "
+                    f"D(x): {D_x:.4f} D(G(z)): {D_G_z1:.4f} / {D_G_z2:.4f}")
+        return b
 
-    it = batches()
+
+def cmd_reference(args) -> None:
+    from facegan import data as data_lib
+
+    device = pick_device(args.device)
+    print_environment(device)
+    nz, ngf, ndf = args.nz or 100, args.ngf or 64, args.ndf or 64
+    torch.manual_seed(0)
+    paths = data_lib.list_images(args.data)
+    paths = paths[:args.limit] if args.limit else paths
+    step = Reference(paths, device, args.batch_size, nz, ngf, ndf, args.workers)
+    print(f"data: {len(paths)} images from {args.data}, read by a DataLoader with {args.workers} workers, "
+          f"{len(step.loader)} batches per epoch")
+
     t0 = time.perf_counter()
     for _ in range(args.warmup):  # includes the workers' start-up
-        step(*next(it))
+        step()
     sync(device)
     warm_s = time.perf_counter() - t0
 
-    images, log = 0, ""
+    images = 0
     t0 = time.perf_counter()
     for _ in range(args.steps):
-        b, log = step(*next(it))
-        images += b
+        images += step()
     sync(device)
     dt = time.perf_counter() - t0
 
     print(f"warm-up: {args.warmup} steps in {warm_s:.2f} s")
-    print(f"timed: {args.steps} steps, {images} images in {dt:.3f} s; last log line: {log}")
+    print(f"timed: {args.steps} steps, {images} images in {dt:.3f} s; last log line: {step.log}")
     print(f"flags: fp32, workers={args.workers}, nz={nz} ngf={ngf} ndf={ndf}, cudnn.benchmark=True")
     print(f"reference (pytorch/examples dcgan) train: {images / dt:.0f} images/s, {dt / args.steps * 1e3:.1f} ms/step "
           f"(batch {args.batch_size}, {args.steps} steps after {args.warmup} warm-up) on {hardware(device)}, "
