@@ -17,6 +17,7 @@ and no draw from the default generator (``Trainer`` forks the RNG around it).
 from __future__ import annotations
 
 import datetime
+import inspect
 import os
 import warnings
 from pathlib import Path
@@ -184,8 +185,10 @@ def wrap(module: nn.Module) -> nn.Module:
     if world_size() == 1:
         return module
     device = next(module.parameters()).device
-    return nn.parallel.DistributedDataParallel(
-        module, device_ids=[device] if device.type == "cuda" else None, forward_sync_buffers=False)
+    ddp = nn.parallel.DistributedDataParallel
+    # forward_sync_buffers replaces broadcast_buffers (deprecated) from torch 2.14
+    off = "forward_sync_buffers" if "forward_sync_buffers" in inspect.signature(ddp).parameters else "broadcast_buffers"
+    return ddp(module, device_ids=[device] if device.type == "cuda" else None, **{off: False})
 
 
 class GlobalBatchNorm(nn.BatchNorm2d):
