@@ -263,6 +263,15 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
     return x
 
 
+def random_noise(n: int, resolution: int, device, generator: torch.Generator | None = None) -> torch.Tensor:
+    """A synthesis layer's random noise map (n, 1, r, r): from ``generator`` (drawn where it lives,
+    then moved: a CPU generator for a GPU model), else the default one (in training, the global
+    batch's draw: ``distributed.randn``)."""
+    if generator is None:
+        return distributed.randn(n, 1, resolution, resolution, device=device)
+    return torch.randn((n, 1, resolution, resolution), generator=generator, device=generator.device).to(device)
+
+
 class SynthesisLayer(nn.Module):
     """Modulated 3x3 conv (demodulated), + noise * noise_strength, + bias, lrelu; ``up`` doubles the side."""
 
@@ -283,11 +292,7 @@ class SynthesisLayer(nn.Module):
         styles = self.affine(w)
         x = modulated_conv2d(x, self.weight, styles, up=self.up, resample_filter=getattr(self, "resample_filter", None))
         if noise_mode == "random":
-            shape = (x.shape[0], 1, self.resolution, self.resolution)
-            if noise_generator is None:
-                noise = distributed.randn(*shape, device=x.device)  # in training: the global batch's draw
-            else:  # drawn where the generator lives, then moved (a CPU generator for a GPU model)
-                noise = torch.randn(shape, generator=noise_generator, device=noise_generator.device).to(x.device)
+            noise = random_noise(x.shape[0], self.resolution, x.device, noise_generator)
             x = x + (noise * self.noise_strength).to(x.dtype)
         elif noise_mode == "const":
             x = x + (self.noise_const * self.noise_strength).to(x.dtype)

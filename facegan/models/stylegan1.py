@@ -28,7 +28,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from facegan.models.stylegan import NOISE_MODES, SQRT2, Config, Conv2dLayer, FullyConnectedLayer, blur, channels
+from facegan.models.stylegan import (
+    NOISE_MODES,
+    SQRT2,
+    Config,
+    Conv2dLayer,
+    FullyConnectedLayer,
+    blur,
+    channels,
+    random_noise,
+)
 
 FUSED_MIN_RES = 128  # up-sampling convs at this resolution and above are fused (TF StyleGAN's "auto")
 
@@ -77,12 +86,7 @@ class SynthesisLayer(nn.Module):
             if self.up:
                 x = blur(x, self.blur_filter, pad=1)
         if noise_mode == "random":
-            shape = (x.shape[0], 1, self.resolution, self.resolution)
-            if noise_generator is None:
-                noise = torch.randn(shape, device=x.device)
-            else:  # drawn where the generator lives, then moved (a CPU generator for a GPU model)
-                noise = torch.randn(shape, generator=noise_generator, device=noise_generator.device).to(x.device)
-            x = x + noise * self.noise_strength.view(1, -1, 1, 1)
+            x = x + random_noise(x.shape[0], self.resolution, x.device, noise_generator) * self.noise_strength.view(1, -1, 1, 1)
         elif noise_mode == "const":
             x = x + self.noise_const * self.noise_strength.view(1, -1, 1, 1)
         x = F.leaky_relu(x + self.bias.view(1, -1, 1, 1), 0.2)
