@@ -58,10 +58,12 @@ def _launch(argv: list[str], gpus: int) -> int:
     """``facegan train --gpus N``: the same command under torchrun, N processes on this machine."""
     import subprocess
 
-    import torch
+    from facegan import distributed
 
-    if torch.cuda.device_count() < gpus:
-        raise ValueError(f"--gpus {gpus}: this machine has {torch.cuda.device_count()} GPU(s) visible")
+    try:
+        launcher = distributed.launcher(gpus)
+    except ValueError as e:
+        raise ValueError(f"--gpus {gpus}: {e}") from None
     rest, skip = [], False
     for a in argv:  # the command without --gpus N / --gpus=N
         if skip or a.startswith("--gpus="):
@@ -70,9 +72,7 @@ def _launch(argv: list[str], gpus: int) -> int:
             skip = True
         else:
             rest.append(a)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={gpus}",
-           "-m", "facegan", *rest]
-    return subprocess.call(cmd)
+    return subprocess.call([*launcher, "-m", "facegan", *rest])
 
 
 def _load(args):

@@ -69,6 +69,16 @@ def job_pid() -> int:
     return os.getpid()
 
 
+def launcher(gpus: int) -> list[str]:
+    """The command that starts ``-m facegan ...`` as ``gpus`` processes on this machine (torchrun),
+    or a ValueError when the machine has fewer GPUs."""
+    import sys
+
+    if torch.cuda.device_count() < gpus:
+        raise ValueError(f"this machine has {torch.cuda.device_count()} GPU(s) visible")
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={gpus}"]
+
+
 def init(device: str = "auto") -> torch.device:
     """Join the process group torchrun describes (its RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR
     environment); returns this rank's device: ``cuda:LOCAL_RANK`` with NCCL when GPUs are used,

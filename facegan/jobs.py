@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from facegan import data as data_lib
-from facegan import models
+from facegan import distributed, models
 from facegan.train import latest_checkpoint, read_json, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,13 +75,12 @@ def start(technique: str, data: str | os.PathLike | None, out: str | os.PathLike
         raise JobError(f"a training job is already running in {running}: stop it first (one job at a time)")
     if steps < 1 or batch_size < 1:
         raise JobError("steps and batch size must be positive")
-    if gpus > 1:
-        import torch
-
-        if torch.cuda.device_count() < gpus:
-            raise JobError(f"{gpus} GPUs asked for: this machine has {torch.cuda.device_count()} visible")
-        if batch_size % gpus:
-            raise JobError(f"the batch size {batch_size} does not split over {gpus} GPUs: use a multiple of {gpus}")
+    try:
+        launcher = distributed.launcher(gpus) if gpus > 1 else [sys.executable]
+    except ValueError as e:
+        raise JobError(f"{gpus} GPUs asked for: {e}") from None
+    if batch_size % gpus:
+        raise JobError(f"the batch size {batch_size} does not split over {gpus} GPUs: use a multiple of {gpus}")
     if resume:
         if read_json(out / "run.json") is None:
             raise JobError(f"nothing to resume in {out}: it has no run.json")
@@ -100,8 +99,7 @@ def start(technique: str, data: str | os.PathLike | None, out: str | os.PathLike
         if (out / "run.json").exists():
             raise JobError(f"{out} already holds a run: tick Resume to continue it, or choose a new folder")
     out.mkdir(parents=True, exist_ok=True)
-    launcher = ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={gpus}"] if gpus > 1 else []
-    cmd = [sys.executable, *launcher, "-m", "facegan", "train", technique, "--out", str(out),
+    cmd = [*launcher, "-m", "facegan", "train", technique, "--out", str(out),
            "--steps", str(steps), "--quiet", *(extra_args or [])]
     if resume:
         cmd.append("--resume")
@@ -184,10 +182,10 @@ def stop(out: str | os.PathLike, timeout: float = 60.0) -> dict:
     """Ask the job to stop (SIGTERM): it finishes the step, writes a checkpoint, exits."""
     out = Path(out)
     job = read_json(out / "job.json", {})
-    pid = run_pid(job, read_json(out / "status.json", {}) or {})
+    st = read_json(out / "status.json", {}) or {}
+    pid = run_pid(job, st)
     if not alive(pid):
         raise JobError(f"no training job is running in {out}")
-    st = read_json(out / "status.json", {}) or {}
     if st.get("job_pid") == pid and st.get("pid") != pid and alive(st.get("pid")):
         pid = st["pid"]  # torchrun's job: ask rank 0, which tells the other ranks (see distributed.job_pid)
     # Recorded first: a job stopped while still starting (before its SIGTERM handler is in
