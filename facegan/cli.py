@@ -28,8 +28,13 @@ def _train(args) -> int:
         overrides["batch_size"] = module.default_batch_size  # e.g. 1 for U-GAT-IT, as the paper
     cfg = TrainConfig(**overrides) if not args.resume else (TrainConfig(**overrides) if args.steps else None)
     given = dict(args.model or {})
+    if args.init and not args.resume:  # the exported model's config, then --model's changes
+        from facegan import hub
+        fields = {f.name for f in dataclasses.fields(module.Config)}
+        given = {k: v for k, v in hub.read_config(hub.resolve(args.init, args.technique)).items() if k in fields
+                 and k != "discriminators"} | given
     model_cfg = None if args.resume else module.Config(**{**models.read_from_data(args.technique, args.data, given), **given})
-    trainer = Trainer(args.technique, args.data, args.out, model_cfg, cfg, resume=args.resume)
+    trainer = Trainer(args.technique, args.data, args.out, model_cfg, cfg, resume=args.resume, init=args.init)
     start = trainer.step
     bar = tqdm(total=trainer.cfg.steps, initial=start, unit="step", dynamic_ncols=True,
                disable=args.quiet or not trainer.main, desc=f"{args.technique}")
@@ -602,6 +607,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=arg_whole("batch-size", 1, checks.MAX_BATCH), dest="batch_size",
                    help="default 128 (dcgan), 1 (ugatit), 16 (stargan), 64 (acgan)")
     t.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    t.add_argument("--init", help="start from an exported model (a checkpoint folder, a bundled name's folder or "
+                                  "'<hub repo>@<revision>'): its G, EMA and D when it has one; fresh optimisers")
     t.add_argument("--seed", type=arg_whole("seed", 0, checks.MAX_SEED))
     t.add_argument("--device", help="auto (default), cpu, cuda, cuda:1")
     t.add_argument("--log-every", type=arg_whole("log-every", 1, checks.MAX_EVERY), dest="log_every")

@@ -223,7 +223,8 @@ class Trainer:
     """
 
     def __init__(self, technique: str, data: str | os.PathLike | data_lib.ImageSet, out: str | os.PathLike,
-                 model_config=None, cfg: TrainConfig | None = None, resume: bool = False):
+                 model_config=None, cfg: TrainConfig | None = None, resume: bool = False,
+                 init: str | os.PathLike | None = None):
         self.out = Path(out)
         self.module = models.get(technique)
         run = read_json(self.out / "run.json") if resume else None
@@ -282,6 +283,8 @@ class Trainer:
             self.cleaned = clean_checkpoints(self.out)
         ckpt = latest_checkpoint(self.out) if resume and self.main else None
         ckpt = distributed.broadcast(None if ckpt is None else str(ckpt))  # the one rank 0 found
+        if init is not None and not ckpt:  # a warm start: an exported model's weights, fresh optimisers
+            self.init_from(init)
         if ckpt:
             if not (Path(ckpt) / "training_state.pt").is_file():
                 raise FileNotFoundError(f"rank {distributed.rank()} cannot read {ckpt}: the output folder must be "
@@ -295,6 +298,23 @@ class Trainer:
             else:
                 self.model.generator.compile()
                 self.model.discriminator.compile()
+
+    def init_from(self, ref: str | os.PathLike) -> None:
+        """Start from an exported model (a folder or ``repo@revision``): its generator becomes G and
+        the EMA, its D (when the checkpoint holds one) this run's D; the optimisers start fresh.
+        A generator-only checkpoint keeps this run's freshly initialised D."""
+        source = hub.load(ref, self.device, technique=self.technique)
+        try:
+            missing, unexpected = self.model.load_state_dict(source.state_dict(), strict=False)
+        except RuntimeError as e:  # tensor shapes differ
+            raise ValueError(f"--init {ref}: its networks have other shapes than this run's (leave out the --model "
+                             f"settings that change them): {str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e}") from None
+        d_only = all(k.startswith("discriminator") for k in missing)
+        if unexpected or not d_only:
+            raise ValueError(f"--init {ref}: its weights do not fit this run's model "
+                             f"(missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]})")
+        self.ema.module.load_state_dict(self.model.generator.state_dict())
+        self.run_info["init"] = str(ref)
 
     def load_data(self, path) -> data_lib.ImageSet:
         size = self.model_config.image_size

@@ -275,3 +275,24 @@ def test_cli_train_refuses_an_empty_folder(tmp_path):
                        "--model", json.dumps(TINY), "--quiet")
     assert "no images" in _one_line_error(proc) and str(empty) in proc.stderr
     assert not out.exists()  # refused before anything was written
+
+
+def test_init_starts_from_an_exported_model(face_set, tmp_path):
+    """--init: G, EMA and D are the exported model's (not this run's random init); the optimisers are fresh."""
+    first = Trainer("dcgan", face_set, tmp_path / "a", tiny_model(), tiny_train(steps=2))
+    exported = first.run()
+    source = hub.load(exported)
+    warm = Trainer("dcgan", face_set, tmp_path / "b", tiny_model(), tiny_train(steps=2, seed=5), init=exported)
+    for name, own in warm.model.state_dict().items():
+        assert torch.equal(own, source.state_dict()[name]), name
+    _assert_tree_equal(warm.ema.module.state_dict(), source.generator.state_dict())
+    assert warm.step == 0 and json.loads((tmp_path / "b" / "run.json").read_text())["init"] == str(exported)
+    cold = Trainer("dcgan", face_set, tmp_path / "c", tiny_model(), tiny_train(steps=2, seed=5))
+    assert not torch.equal(next(cold.model.discriminator.parameters()), next(warm.model.discriminator.parameters()))
+    warm.run()  # it trains on from there
+
+
+def test_init_with_other_shapes_is_one_clear_error(face_set, tmp_path):
+    exported = Trainer("dcgan", face_set, tmp_path / "a", tiny_model(), tiny_train(steps=1)).run()
+    with pytest.raises(ValueError, match="other shapes"):
+        Trainer("dcgan", face_set, tmp_path / "b", dcgan.Config(ngf=16, ndf=8), tiny_train(), init=exported)
