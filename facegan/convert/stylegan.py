@@ -25,7 +25,12 @@ The format is recognised from the file's contents (not its name):
 
 facegan's ``models.stylegan`` uses stylegan2-ada-pytorch's parameter names and storage conventions,
 so a network pickle is a renaming (``G_ema.*`` -> ``generator.*``, ``D.*`` -> ``discriminator.*``,
-the ``resample_filter`` buffers dropped: facegan computes them). rosinality's layout maps as::
+the ``resample_filter`` buffers dropped: facegan computes them), but for the up-sampling convs
+(``synthesis.b{8,16,...}.conv0.weight``): stylegan2-ada-pytorch's ``SynthesisLayer`` passes
+``flip_weight = (up == 1)`` to ``conv2d_resample``, whose transposed path (``up=2``) flips it back,
+so it runs a transposed conv with the kernel as stored; facegan's flips the kernel, so these
+weights are flipped on conversion (as rosinality's, below). Its other convs (``up=1``, and D's
+``down=2``) are correlations with the kernel as stored, as facegan's. rosinality's layout maps as::
 
     style.{i+1}                 -> generator.mapping.fc{i}    (PixelNorm is style.0)
     input.input (1, C, 4, 4)    -> synthesis.b4.const (C, 4, 4)
@@ -45,9 +50,9 @@ fused leaky ReLU = lrelu(x + b) * sqrt(2)), ``EqualConv2d`` (1 / sqrt(in k^2)) a
 weight by 1 / sqrt(in k^2) before demodulating, which facegan's does not, so the two differ only
 in the 1e-8 of the demodulation (relatively 1e-8 / (in k^2 E[(w s)^2]): invisible in float32).
 The one real difference is the up-sampling conv: rosinality's is ``conv_transpose2d`` with the
-kernel as stored, facegan's (as NVlabs') with the kernel flipped, then the same [1, 3, 3, 1] blur
-(pad 1, gain 4); so the up convs' weights are flipped on conversion (the flip rosinality's own
-``convert_weight.py`` applies the other way), after which the outputs are the same, with no shift.
+kernel as stored (as NVlabs'), facegan's with the kernel flipped, then the same [1, 3, 3, 1] blur
+(pad 1, gain 4); so the up convs' weights are flipped on conversion, after which the outputs are
+the same, with no shift.
 The to_rgb skip up-sampling (``upfirdn2d`` up 2, pad (2, 1)) is facegan's ``upsample2d``, and D's
 blur-then-stride-2 convs (pads (2, 2) and (1, 1)) are facegan's ``Conv2dLayer(down=True)``.
 
@@ -607,6 +612,10 @@ def _from_nvlabs(data, path) -> tuple[stylegan.Model, dict]:
               "w_avg_beta": _number(_setting(map_kw, "w_avg_beta", G, "mapping", "w_avg_beta", 0.995),
                                     f"{path}: G's w_avg_beta", 0.995)}
     state = {f"generator.{k}": v for k, v in g_flat.items()}
+    for res in chans:  # the up-sampling convs: NVlabs' transposed conv uses the kernel as stored, facegan's flips it
+        key = f"generator.synthesis.b{res}.conv0.weight"
+        if res > 4 and key in state and state[key].dim() == 4:
+            state[key] = state[key].flip([2, 3])
     has_d = isinstance(data.get("D"), Persistent)
     if has_d:
         D, d_flat = _network(data, "D", path)
