@@ -713,3 +713,18 @@ def test_refusals_are_one_clear_line(ros, ada, tmp_path, capsys, name, says):
     assert code == 2 and err.startswith("facegan: error:") and len(err.strip().splitlines()) == 1, err
     assert re.search(says, err), err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_rosinality_file_with_code_in_its_args_is_refused_plainly(ros, tmp_path, capsys):
+    """args holding a callable (os.system): refused, naming it, with no advice to turn the check off."""
+    import os
+
+    G, D = ros[1][16]
+    torch.save({"g_ema": G, "d": D, "args": argparse.Namespace(size=16, hook=os.system)}, tmp_path / "evil.pt")
+    code = cli.main(["convert", "stylegan", str(tmp_path / "evil.pt"), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "was refused: it pickles Python objects" in err and "not just tensors and plain data" in err
+    assert f"{os.system.__module__}.system" in err
+    assert "weights_only" not in err and "trusted source" not in err and "False" not in err
+    assert not (tmp_path / "out").exists()

@@ -11,7 +11,7 @@ import torch
 from facegan import hub
 from facegan.hub import CheckpointError
 
-_PICKLED = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
+_PICKLED = re.compile(r"GLOBAL ([\w.]+)")  # torch names the first refused global in a few wordings
 
 
 def load_data_only(path: str | Path, label: str, how_to_save: str, kind: str = "checkpoint"):
@@ -23,13 +23,19 @@ def load_data_only(path: str | Path, label: str, how_to_save: str, kind: str = "
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # UnpicklingError, RuntimeError (damaged zip), EOFError, ...
-        found = _PICKLED.search(str(e))
+        text = str(e)
+        found = _PICKLED.search(text)
         if found:
+            # torch's own text goes on to suggest weights_only=False: never passed on
+            module = " (it looks like torch.save of a whole module)" if found.group(1).startswith("torch.nn.") else ""
             raise CheckpointError(
-                f"{label} pickles Python objects ({found.group(1)}), not just tensors: it looks like torch.save of "
-                f"a whole module, which facegan refuses to unpickle (it could run code); {how_to_save}") from e
-        reason = " ".join(str(e).split())[:200]
-        raise CheckpointError(f"{label} is not a readable PyTorch {kind}: {reason}") from e
+                f"{label} was refused: it pickles Python objects ({found.group(1)}), not just tensors and plain "
+                f"data{module}, and facegan refuses to unpickle objects (they could run code); {how_to_save}") from None
+        # torch's lines that say why, without its advice on weights_only or its documentation link
+        why = [line.strip() for line in text.splitlines() if line.strip() and "weights_only" not in line
+               and "documentation" not in line and "pytorch.org" not in line]
+        reason = " ".join(" ".join(why).split())[:200] or type(e).__name__
+        raise CheckpointError(f"{label} is not a readable PyTorch {kind}: {reason}") from None
 
 
 def state_dict_of(obj, label: str, verb: str = "holds") -> dict[str, torch.Tensor]:
