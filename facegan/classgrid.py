@@ -44,10 +44,18 @@ class ClassGrid:
         # channels_last: oneDNN's fast path for the transposed convs (1.4x here), as the Explorer
         self.model = model.eval().to(memory_format=torch.channels_last)
         self.device = next(model.parameters()).device
-        self.dtype = models.inference_dtype(dtype, self.device)
+        self.precision = models.checked_precision(dtype, self.device, self._probe)
+        self.dtype = self.precision.dtype
         self.nz = model.latent_dim
         self.prior = latent.check_prior(model.config.prior)
         self.classes = model.classes
+
+    def _probe(self, dtype: torch.dtype) -> torch.Tensor:
+        """A fixed face of each of the first 4 classes, drawn in ``dtype`` as the grid draws."""
+        classes = self.model.classes[:4]
+        z = models.probe_latents(len(classes), self.model.latent_dim).clamp(-1, 1).to(self.device)
+        with models.autocast(self.device, dtype):
+            return self.model.generate(z, self.model.class_index(list(classes))).float()
 
     def measured(self, classes: list[str] | None = None) -> list[dict] | None:
         """The figures ``benchmarks/acgan_quality.py --write`` stored in the checkpoint's config.json,

@@ -89,7 +89,15 @@ class Editor:
         self.spec = model.labels
         self.size = model.config.image_size
         self.device = next(model.parameters()).device
-        self.dtype = models.inference_dtype(dtype, self.device)
+        self.precision = models.checked_precision(dtype, self.device, self._probe)
+        self.dtype = self.precision.dtype
+
+    def _probe(self, dtype: torch.dtype) -> torch.Tensor:
+        """A fixed picture edited to every value of the model's first label group, in ``dtype``, as ``edit_grid``."""
+        k, g, _ = self.spec.groups()[0]
+        x = models.probe_pictures(1, self.size).to(self.device)
+        with models.autocast(self.device, dtype):
+            return self.model.grid(x, g.name, self.model.classify(x, k).float())[0].float()
 
     # -- the label groups ---------------------------------------------------------
 

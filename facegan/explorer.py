@@ -32,6 +32,14 @@ class Ranked:
 resolve_dtype = models.inference_dtype  # (its old name)
 
 
+def _probe(model: torch.nn.Module, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """4 fixed faces of ``model`` with its weights in ``dtype``, as the Explorer draws them."""
+    if next(model.parameters()).dtype != dtype:
+        model = copy.deepcopy(model).to(dtype)
+    z = models.probe_latents(4, model.latent_dim).clamp(-1, 1).to(device, dtype)
+    return model.eval().generate(z).float()
+
+
 class Explorer:
     """Sample, rank, steer and morph faces of a model. Codes <-> latents follow the model's
     prior (``model.config.prior``: uniform [-1, 1] by default, or normal; see ``latent.py``)."""
@@ -41,7 +49,8 @@ class Explorer:
         CPU with AVX512-BF16/AMX: ~2.3x faster, faces within 2/255 of float32), else float32.
         A copy of the model is made when its dtype changes; ``model`` itself is left as it is."""
         self.device = next(model.parameters()).device
-        self.dtype = resolve_dtype(dtype, self.device)
+        self.precision = models.checked_precision(dtype, self.device, lambda dt: _probe(model, dt, self.device))
+        self.dtype = self.precision.dtype
         if next(model.parameters()).dtype != self.dtype:
             model = copy.deepcopy(model).to(self.dtype)
         # channels_last: oneDNN's fast path for the (transposed) convs, ~1.6x on CPU.

@@ -206,7 +206,8 @@ class Studio:
             raise ValueError(f"a Studio needs a StyleGAN model, not {type(model).__name__}")
         self.model = model.eval()
         self.device = next(model.parameters()).device
-        self.dtype = models.inference_dtype(dtype, self.device)
+        self.precision = models.checked_precision(dtype, self.device, self._probe)
+        self.dtype = self.precision.dtype
         self.nz = model.latent_dim
         self.num_ws = model.num_ws
         self.w_dim = model.config.w_dim
@@ -216,6 +217,12 @@ class Studio:
         self._sefa: dict[tuple[int, ...], Directions] = {}
         self._labelled: LabelledDirections | None = None
         self.labelled = labelled
+
+    def _probe(self, dtype: torch.dtype) -> torch.Tensor:
+        """4 fixed faces drawn in ``dtype`` as the studio draws (autocast, the fixed noise)."""
+        ws = self.model.mapping(models.probe_latents(4, self.model.latent_dim).to(self.device))
+        with models.autocast(self.device, dtype):
+            return self.model.synthesis(ws, "const", None).float()
 
     # -- faces: seeds and codes ---------------------------------------------------
 

@@ -41,7 +41,14 @@ class Translator:
         self.cfg = model.config
         self.size = self.cfg.image_size
         self.device = next(model.parameters()).device
-        self.dtype = models.inference_dtype(dtype, self.device)
+        self.precision = models.checked_precision(dtype, self.device, self._probe)
+        self.dtype = self.precision.dtype
+
+    def _probe(self, dtype: torch.dtype) -> torch.Tensor:
+        """2 fixed pictures translated both ways, in ``dtype``, as ``translate`` runs."""
+        x = models.probe_pictures(2, self.size).to(self.device)
+        with models.autocast(self.device, dtype):
+            return torch.cat([self.model.translate(x, d)[0].float() for d in ("a2b", "b2a")])
 
     def direction_label(self, direction: str) -> str:
         a, b = self.cfg.domain_a, self.cfg.domain_b
