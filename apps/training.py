@@ -25,7 +25,7 @@ except ImportError:  # run as a script from apps/
 from facegan import checks, jobs, models
 from facegan import data as data_lib
 from facegan.models import acgan
-from facegan.train import read_json
+from facegan.train import latest_checkpoint, read_json
 
 
 def default_data(technique: str = "dcgan") -> str:
@@ -55,6 +55,10 @@ def describe(st: dict) -> str:
     """The status JSON (the page's, which a client may send anything as) -> the summary shown."""
     if not isinstance(st, dict) or st.get("state") in (None, "none"):
         return "No job yet."
+    if st.get("state") == "starting":  # the seconds before step 0: which phase it is in
+        phase = serving.clean(st["phase"], 200) if isinstance(st.get("phase"), str) else "starting Python and PyTorch"
+        return (f"**starting** · {phase}…\n\n"
+                f"<small>{serving.clean(str(st.get('run', '')), 200)} · {serving.clean(str(st.get('hardware', '')), 200)}</small>")
     losses = st.get("losses") if isinstance(st.get("losses"), dict) else {}
     losses = " · ".join(f"{k} {_number(v, '.3f')}" for k, v in losses.items())
     st = {k: (serving.clean(v, 200) if isinstance(v, str) else v) for k, v in st.items()}
@@ -70,9 +74,15 @@ def describe(st: dict) -> str:
 
 
 def loss_table(out) -> pd.DataFrame:
-    """metrics.jsonl in long form (step, loss, value), the shape gr.LinePlot draws one line per loss from."""
+    """metrics.jsonl in long form (step, loss, value), the shape gr.LinePlot draws one line per loss
+    from; numeric columns even while empty (an empty frame's object columns would make the plot's
+    y axis categories, which it then keeps) and for a value a log line has as text."""
     rows = [(rec["step"], k, v) for rec in jobs.metrics(out) for k, v in rec.items() if k.startswith("loss")]
-    return pd.DataFrame(rows, columns=["step", "loss", "value"])
+    table = pd.DataFrame(rows, columns=["step", "loss", "value"])
+    table["step"] = pd.to_numeric(table["step"], errors="coerce")
+    table["value"] = pd.to_numeric(table["value"], errors="coerce")
+    table = table.dropna(subset=["step", "value"])
+    return table.astype({"step": "int64", "value": "float64", "loss": "str"})
 
 
 # -- endpoints ------------------------------------------------------------------
@@ -118,6 +128,38 @@ def start(technique: str, data: str, steps: float, batch_size: float, out: str, 
         check_folders(technique, data_path, cfg)
     jobs.start(technique, data_path, folder, steps, batch_size, resume, extra_args=extra, gpus=gpus)
     return folder.name
+
+
+def form_notice(technique: str, out: str, resume: bool) -> str:
+    """One line under the form saying what Start will do with it: a new run in which folder, or
+    which run it continues from which checkpoint (or why it cannot)."""
+    try:
+        folder = serving.run_folder(out)
+    except checks.InputError as e:
+        return f"⚠️ {serving.clean(str(e))}"
+    run = read_json(folder / "run.json")
+    if resume:
+        if not run:
+            return f"⚠️ There is no run `runs/{folder.name}` to resume: untick Resume to start a new one."
+        if run.get("technique") != technique:
+            return (f"⚠️ `runs/{folder.name}` is a {serving.clean(str(run.get('technique')))} run, not {technique}: "
+                    "choose it under *Continue a run*, or untick Resume.")
+        last = latest_checkpoint(folder)
+        return (f"Start continues `runs/{folder.name}` ({technique}) from its checkpoint `{last.name}`." if last else
+                f"Start continues `runs/{folder.name}` ({technique}) from step 0: it has no checkpoint yet.")
+    if run:
+        return (f"⚠️ `runs/{folder.name}` already holds a run: choose it under *Continue a run* to resume it, "
+                "or give a new run name.")
+    return f"Start trains a new {technique} run in `runs/{folder.name}`."
+
+
+def existing_runs() -> list[str]:
+    """The runs under the runs root that can be continued (they have a run.json), newest first."""
+    root = jobs.runs_dir()
+    if not root.is_dir():
+        return []
+    found = [p for p in root.iterdir() if p.is_dir() and (p / "run.json").is_file()]
+    return [p.name for p in sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)]
 
 
 def visible_gpus() -> int:
@@ -198,10 +240,11 @@ def stop(out: str):
 
 def attach():
     """On page load: the running job, if any (re-attach after a reload or restart), and the form filled from it."""
+    runs = gr.update(choices=existing_runs(), value=None)  # the runs as they are now, not at start-up
     running = jobs.active()
     if not running:
-        return "", *[gr.skip()] * 6
-    return running.name, *form_of(running.name, resume=False)
+        return "", *[gr.skip()] * 6, runs
+    return running.name, *form_of(running.name, resume=False), runs
 
 
 def form_of(out: str, resume: bool = True):
@@ -219,13 +262,17 @@ def form_of(out: str, resume: bool = True):
 # -- layout ---------------------------------------------------------------------
 
 
+OFF_MESSAGE = ("**Training is turned off on this server.** Its operator leaves it off so that visitors cannot "
+               "start long jobs on a shared machine (the default when the app can be reached from other machines).\n\n"
+               "To train, run facegan on a machine you own and start the app with training on: "
+               "`python apps/main.py --training on`. Or train in a terminal with `facegan train` (see the README).")
+
+
 def render(enabled: bool = True):
     """The tab's widgets and events. Returns (attach, outputs) for main's page-load event, or None
     when the operator turned training off (then the tab only says so and has no endpoints)."""
     if not enabled:
-        gr.Markdown("Training is turned off on this server: its operator started it with `--training off` "
-                    "(the default for an app that strangers can reach). Run `python apps/main.py` on your own "
-                    "machine to train, or use `facegan train` (see the README).")
+        gr.Markdown(OFF_MESSAGE)
         return None
     gr.Markdown("Train on a folder of face images (jpg/png/webp, any size: they are resized); U-GAT-IT "
                 "takes a folder with trainA/ and trainB/ (and testA/, testB/ for its sample grids); StarGAN a "
@@ -238,8 +285,11 @@ def render(enabled: bool = True):
         data = gr.Dropdown(serving.data_sets(), value=default_data(), label="Data set", allow_custom_value=True,
                            info="a folder under the data root (or the operator's data folders), e.g. selfie2anime/128; "
                                 f"StarGAN: several joined with {os.pathsep!r}")
-        out = gr.Textbox(new_out("dcgan"), label="Run name",
-                         info="a new name, or a run's name with Resume ticked (runs live under the runs root)")
+        out = gr.Textbox(lambda: new_out("dcgan"), label="Run name",  # a fresh name on every page load
+                         info="a new run's name (runs live under the runs root); to continue a run, choose it "
+                              "under Continue a run")
+        continue_run = gr.Dropdown(existing_runs(), value=None, label="Continue a run",
+                                   info="an existing run: fills the form and ticks Resume")
     with gr.Row():
         steps = gr.Number(5000, label="Steps", precision=0, minimum=1)
         batch = gr.Number(64, label="Batch size", precision=0, minimum=1)
@@ -254,6 +304,7 @@ def render(enabled: bool = True):
         classes_info = gr.Markdown()
     with gr.Accordion("Model config", open=False):
         model_config = gr.Code(default_model_config("dcgan"), language="json", label="JSON (the technique's Config)")
+    notice = gr.Markdown(lambda: form_notice("dcgan", new_out("dcgan"), False))
     with gr.Row():
         start_btn = gr.Button("▶ Start", variant="primary")
         stop_btn = gr.Button("■ Stop")
@@ -268,19 +319,28 @@ def render(enabled: bool = True):
         plot = gr.LinePlot(x="step", y="value", color="loss", label="Losses", height=420)
     timer = gr.Timer(2.0)
 
-    start_btn.click(start, [technique, data, steps, batch, out, resume, model_config, gpus], job_out,
-                    api_name="train_start")
     form = [technique, data, steps, batch, out, resume]
-    stop_btn.click(stop, [job_out], state, api_name="train_stop").success(  # then Start resumes the run
-        form_of, job_out, form, api_visibility="private", queue=False)
+    start_btn.click(start, [technique, data, steps, batch, out, resume, model_config, gpus], job_out,
+                    api_name="train_start").success(  # the next job gets a fresh name, not this one's folder
+        lambda t: (new_out(t), False, gr.update(choices=existing_runs(), value=None)), technique,
+        [out, resume, continue_run], api_visibility="private", queue=False)
+    stop_btn.click(stop, [job_out], state, api_name="train_stop").success(  # it can now be continued
+        lambda: gr.update(choices=existing_runs()), None, continue_run, api_visibility="private", queue=False)
+    continue_run.input(lambda name: form_of(name, resume=True) if name else [gr.skip()] * 6, continue_run, form,
+                       api_visibility="private", queue=False)
+    for field in (technique, out, resume):  # the notice follows the form
+        field.change(form_notice, [technique, out, resume], notice, api_visibility="private", queue=False,
+                     show_progress="hidden")
     job_out.change(status, [job_out], [state, sample, plot], api_name="train_status")
     timer.tick(status, [job_out], [state, sample, plot], api_visibility="private", show_progress="hidden")
     state.change(describe, state, summary, api_visibility="private", queue=False, show_progress="hidden")
-    technique.input(lambda t: (new_out(t), default_model_config(t), default_data(t), gr.update(visible=t == "acgan")),
-                    technique, [out, model_config, data, class_row], api_visibility="private", queue=False).then(
+    technique.input(lambda t: (new_out(t), False, default_model_config(t), default_data(t),
+                               gr.update(visible=t == "acgan"), None),
+                    technique, [out, resume, model_config, data, class_row, continue_run], api_visibility="private",
+                    queue=False).then(
         class_fields, [technique, data, group, top_k, model_config], [model_config, group, classes_info],
         api_visibility="private", queue=False)
     for field in (group, top_k, data):
         field.input(class_fields, [technique, data, group, top_k, model_config], [model_config, group, classes_info],
                     api_visibility="private", queue=False)
-    return attach, [job_out, *form]
+    return attach, [job_out, *form, continue_run]

@@ -243,9 +243,11 @@ class Trainer:
         local_batch = distributed.local_size(self.cfg.batch_size)
 
         # Data first: a bad folder is refused before anything is written.
+        self.write_phase("reading the data set")
         self.data = data if _in_memory(data) else self.load_data(data)
         self.data_name = "(in memory)" if _in_memory(data) else str(data)
 
+        self.write_phase(f"building the model ({len(self.data)} images read)")
         torch.manual_seed(self.cfg.seed)
         self.model = self.module.Model(self.model_config).to(self.device)
         # oneDNN's fast path on the CPU too for some nets (StyleGAN: 1.9x per step), not for all
@@ -401,6 +403,17 @@ class Trainer:
         os.replace(self.out / "samples" / ".latest.png", self.out / "samples" / "latest.png")
         return path
 
+    def write_phase(self, phase: str) -> None:
+        """Before step 0 (reading the data, building the model, the first step): a status.json with
+        state "starting" and the phase, so the app shows what the job is doing. Only into an output
+        folder that exists (the app's jobs make it first); a new CLI run writes nothing before its data is read."""
+        if not self.main or not self.out.is_dir():
+            return
+        write_json(self.out / "status.json", {
+            "state": "starting", "phase": phase, "pid": os.getpid(), "job_pid": distributed.job_pid(),
+            "technique": getattr(self, "technique", None), "steps": self.cfg.steps, "updated": time.time(),
+            "hardware": hardware(self.device) if hasattr(self, "device") else ""})
+
     def write_status(self, state: str, **extra) -> None:
         if not self.main:
             return
@@ -417,7 +430,7 @@ class Trainer:
         """Train until ``cfg.steps``; returns the last checkpoint. SIGTERM/SIGINT or
         ``request_stop()`` end the run after the current step with a checkpoint."""
         cfg = self.cfg
-        self.write_status("running")
+        self.write_phase(f"the first step (step {self.step + 1}: the first steps are the slowest)")
         old_handlers = self._install_signal_handlers()
         last = latest_checkpoint(self.out) if self.main else None
         several = distributed.world_size() > 1  # then the ranks agree on when to log and stop
@@ -437,6 +450,8 @@ class Trainer:
                 decay = self.step_fn.ema_decay(self.step, cfg.batch_size) if hasattr(self.step_fn, "ema_decay") else None
                 self.ema.update(self.model.generator, self.step, decay)
                 self.step += 1
+                if count == 0:  # the first step of this process is done: running from here on
+                    self.write_status("running")
                 for k, v in losses.items():  # summed on the device: no host sync per step
                     sums[k] = sums[k] + v.float() if k in sums else v.float()
                 count += 1
