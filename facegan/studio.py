@@ -388,7 +388,8 @@ class Studio:
     # -- style mixing -------------------------------------------------------------
 
     def layers(self, spec) -> list[int]:
-        """Style layers: "coarse" (4-8 px), "middle" (16-32 px), "fine" (64 px and up), "all", or
+        """Style layers: "coarse" (4-8 px), "middle", "fine" (fitted to the model's size:
+        ``stylegan.style_groups``), "all", or
         indices and ranges as text ("0-3", "4,5", "8-") or a list; sorted, each 0 .. num_ws - 1."""
         last = self.num_ws - 1
         what = (f"layers are coarse, middle, fine, all, or style indices 0 to {last} such as 0-3 or 4,5 "

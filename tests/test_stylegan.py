@@ -238,7 +238,12 @@ def test_mixing_with_the_same_source_reproduces_it(model):
     assert not torch.equal(model.synthesis(mixed), model.synthesis(ws_a))
     # 16 px: 6 styles, at 4, 4, 8, 8, 16, 16 px
     assert model.style_layers("coarse") == [0, 1, 2, 3] and model.style_layers("fine") == []
-    assert stylegan.Model(stylegan.Config()).style_layers("fine") == [8, 9]
+    # 64 px (10 styles): the groups fitted to the size, each visibly changing a face
+    big = stylegan.Model(stylegan.Config())
+    assert [big.style_layers(g) for g in ("coarse", "middle", "fine")] == [[0, 1, 2, 3], [4, 5], [6, 7, 8, 9]]
+    # from 128 px, and at 1024 px, the paper's Figure 3 groups
+    assert stylegan.style_groups(1024) == stylegan.style_groups(128) == {"coarse": (4, 8), "middle": (16, 32),
+                                                                         "fine": (64, stylegan.MAX_SIZE)}
     with pytest.raises(ValueError, match="style layers are indices 0 to 5"):
         model.mix(ws_a, ws_b, [6])
     with pytest.raises(ValueError, match="coarse, middle, fine"):
