@@ -60,7 +60,7 @@ FIGURE_PX = 128  # the mixing figure's pictures, so that its captions are legibl
 FRAME_PX = 128  # an interpolation's faces
 STRIP_STEPS = 7  # faces of an edit's strip, from -strength to +strength
 SEND_PX = 256  # a face sent to the StarGAN / U-GAT-IT tab (their detectors miss a 64 px face)
-PROJECT_STEPS = 200  # the "Your picture" default: about 30 s for the 64 px CPU model on one core
+PROJECT_STEPS = {"quick": 60, "careful": 200}  # "Your picture": ~10 s / ~30 s for the 64 px CPU model
 PROJECT_PX = 256  # each picture of the projection's input | projection
 LABELLED_N = 1000  # faces "Compute labelled directions" draws and reads (the library's default: 2,000)
 SEFA_LISTED = 8  # SeFa directions in the direction list (any other number can be typed)
@@ -177,6 +177,18 @@ def generate(ckpt: str, face, psi: float, cutoff, noise: str, noise_seed: float)
     return f.picture, f.code
 
 
+OPENING_FACE, OPENING_PSI = "0", 0.7  # what the tab shows when it opens
+
+
+def opening_face() -> tuple[Image.Image | None, str]:
+    """The face the tab opens with (the default checkpoint, OPENING_FACE at OPENING_PSI); nothing
+    when there is no default checkpoint (the tab then says so on Draw)."""
+    try:
+        return generate(DEFAULT, OPENING_FACE, OPENING_PSI, "", "const", 0)
+    except (gr.Error, hub.CheckpointError, ValueError, OSError):
+        return None, ""
+
+
 def mix(ckpt: str, rows, columns, layers, psi: float, cutoff, noise: str, noise_seed: float):
     """stylegan_mix: row faces, column faces, the styles copied -> (the labelled figure, the cells
     as a gallery of (picture, "row → column"), a summary)."""
@@ -230,6 +242,18 @@ def edit(ckpt: str, face, direction, layers, strength: float, psi: float, cutoff
                    f"{e.share:.0%} of their total (the strongest: {strongest}).")
     summary += f" Strength {e.strength:+g}; the strip: {STRIP_STEPS} steps over ±{abs(e.strength):g}."
     return e.picture, strip.figure(max(st.size, FIGURE_PX)), summary
+
+
+LABELLED_STRENGTH = 6.0  # "hair: blue" on the bundled model: faces move by ~30/255 on average (+3: 16/255)
+SEFA_STRENGTH = 8.0  # SeFa 0 in the coarse styles: 12/255 (at +3: 6/255, hard to see); SeFa 1: 61/255
+
+
+def direction_defaults(direction) -> tuple:
+    """The Styles and Strength a chosen direction starts with: all styles and LABELLED_STRENGTH for a
+    labelled one ("hair: blue"), the coarse styles and SEFA_STRENGTH for a SeFa number."""
+    if isinstance(direction, str) and ":" in direction:
+        return gr.Dropdown(value="all"), LABELLED_STRENGTH
+    return gr.Dropdown(value="coarse"), SEFA_STRENGTH
 
 
 def project(ckpt: str, picture, crop: str, steps: float, space: str, seed: float,
@@ -300,11 +324,11 @@ def render() -> Rendered:
     with gr.Row():
         with gr.Column(scale=3):
             with gr.Row():
-                face = gr.Textbox("0", label="Seed or code", max_lines=1, scale=4,
+                face = gr.Textbox(OPENING_FACE, label="Seed or code", max_lines=1, scale=4,
                                   info="a whole number, or a code (hex, +seed:index:step for a variation)")
                 draw = gr.Button("Draw", variant="primary", scale=1, min_width=80)
             with gr.Row():
-                psi = gr.Slider(-1, 2, value=0.7, step=0.05, label="psi (truncation)")
+                psi = gr.Slider(-1, 2, value=OPENING_PSI, step=0.05, label="psi (truncation)")
                 cutoff = gr.Textbox("", label="Cutoff", max_lines=1, placeholder="all",
                                     info="truncate only the first N styles; empty: all")
             with gr.Row():
@@ -312,9 +336,11 @@ def render() -> Rendered:
                                  info="const: the checkpoint's; random: from the noise seed")
                 noise_seed = gr.Number(0, label="Noise seed", precision=0, minimum=0)
         with gr.Column(scale=2, min_width=260):
-            picture = gr.Image(label="Face", type="pil", format="png", height=256, interactive=False,
-                               elem_classes=["facegan-picture"])
-            code = gr.Textbox(label="Face code", max_lines=4, buttons=["copy"], interactive=False)
+            # drawn when the page loads (the opening seed and psi), not only on Draw
+            picture = gr.Image(lambda: opening_face()[0], label="Face", type="pil", format="png", height=256,
+                               interactive=False, elem_classes=["facegan-picture"])
+            code = gr.Textbox(lambda: opening_face()[1], label="Face code", max_lines=4, buttons=["copy"],
+                              interactive=False)
             with gr.Row():
                 to_stargan = gr.Button("Edit in StarGAN →", size="sm")
                 to_ugatit = gr.Button("Convert in U-GAT-IT →", size="sm")
@@ -376,7 +402,8 @@ def render() -> Rendered:
                 edit_layers = gr.Dropdown(["coarse", "middle", "fine", "all"], value="coarse" if opening == 0 else "all",
                                           label="Styles",
                                           allow_custom_value=True, info="or indices: 0-3, 4,5, 8-")
-                strength = gr.Slider(-20, 20, value=3, step=0.5, label="Strength",
+                strength = gr.Slider(-20, 20, value=LABELLED_STRENGTH if opening else SEFA_STRENGTH, step=0.5,
+                                     label="Strength",
                                      info="along the unit direction in W")
                 edit_btn = gr.Button("Edit + strip", variant="primary")
             with gr.Row():
@@ -404,7 +431,10 @@ def render() -> Rendered:
                                               info="W: one w for every style; W+: a w per style (closer, less "
                                                    "like the model's own faces)")
                     with gr.Row():
-                        proj_steps = gr.Slider(1, checks.MAX_PROJECT_STEPS, value=PROJECT_STEPS, step=1,
+                        proj_quality = gr.Radio([(f"{k} ({n} steps)", k) for k, n in PROJECT_STEPS.items()],
+                                                value="quick", label="Search",
+                                                info="quick: about 10 s; careful: closer, about 30 s (64 px model, CPU)")
+                        proj_steps = gr.Slider(1, checks.MAX_PROJECT_STEPS, value=PROJECT_STEPS["quick"], step=1,
                                                label="Steps", info="about 0.15 s each for a 64 px model on a CPU core")
                         proj_seed = gr.Number(0, label="Seed", precision=0, minimum=0,
                                               info="of the noise the latent explores with")
@@ -442,9 +472,9 @@ def render() -> Rendered:
     # directions computed since the page was built (by this page or another) show up when the sub-tab opens
     edit_tab.select(lambda c: directions_for(c, keep=True), ckpt, [direction, labelled_note, compute_btn],
                     api_visibility="private")
-    # a labelled direction moves every style by default (its boundary was fitted on the whole w)
-    direction.input(lambda d: gr.Dropdown(value="all") if isinstance(d, str) and ":" in d else gr.skip(),
-                    direction, edit_layers, api_visibility="private", queue=False)
+    # a labelled direction moves every style by default (its boundary was fitted on the whole w), a SeFa
+    # one the coarse styles; each with a strength that visibly moves a face
+    direction.input(direction_defaults, direction, [edit_layers, strength], api_visibility="private", queue=False)
 
     def open_variation(ckpt_value, psi_value, cutoff_value, noise_value, noise_seed_value, evt: gr.SelectData):
         caption = evt.value.get("caption") if isinstance(evt.value, dict) else None
@@ -453,6 +483,8 @@ def render() -> Rendered:
         pic, c = generate(ckpt_value, caption, psi_value, cutoff_value, noise_value, noise_seed_value)
         return c, pic, c  # the face box, the face, its code
 
+    proj_quality.input(lambda q: PROJECT_STEPS.get(q, PROJECT_STEPS["quick"]), proj_quality, proj_steps,
+                       api_visibility="private", queue=False)
     around.select(open_variation, [ckpt, *rendering], [face, picture, code], api_visibility="private")
     proj_btn.click(project, [ckpt, upload, proj_crop, proj_steps, proj_space, proj_seed],
                    [proj_side, proj_video, proj_code, proj_files], api_name="stylegan_project").success(
