@@ -44,7 +44,7 @@ def build_demo(settings: serving.Settings | None = None) -> gr.Blocks:
             with gr.Tab("DCGAN explorer") as dcgan_tab:
                 dcgan_ckpt, first_face = dcgan.render()
             with gr.Tab("U-GAT-IT converter", id="ugatit") as ugatit_tab:
-                ugatit_ckpt, ugatit_picture = ugatit.render()
+                ugatit_ckpt, ugatit_picture, ugatit_direction = ugatit.render()
             with gr.Tab("StarGAN editor", id="stargan") as stargan_tab:
                 stargan_ckpt, stargan_picture = stargan.render()
             with gr.Tab("AC-GAN class grid") as acgan_tab:
@@ -56,6 +56,8 @@ def build_demo(settings: serving.Settings | None = None) -> gr.Blocks:
         # The studio's face as the StarGAN editor's / U-GAT-IT converter's picture, that tab opened.
         stylegan.send(studio, "stargan", stargan_picture, tabs, "stargan")
         stylegan.send(studio, "ugatit", ugatit_picture, tabs, "ugatit")
+        studio.send["ugatit"].click(ugatit.anime_picture_direction, ugatit_ckpt, ugatit_direction,  # an anime face
+                                    api_visibility="private", queue=False)
         demo.load(*first_face, api_visibility="private")
         if attach:
             demo.load(attach[0], outputs=attach[1], api_visibility="private")

