@@ -105,6 +105,17 @@ def _choices(ckpt: str) -> list[str]:
         return []
 
 
+def ends_after_click(start: str | None, end: str | None, clicked: str) -> tuple[str, str]:
+    """The interpolation's (From, To) after a face of the grid is clicked: the first click fills
+    From, the second To; later clicks walk on: From takes the old To, To the new face."""
+    start, end = (start or "").strip(), (end or "").strip()
+    if not start:
+        return clicked, end
+    if not end:
+        return start, clicked
+    return end, clicked
+
+
 def render():
     """The tab's widgets and events, inside an open Blocks/Tab. Returns the checkpoint chooser."""
     ckpt, _ = checkpoint_chooser(TECHNIQUE)
@@ -136,8 +147,8 @@ def render():
     gr.Markdown("### Interpolation inside the classes\nFrom one latent to another (face codes or hex), a face per "
                 "class side by side.")
     with gr.Row():
-        start = gr.Textbox(label="From", max_lines=1)
-        end = gr.Textbox(label="To", max_lines=1)
+        start = gr.Textbox(label="From", max_lines=1, info="click a face of the grid: the first fills From")
+        end = gr.Textbox(label="To", max_lines=1, info="... the next fills To")
         steps = gr.Slider(2, 60, value=24, step=1, label="Steps")
         mode = gr.Radio(["slerp", "lerp"], value="slerp", label="Interpolation")
         loop = gr.Checkbox(True, label="Loop back")
@@ -150,14 +161,14 @@ def render():
     walk.click(interpolate, [ckpt, start, end, classes, steps, mode, loop, fps], [gif, mp4, files],
                api_name="acgan_interpolate")
 
-    def open_selected(ckpt_value, evt: gr.SelectData):
+    def open_selected(ckpt_value, start_value, end_value, evt: gr.SelectData):
         caption = evt.value.get("caption") if isinstance(evt.value, dict) else None
         if not isinstance(caption, str) or ":" not in caption:
             raise gr.Error("pick a face of the grid")
         pic, c = face(ckpt_value, caption)
-        return pic, c, c  # the face, its code, and the interpolation's start
+        return (pic, c, *ends_after_click(start_value, end_value, c))
 
-    gallery.select(open_selected, [ckpt], [picture, code, start], api_visibility="private")
+    gallery.select(open_selected, [ckpt, start, end], [picture, code, start, end], api_visibility="private")
     ckpt.change(lambda c: gr.Dropdown(choices=_choices(c), value=_choices(c)[:6]), ckpt, classes,
                 api_visibility="private", queue=False)
     return ckpt

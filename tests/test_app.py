@@ -1171,3 +1171,11 @@ def test_train_a_tiny_stylegan_job_and_draw_with_it(client, runs, tiny_faces):
     pic, code = client.predict(str(ckpt), "3", *SG_RENDER, api_name="/stylegan_generate")
     want = studio_of(str(ckpt)).face(3)
     assert code == want.code and np.abs(pixels(pic) - np.asarray(want.picture, np.int16)).max() <= 1
+
+
+def test_grid_clicks_fill_from_then_to():
+    from apps.acgan import ends_after_click
+
+    assert ends_after_click("", "", "blue:aa") == ("blue:aa", "")
+    assert ends_after_click("blue:aa", "", "red:bb") == ("blue:aa", "red:bb")
+    assert ends_after_click("blue:aa", "red:bb", "pink:cc") == ("red:bb", "pink:cc")  # walks on
