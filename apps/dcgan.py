@@ -73,6 +73,21 @@ def face_from_code(ckpt: str, code: str):
     return ex.face(code, FACE_PX), code, *sliders
 
 
+def check_code(ckpt: str, code: str):
+    """The code field's validator: a malformed code gets one message beside the field, and the face
+    and sliders stay as they are (a checkpoint that does not load: the event itself says why)."""
+    try:
+        ex = explorer(ckpt)
+    except gr.Error:
+        return [gr.validate(True, ""), gr.validate(True, "")]
+    try:
+        parse_codes(code, ex.nz, 1, "code")
+    except (gr.Error, checks.InputError) as e:
+        text = str(getattr(e, "message", e))
+        return [gr.validate(True, ""), gr.validate(False, text.removeprefix("code: "))]  # shown beside the field
+    return [gr.validate(True, ""), gr.validate(True, "")]
+
+
 def face_from_sliders(ckpt: str, *values: float):
     """dcgan_sliders: 16 values 0-255 -> (face, code)."""
     ex = explorer(ckpt)
@@ -193,8 +208,11 @@ def render():
                 rank_k = gr.Slider(1, 32, value=10, step=1, label="k")
                 rank_seed = gr.Number(0, label="Seed", precision=0, minimum=0)
                 rank_btn = gr.Button("Rank", variant="primary")
-            best = gr.Gallery(label="Best k (highest D score)", columns=10, height="auto", format="png")
-            worst = gr.Gallery(label="Worst k (lowest D score)", columns=10, height="auto", format="png")
+            # captions "<code> · D <score>" cut from the left, so that the score is shown whole
+            best = gr.Gallery(label="Best k (highest D score)", columns=10, height="auto", format="png",
+                              elem_classes=["facegan-codes"])
+            worst = gr.Gallery(label="Worst k (lowest D score)", columns=10, height="auto", format="png",
+                               elem_classes=["facegan-codes"])
 
         with gr.Tab("Offset vectors"):
             gr.Markdown("Mark faces 👍 / 👎 above (or paste codes). The average of the good codes minus the "
@@ -226,7 +244,7 @@ def render():
             gif, mp4, files = animation_outputs(256)
 
     # -- events: the named ones are the API (see README) --------------------------
-    code.submit(face_from_code, [ckpt, code], [face, code, *sliders], api_name="dcgan_face")
+    code.submit(face_from_code, [ckpt, code], [face, code, *sliders], api_name="dcgan_face", validator=check_code)
     gr.on([s.release for s in sliders], face_from_sliders, [ckpt, *sliders], [face, code], api_name="dcgan_sliders")
     random_btn.click(random_face, [ckpt], [face, code, *sliders], api_name="dcgan_random")
     grid_btn.click(generate, [ckpt, seed, count], gallery, api_name="dcgan_generate")
