@@ -150,6 +150,17 @@ def checkpoint_choices(technique: str) -> list[tuple[str, str]]:
     return choices
 
 
+def model_line(technique: str, ref: str | None) -> str:
+    """The chosen checkpoint in one short line (``hub.summary_line``): name, images seen, its card's
+    figures, "interim" where it is not trained to its target; empty when it does not load (the
+    tab's actions say why)."""
+    try:
+        _, folder = load_model(technique, ref, with_folder=True)
+    except gr.Error:
+        return ""
+    return f"<small>Model: {serving.clean(hub.summary_line(folder), 400)}</small>"
+
+
 def checkpoint_chooser(technique: str) -> tuple[gr.Dropdown, gr.Markdown]:
     """A dropdown of checkpoints (also accepts a typed folder or ``repo@revision``) and the default's notice."""
     suffixes = sorted({s for c in FILE_CONVERTERS if c.technique == technique for s in c.suffixes})
@@ -161,6 +172,9 @@ def checkpoint_chooser(technique: str) -> tuple[gr.Dropdown, gr.Markdown]:
                                allow_custom_value=True, scale=4)
         refresh = gr.Button("↻ Refresh list", scale=0, min_width=120)
     notice = gr.Markdown(f"<small>{default_label(technique)[1]}</small>")
+    about = gr.Markdown(lambda: model_line(technique, DEFAULT))  # what the loaded model is, in one line
+    dropdown.change(functools.partial(model_line, technique), dropdown, about, api_visibility="private",
+                    show_progress="hidden")
     refresh.click(lambda: gr.Dropdown(choices=checkpoint_choices(technique)), outputs=dropdown,
                   api_visibility="private", queue=False)
     return dropdown, notice

@@ -129,6 +129,43 @@ def read_config(folder: str | os.PathLike) -> dict:
     return config
 
 
+SUMMARY_KEY = "summary"  # config.json: {"images_seen", "figures", "interim"}, what the tabs' model line says
+
+
+def summary_line(folder: str | os.PathLike) -> str:
+    """One short line saying what the checkpoint in ``folder`` is: its name, the images it has seen
+    and its measured figures, with "interim" where its card says it is not trained to its target.
+    From config.json's ``"summary"`` (the bundled models' cards); a training run's checkpoint from
+    its run (steps x batch); a converted one from its source; else that it was not measured."""
+    folder = Path(folder)
+    try:
+        config = read_config(folder)
+    except CheckpointError as e:
+        return str(e)
+    name = folder.name
+    if folder.parent.name == "checkpoints" and (folder.parent.parent / "run.json").is_file():
+        name = f"run {folder.parent.parent.name}, {folder.name}"  # a run's checkpoint
+    parts = [f"**{name}**"]
+    card = config.get(SUMMARY_KEY) if isinstance(config.get(SUMMARY_KEY), dict) else {}
+    seen = card.get("images_seen")
+    if not isinstance(seen, int) and (m := re.fullmatch(r"step-(\d+)", folder.name)):
+        try:
+            run = json.loads((folder.parent.parent / "run.json").read_text())
+            seen = int(m[1]) * int(run["train_config"]["batch_size"])
+        except (OSError, ValueError, KeyError, TypeError):
+            seen = None
+    source = config.get("converted_from", {}).get("source") if isinstance(config.get("converted_from"), dict) else None
+    if isinstance(seen, int):
+        parts.append(f"{seen:,} images seen")
+    elif source:
+        parts.append(f"converted from {source}")
+    figures = card.get("figures")
+    parts.append(str(figures) if isinstance(figures, str) and figures else "no measured figures in its card")
+    if card.get("interim"):
+        parts.append("interim: not trained to its target yet")
+    return " · ".join(parts)
+
+
 def load_folder(folder: str | os.PathLike, device: str | torch.device = "cpu") -> torch.nn.Module:
     """A model from a checkpoint folder, strictly (every tensor present, no extra ones), in eval mode."""
     folder = Path(folder)

@@ -22,6 +22,7 @@ import huggingface_hub
 import pytest
 import torch
 from huggingface_hub import constants as hf_constants
+from conftest import ROOT
 from safetensors.torch import load_file, save_file
 
 from facegan import hub
@@ -559,3 +560,20 @@ def test_sha256_of(tmp_path):
     p = tmp_path / "x"
     p.write_bytes(b"abc" * 1_000_000)
     assert hub.sha256_of(p) == hashlib.sha256(b"abc" * 1_000_000).hexdigest()
+
+
+def test_the_model_line_says_what_a_checkpoint_is(tmp_path):
+    """Bundled: the card's summary; a run's checkpoint: images seen from its run; else: not measured."""
+    from facegan import hub as hub_lib
+
+    line = hub_lib.summary_line(ROOT / "checkpoints" / "stylegan-anime-64")
+    assert line.startswith("**stylegan-anime-64**") and "images seen" in line and "FID" in line and "interim" in line
+    run = tmp_path / "myrun"
+    (run / "checkpoints" / "step-000200").mkdir(parents=True)
+    (run / "run.json").write_text(json.dumps({"train_config": {"batch_size": 32}}))
+    (run / "checkpoints" / "step-000200" / "config.json").write_text(json.dumps({"technique": "dcgan"}))
+    line = hub_lib.summary_line(run / "checkpoints" / "step-000200")
+    assert line == "**run myrun, step-000200** · 6,400 images seen · no measured figures in its card"
+    (tmp_path / "conv").mkdir()
+    (tmp_path / "conv" / "config.json").write_text(json.dumps({"converted_from": {"source": "NVlabs/x"}}))
+    assert "converted from NVlabs/x" in hub_lib.summary_line(tmp_path / "conv")
