@@ -1,0 +1,86 @@
+"""The quality protocol's parts: precision / recall against hand-derived numbers, the Fréchet
+distance from statistics, the anime feature space, seeded sampling, the cached real statistics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from facegan import metrics, quality
+from facegan.models import acgan, dcgan
+
+
+def test_precision_recall_by_hand():
+    """Real points 0, 1, 2, 3 on a line (k = 1: each ball's radius 1); fakes 0.5 and 10 (radius 9.5 each)."""
+    real = np.array([[0.0], [1.0], [2.0], [3.0]])
+    fake = np.array([[0.5], [10.0]])
+    precision, recall = metrics.precision_recall(real, fake, k=1)
+    assert precision == pytest.approx(0.5)  # 0.5 lies in the ball around 0; 10 in none
+    assert recall == pytest.approx(1.0)  # every real point within 9.5 of 0.5
+    precision, recall = metrics.precision_recall(real, np.array([[0.2], [0.3], [0.4]]), k=1)
+    # every fake near 0 (precision 1); the fakes' balls have radius 0.1, the nearest real point is 0.2 away
+    assert precision == 1.0 and recall == 0.0
+
+
+def test_precision_recall_of_a_collapsed_generator():
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(500, 8))
+    collapsed = np.repeat(real[:1], 500, 0) + rng.normal(scale=1e-3, size=(500, 8))
+    p, r = metrics.precision_recall(real, collapsed)
+    assert p == 1.0 and r < 0.05  # realistic, but one face: recall says so
+    p2, r2 = metrics.precision_recall(real, rng.normal(size=(500, 8)))
+    assert p2 > 0.6 and r2 > 0.6
+
+
+def test_frechet_distance_from_statistics_matches_by_hand():
+    mu1, mu2 = np.array([0.0, 0.0]), np.array([3.0, 4.0])
+    s = np.eye(2)
+    assert metrics.fid_from_stats(mu1, s, mu2, s) == pytest.approx(25.0)  # |mu1 - mu2|^2, equal covariances
+    # diagonal covariances: tr(S1 + S2 - 2 sqrt(S1 S2)) = sum (sqrt(a) - sqrt(b))^2
+    assert metrics.fid_from_stats(mu1, np.diag([1.0, 4.0]), mu1, np.diag([4.0, 9.0])) == pytest.approx(1.0 + 1.0)
+
+
+def test_the_anime_feature_space_is_the_tag_classifier():
+    feats = metrics.AnimeFeatures().features([torch.rand(3, 3, 64, 64) * 2 - 1, torch.rand(2, 3, 128, 128) * 2 - 1])
+    assert feats.shape == (5, 256) and np.isfinite(feats).all()
+
+
+def test_sampling_is_seeded_and_batch_independent():
+    torch.manual_seed(0)
+    model = dcgan.Model(dcgan.Config(ngf=8, ndf=8)).eval()
+    a = torch.cat(list(quality.sample_batches(model, 10, seed=3, batch=4)))
+    b = torch.cat(list(quality.sample_batches(model, 10, seed=3, batch=10)))
+    assert a.shape == (10, 3, 64, 64) and torch.allclose(a, b, atol=1e-6)
+    assert not torch.allclose(a, torch.cat(list(quality.sample_batches(model, 10, seed=4))))
+    with pytest.raises(ValueError, match="psi"):
+        next(quality.sample_batches(model, 2, psi=0.5))
+
+
+def test_acgan_sampling_draws_the_classes_asked_for():
+    torch.manual_seed(0)
+    model = acgan.Model(acgan.Config(ngf=8, ndf=8, classes=["red", "blue", "green"])).eval()
+    out = torch.cat(list(quality.sample_batches(model, 6, class_weights=[0, 1, 0])))
+    z = model.sample_latent(6, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(out, model.generate(z, "blue").clamp(-1, 1), atol=1e-5)
+
+
+def test_measure_on_a_tiny_set_caches_the_real_statistics(tmp_path, monkeypatch, face_folder):
+    monkeypatch.setenv("FACEGAN_CACHE", str(tmp_path / "cache"))
+    torch.manual_seed(0)
+    model = dcgan.Model(dcgan.Config(ngf=8, ndf=8)).eval()
+
+    class Tiny:  # a small stand-in feature space for Inception (the real one costs minutes here)
+        def features(self, batches):
+            return np.concatenate([b.float().mean((2, 3)).numpy().repeat(4, 1) + 1e-3 * np.arange(12)
+                                   for b in batches]).astype(np.float64)
+
+    said = []
+    row = quality.measure(model, face_folder, "tiny", n=20, inception=Tiny(), detect=4, progress=said.append)
+    assert row.protocol == "quick check (20 faces)" and row.n_real > 0
+    assert row.fid >= 0 and row.anime_fd >= 0 and 0 <= row.precision <= 1 and 0 <= row.recall <= 1
+    assert any("computed once" in s for s in said)
+    said.clear()
+    again = quality.measure(model, face_folder, "tiny", n=20, inception=Tiny(), detect=4, progress=said.append)
+    assert not any("computed once" in s for s in said)  # from the cache
+    assert again.fid == pytest.approx(row.fid) and again.anime_fd == pytest.approx(row.anime_fd)
