@@ -37,6 +37,7 @@ MAX_JSON_CHARS = 20_000  # a model config or target labels: a few hundred charac
 MAX_JSON_DEPTH = 16
 QUOTE_CHARS = 40  # what of a user's text a message repeats
 MAX_IMAGES = 10_000_000  # --limit: images of a data set used for training (0 = all)
+MAX_SAMPLES = 1_000_000  # facegan sample: streamed to disk, so bounded by the disk, not memory
 MAX_EVAL_IMAGES = 50_000  # images of each kind in an FID / KID evaluation (the usual FID uses 50k)
 MAX_WIDTH = 4096  # a converted checkpoint's nz, ngf, ndf
 MAX_LABELS = 1024  # a converted StarGAN's c_dim

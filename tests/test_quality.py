@@ -84,3 +84,28 @@ def test_measure_on_a_tiny_set_caches_the_real_statistics(tmp_path, monkeypatch,
     again = quality.measure(model, face_folder, "tiny", n=20, inception=Tiny(), detect=4, progress=said.append)
     assert not any("computed once" in s for s in said)  # from the cache
     assert again.fid == pytest.approx(row.fid) and again.anime_fd == pytest.approx(row.anime_fd)
+
+
+def test_cli_sample_writes_the_faces_the_protocol_measures(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    from facegan import cli, hub
+    from facegan.images import to_pil
+
+    torch.manual_seed(0)
+    folder = hub.save_pretrained(dcgan.Model(dcgan.Config(ngf=8, ndf=8)).eval(), tmp_path / "ckpt")
+    out = tmp_path / "faces"
+    assert cli.main(["sample", "dcgan", "--checkpoint", str(folder), "--n", "7", "--out", str(out), "--seed", "2",
+                     "--quiet"]) == 0
+    files = sorted(out.glob("*.png"))
+    assert [f.name for f in files] == [f"{i:05d}.png" for i in range(7)]
+    want = to_pil(torch.cat(list(quality.sample_batches(hub.load_folder(folder), 7, seed=2))))
+    for f, w in zip(files, want):
+        assert np.array_equal(np.asarray(Image.open(f).convert("RGB")), np.asarray(w))
+    capsys.readouterr()
+    for argv, says in ((["--out", str(out)], "already holds PNGs"), (["--psi", "0.5", "--out", str(tmp_path / "x")],
+                                                                      "--psi (truncation) is for stylegan")):
+        assert cli.main(["sample", "dcgan", "--checkpoint", str(folder), "--n", "2", *argv]) == 2
+        err = capsys.readouterr().err
+        assert says in err and len(err.strip().splitlines()) == 1
