@@ -336,8 +336,11 @@ def _export(args) -> int:
             raise ValueError(f"{models.technique_of(model)} checkpoints keep their discriminator (it ranks faces)")
         model = model.without_discriminators()
     card = (src / hub.CARD_NAME).read_text() if (src / hub.CARD_NAME).is_file() else None
+    kept = hub.read_config(src)  # what config.json says beyond the Config: summary, measured figures, provenance
+    extra = {k: v for k, v in kept.items() if k not in {f.name for f in dataclasses.fields(model.config)}
+             and k != "technique"}
     out = hub.save_pretrained(model, args.out, card, dtype=torch.float16 if args.fp16 or args.int8 else None,
-                              int8=args.int8)
+                              int8=args.int8, extra_config=extra)
     for extra in args.include or []:
         shutil.copy(extra, out)
     sha = hub.sha256_of(out / hub.WEIGHTS_NAME)

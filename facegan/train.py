@@ -157,6 +157,9 @@ def model_card(run: dict, status: dict) -> str:
         f"| steps | {status['step']} at batch {run['train_config']['batch_size']} |",
         f"| hardware | {status.get('hardware', '?')} |",
         f"| training time | {status.get('elapsed_s', 0) / 3600:.2f} h |",
+        f"| images seen | {status.get('images_seen', '?'):,} (with what an --init model had seen) |"
+        if isinstance(status.get("images_seen"), int) else "| images seen | ? |",
+        f"| CPU-hours | {status.get('cpu_hours', 0):.2f} (process CPU time; GPU-hours {status.get('gpu_hours', 0):.2f}) |",
         f"| speed | {status.get('images_per_s', 0):.0f} images/s |",
         f"| last losses | {', '.join(f'{k} {v:.3f}' for k, v in status.get('losses', {}).items())} |",
         "", "## Config", "", "```json", json.dumps(cfg, indent=1), "```", "",
@@ -269,6 +272,7 @@ class Trainer:
         self.preview_inputs = self.model.preview_inputs(self.data, self.cfg.n_samples, torch.Generator().manual_seed(1234))
         self.step = 0
         self.elapsed = 0.0
+        self.cpu_s = 0.0  # this run's process CPU time (all its threads), kept across resumes
         self.status: dict = {}
         self.stop_requested = False
 
@@ -276,6 +280,8 @@ class Trainer:
             "technique": technique, "data": self.data_name,
             "model_config": dataclasses.asdict(self.model_config), "train_config": dataclasses.asdict(self.cfg),
         }
+        if run:  # a resumed run keeps where it started from and what that had cost
+            self.run_info.update({k: v for k, v in run.items() if k.startswith("init")})
         self.cleaned = []
         if self.main:
             self.out.mkdir(parents=True, exist_ok=True)
@@ -317,6 +323,10 @@ class Trainer:
                              f"(missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]})")
         self.ema.module.load_state_dict(self.model.generator.state_dict())
         self.run_info["init"] = str(ref)
+        card = getattr(source, "extra_config", {}).get(hub.SUMMARY_KEY) or {}
+        for key in ("images_seen", "cpu_hours", "gpu_hours"):  # what the source had already cost
+            if isinstance(card.get(key), (int, float)) and not isinstance(card.get(key), bool):
+                self.run_info[f"init_{key}"] = card[key]
 
     def load_data(self, path) -> data_lib.ImageSet:
         size = self.model_config.image_size
@@ -345,7 +355,7 @@ class Trainer:
 
     def training_state(self) -> dict:
         state = {
-            "step": self.step, "elapsed": self.elapsed, "model": self.model.state_dict(),
+            "step": self.step, "elapsed": self.elapsed, "cpu_s": self.cpu_s, "model": self.model.state_dict(),
             "ema": self.ema.module.state_dict(), "step_fn": self.step_fn.state_dict(),
             "rng_cpu": torch.get_rng_state(),
         }
@@ -362,7 +372,7 @@ class Trainer:
         torch.set_rng_state(state["rng_cpu"].cpu())
         if "rng_cuda" in state and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["rng_cuda"].cpu(), self.device)
-        self.step, self.elapsed = state["step"], state.get("elapsed", 0.0)
+        self.step, self.elapsed, self.cpu_s = state["step"], state.get("elapsed", 0.0), float(state.get("cpu_s", 0.0))
         # Log lines written after this checkpoint (a crash, a stop before it) describe steps
         # that will be trained again: drop them so the loss plot has one line per step.
         log = self.out / "metrics.jsonl"
@@ -382,7 +392,9 @@ class Trainer:
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=ckpt_dir))
         try:
             with _rng_kept(self.device):
-                hub.write_model_files(self.export_model(), tmp, model_card(self.run_info, self.status))
+                cost = self.cost()
+                hub.write_model_files(self.export_model(), tmp, model_card(self.run_info, {**self.status, **cost}),
+                                      extra_config={hub.SUMMARY_KEY: {**cost, "interim": True}})
             torch.save(self.training_state(), tmp / "training_state.pt")
             hub.replace_dir(tmp, final)
         finally:
@@ -403,6 +415,16 @@ class Trainer:
         os.replace(self.out / "samples" / ".latest.png", self.out / "samples" / "latest.png")
         return path
 
+    def cost(self) -> dict:
+        """What the model has cost so far, counting what an --init model had cost before: images seen,
+        CPU-hours (process CPU time of every thread; rank 0's times the ranks under DDP), GPU-hours
+        (wall time times the GPUs)."""
+        gpus = distributed.world_size() if self.device.type == "cuda" else 0
+        return {"images_seen": int(self.run_info.get("init_images_seen", 0)) + self.step * self.cfg.batch_size,
+                "cpu_hours": round(float(self.run_info.get("init_cpu_hours", 0))
+                                   + self.cpu_s * distributed.world_size() / 3600, 6),
+                "gpu_hours": round(float(self.run_info.get("init_gpu_hours", 0)) + self.elapsed * gpus / 3600, 6)}
+
     def write_phase(self, phase: str) -> None:
         """Before step 0 (reading the data, building the model, the first step): a status.json with
         state "starting" and the phase, so the app shows what the job is doing. Only into an output
@@ -420,6 +442,7 @@ class Trainer:
         self.status.update(state=state, step=self.step, steps=self.cfg.steps, pid=os.getpid(),
                            job_pid=distributed.job_pid(),
                            technique=self.technique, updated=time.time(), elapsed_s=self.elapsed,
+                           **self.cost(),
                            hardware=hardware(self.device), batch_size=self.cfg.batch_size,
                            n_images=len(self.data), skipped=len(self.data.skipped), **extra)
         write_json(self.out / "status.json", self.status)
@@ -436,7 +459,7 @@ class Trainer:
         several = distributed.world_size() > 1  # then the ranks agree on when to log and stop
         stopping = self.stop_requested and not several  # a stop asked (SIGTERM, request_stop), agreed by every rank
         sums: dict[str, torch.Tensor] = {}
-        count, t0 = 0, time.perf_counter()
+        count, t0, c0 = 0, time.perf_counter(), time.process_time()
         try:
             while self.step < cfg.steps and not stopping:
                 batch = self.batches(self.step)
@@ -489,9 +512,10 @@ class Trainer:
                 if "ckpt" in due or stopping:
                     last = self.save_checkpoint() or last
                     self.status["checkpoint"] = str(last)
-                now = time.perf_counter()
+                now, cpu_now = time.perf_counter(), time.process_time()
                 self.elapsed += now - t0
-                t0 = now
+                self.cpu_s += cpu_now - c0
+                t0, c0 = now, cpu_now
                 self.write_status("running")
                 if progress and self.main:
                     progress(self.status)

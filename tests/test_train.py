@@ -296,3 +296,20 @@ def test_init_with_other_shapes_is_one_clear_error(face_set, tmp_path):
     exported = Trainer("dcgan", face_set, tmp_path / "a", tiny_model(), tiny_train(steps=1)).run()
     with pytest.raises(ValueError, match="other shapes"):
         Trainer("dcgan", face_set, tmp_path / "b", dcgan.Config(ngf=16, ndf=8), tiny_train(), init=exported)
+
+
+def test_a_run_records_images_seen_and_cpu_hours_with_what_init_had(face_set, tmp_path):
+    first = Trainer("dcgan", face_set, tmp_path / "a", tiny_model(), tiny_train(steps=2))
+    exported = first.run()
+    summary = json.loads((exported / "config.json").read_text())["summary"]
+    assert summary["images_seen"] == 8 and summary["cpu_hours"] > 0 and summary["interim"] is True
+    st = json.loads((tmp_path / "a" / "status.json").read_text())
+    assert st["images_seen"] == 8 and st["cpu_hours"] == pytest.approx(summary["cpu_hours"], abs=1e-3)
+    warm = Trainer("dcgan", face_set, tmp_path / "b", tiny_model(), tiny_train(steps=3), init=exported)
+    last = warm.run()
+    later = json.loads((last / "config.json").read_text())["summary"]
+    assert later["images_seen"] == 8 + 12 and later["cpu_hours"] > summary["cpu_hours"]
+    assert "| images seen | 20 " in (last / "README.md").read_text()
+    # resumed, the CPU time goes on from the checkpoint's
+    more = Trainer("dcgan", face_set, tmp_path / "b", cfg=tiny_train(steps=4), resume=True)
+    assert more.cpu_s > 0 and more.cost()["images_seen"] == 8 + 12
