@@ -658,6 +658,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="checkpoints kept (default 3)")
     t.add_argument("--limit", type=arg_whole("limit", 0, checks.MAX_IMAGES),
                    help="use only the first N images (0, the default: all)")
+    t.add_argument("--eval-every", type=arg_whole("eval-every", 0, 10**12), dest="eval_every",
+                   help="images between quick quality figures (FID and anime-FD of --eval-n faces against as many "
+                        "training images) in the run's quality.jsonl, for benchmarks/quality_curve.py; dcgan, acgan, "
+                        "stylegan (default 0: none)")
+    t.add_argument("--eval-n", type=arg_whole("eval-n", 2, checks.MAX_EVAL_IMAGES), dest="eval_n",
+                   help="faces of each quick figure (default 2000)")
     t.add_argument("--compile", action="store_true", default=None, help="torch.compile G and D (GPU)")
     t.add_argument("--cpu-bf16", action="store_true", default=None, dest="cpu_amp",
                    help="bf16 autocast on the CPU (GPUs always use it): ~1.6x faster steps on x86 CPUs with AVX-512 bf16")

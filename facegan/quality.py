@@ -185,3 +185,33 @@ def measure(model, real_folder: str | os.PathLike, name: str = "", n: int = N_PR
                anime_fd=metrics.fid_from_stats(ra.mean, ra.cov, f_anime.mean(0), np.cov(f_anime, rowvar=False)),
                precision=prec, recall=rec, faces_found=faces.found_share(found_pics) if detect else float("nan"),
                psi=psi, seconds=time.perf_counter() - t0)
+
+
+QUICK_N = 2_000  # faces of the quick metric a run logs while it trains
+
+
+class QuickMetric:
+    """The quick figure a training run logs every so many images (``TrainConfig.eval_every``): FID
+    and anime-FD of ``n`` faces of the EMA generator (seeded) against a seeded subset of ``n``
+    training images, whose features are computed at the first evaluation and kept. A quick check,
+    for the curve of a run (``benchmarks/quality_curve.py``), not the 10k protocol."""
+
+    def __init__(self, real_images: torch.Tensor, n: int = QUICK_N, seed: int = 0):
+        pick = torch.randperm(len(real_images), generator=torch.Generator().manual_seed(seed))[:n]
+        self.real = real_images[pick]
+        self.n, self.seed = min(n, len(real_images)), seed
+        self._real: dict[str, np.ndarray] | None = None
+        self.inception, self.anime = metrics.Inception(), metrics.AnimeFeatures()
+
+    def __call__(self, model) -> dict:
+        size = model.config.image_size
+        if self._real is None:
+            real = self.real.float()
+            if real.shape[-1] != size:
+                real = torch.nn.functional.interpolate(real, (size, size), mode="area")
+            batches = [(_to_unit(b)) for b in metrics.batches(real, BATCH)]
+            self._real = {"inception": self.inception.features(batches), "anime": self.anime.features(batches)}
+        fake = list(sample_batches(model, self.n, self.seed))
+        f_inc, f_anime = self.inception.features(fake), self.anime.features(fake)
+        return {"fid": metrics.fid(self._real["inception"], f_inc), "anime_fd": metrics.fid(self._real["anime"], f_anime),
+                "n": self.n}

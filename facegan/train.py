@@ -57,6 +57,8 @@ class TrainConfig:
     flip: bool = True  # random horizontal mirror
     n_samples: int = 64  # faces in each sample grid
     limit: int = 0  # use only the first N images (0 = all)
+    eval_every: int = 0  # images between quick quality figures (quality.jsonl; dcgan / acgan / stylegan); 0: none
+    eval_n: int = 2000  # faces of each quick figure
 
 
 STOP_CHECK_EVERY = 10  # steps between the ranks' agreeing on a stop asked of one (a tiny all-reduce)
@@ -167,6 +169,19 @@ def model_card(run: dict, status: dict) -> str:
          "Load with `facegan.hub.load(folder)`."), "",
     ]
     return "\n".join(lines)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """The JSON lines of a log (a line being written, or cut by a crash, is skipped)."""
+    if not Path(path).is_file():
+        return []
+    out = []
+    for line in Path(path).read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue
+    return out
 
 
 def checkpoints(out: Path) -> list[Path]:
@@ -293,6 +308,9 @@ class Trainer:
         ckpt = distributed.broadcast(None if ckpt is None else str(ckpt))  # the one rank 0 found
         if init is not None and not ckpt:  # a warm start: an exported model's weights, fresh optimisers
             self.init_from(init)
+        if resume and not ckpt and self.main:  # killed before its first checkpoint: it starts again, with clean logs
+            for log in (self.out / "metrics.jsonl", self.out / "quality.jsonl"):
+                log.unlink(missing_ok=True)
         if ckpt:
             if not (Path(ckpt) / "training_state.pt").is_file():
                 raise FileNotFoundError(f"rank {distributed.rank()} cannot read {ckpt}: the output folder must be "
@@ -375,11 +393,10 @@ class Trainer:
         self.step, self.elapsed, self.cpu_s = state["step"], state.get("elapsed", 0.0), float(state.get("cpu_s", 0.0))
         # Log lines written after this checkpoint (a crash, a stop before it) describe steps
         # that will be trained again: drop them so the loss plot has one line per step.
-        log = self.out / "metrics.jsonl"
-        if self.main and log.is_file():
-            keep = [line for line in log.read_text().splitlines()
-                    if line.strip() and json.loads(line).get("step", 0) <= self.step]
-            log.write_text("".join(line + "\n" for line in keep))
+        for log in (self.out / "metrics.jsonl", self.out / "quality.jsonl"):
+            if self.main and log.is_file():
+                keep = [json.dumps(r) for r in read_jsonl(log) if r.get("step", 0) <= self.step]
+                log.write_text("".join(line + "\n" for line in keep))
 
     def save_checkpoint(self) -> Path | None:
         """Write checkpoints/step-N atomically (temporary folder, then rename); keep the last K.
@@ -424,6 +441,30 @@ class Trainer:
                 "cpu_hours": round(float(self.run_info.get("init_cpu_hours", 0))
                                    + self.cpu_s * distributed.world_size() / 3600, 6),
                 "gpu_hours": round(float(self.run_info.get("init_gpu_hours", 0)) + self.elapsed * gpus / 3600, 6)}
+
+    @property
+    def next_eval(self) -> int:
+        """The images seen (by this run) at which the next quick quality figure is due."""
+        done = [r.get("run_images", 0) for r in read_jsonl(self.out / "quality.jsonl")] if self.main else []
+        return (max(done) // self.cfg.eval_every + 1) * self.cfg.eval_every if done else self.cfg.eval_every
+
+    def log_quality(self) -> None:
+        """One line of quality.jsonl: FID and anime-FD of ``eval_n`` faces of the EMA generator
+        (``quality.QuickMetric``), with the step, images seen and CPU-hours: a point of the run's curve."""
+        if not self.main or models.technique_of(self.model) not in ("dcgan", "acgan", "stylegan"):
+            return
+        from facegan import quality
+
+        if getattr(self, "_quick", None) is None:
+            self._quick = quality.QuickMetric(self.data.images, self.cfg.eval_n)
+        t0 = time.perf_counter()
+        with _rng_kept(self.device):
+            figures = self._quick(self.export_model().to("cpu").float())
+        line = {"step": self.step, "run_images": self.step * self.cfg.batch_size, **self.cost(), **figures,
+                "seconds": round(time.perf_counter() - t0, 1)}
+        with open(self.out / "quality.jsonl", "a") as f:
+            f.write(json.dumps(line) + "\n")
+        self.status["quality"] = line
 
     def write_phase(self, phase: str) -> None:
         """Before step 0 (reading the data, building the model, the first step): a status.json with
@@ -509,6 +550,8 @@ class Trainer:
                 self.status.update(losses=means, images_per_s=ips, eta_s=eta)
                 if "sample" in due or stopping:
                     self.status["sample"] = str(self.save_samples())
+                if cfg.eval_every and self.step * cfg.batch_size >= self.next_eval:
+                    self.log_quality()
                 if "ckpt" in due or stopping:
                     last = self.save_checkpoint() or last
                     self.status["checkpoint"] = str(last)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 
@@ -313,3 +314,21 @@ def test_a_run_records_images_seen_and_cpu_hours_with_what_init_had(face_set, tm
     # resumed, the CPU time goes on from the checkpoint's
     more = Trainer("dcgan", face_set, tmp_path / "b", cfg=tiny_train(steps=4), resume=True)
     assert more.cpu_s > 0 and more.cost()["images_seen"] == 8 + 12
+
+
+def test_a_run_logs_quick_quality_figures_for_its_curve(face_set, tmp_path):
+    """eval_every images: a line of quality.jsonl with FID and anime-FD, images seen and CPU-hours."""
+    out = tmp_path / "q"
+    cfg = tiny_train(steps=4, eval_every=8, eval_n=6, checkpoint_every=2)
+    Trainer("dcgan", face_set, out, tiny_model(), cfg).run()
+    lines = [json.loads(x) for x in (out / "quality.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in lines] == [2, 4] and [r["images_seen"] for r in lines] == [8, 16]
+    assert all(r["fid"] > 0 and r["anime_fd"] > 0 and r["n"] == 6 and r["cpu_hours"] > 0 for r in lines)
+    # resumed from step 2's checkpoint: the later line goes, as the loss log's do
+    shutil.rmtree(out / "checkpoints" / "step-000004")
+    Trainer("dcgan", face_set, out, cfg=cfg, resume=True)
+    assert [json.loads(x)["step"] for x in (out / "quality.jsonl").read_text().splitlines()] == [2]
+    # no checkpoint at all (killed before the first): a restart starts clean logs
+    shutil.rmtree(out / "checkpoints")
+    Trainer("dcgan", face_set, out, cfg=cfg, resume=True)
+    assert not (out / "quality.jsonl").exists() and not (out / "metrics.jsonl").exists()
