@@ -109,3 +109,31 @@ def test_cli_sample_writes_the_faces_the_protocol_measures(tmp_path, capsys):
         assert cli.main(["sample", "dcgan", "--checkpoint", str(folder), "--n", "2", *argv]) == 2
         err = capsys.readouterr().err
         assert says in err and len(err.strip().splitlines()) == 1
+
+
+def test_quality_curve_draws_runs_against_images_and_cpu_hours(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    from PIL import Image
+
+    runs = []
+    for i in range(2):
+        run = tmp_path / f"run{i}"
+        run.mkdir()
+        (run / "quality.jsonl").write_text("".join(json.dumps(
+            {"step": k, "images_seen": 1000 * k, "cpu_hours": 0.1 * k * (i + 1), "fid": 100.0 - k, "anime_fd": 9.0 - k,
+             "n": 50}) + "\n" for k in range(1, 4)) + '{"cut by a cra')
+        runs.append(str(run))
+    out = tmp_path / "curve.png"
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "quality_curve.py"), *runs, "--out", str(out),
+                           "--labels", "a", "b"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "a: 3 points, last at 3,000 images / 0.30 CPU-h: FID 97.0, anime-FD 6.00" in done.stdout
+    assert Image.open(out).size[0] > 800
+    (tmp_path / "empty").mkdir()
+    bad = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "quality_curve.py"), str(tmp_path / "empty")],
+                         capture_output=True, text=True)
+    assert bad.returncode != 0 and "no quality.jsonl lines" in bad.stderr
