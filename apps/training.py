@@ -19,13 +19,15 @@ from PIL import Image
 
 try:
     from apps import serving
+    from apps.common import DEFAULT, checkpoint_choices, default_checkpoint
 except ImportError:  # run as a script from apps/
     import serving
+    from common import DEFAULT, checkpoint_choices, default_checkpoint
 
 from facegan import checks, jobs, models
 from facegan import data as data_lib
 from facegan.models import acgan
-from facegan.train import latest_checkpoint, read_json
+from facegan.train import latest_checkpoint, read_json, read_jsonl
 
 
 def default_data(technique: str = "dcgan") -> str:
@@ -85,6 +87,25 @@ def loss_table(out) -> pd.DataFrame:
     return table.astype({"step": "int64", "value": "float64", "loss": "str"})
 
 
+def quality_table(out) -> pd.DataFrame:
+    """quality.jsonl (a run with --eval-every / the form's "quick figure every") in long form:
+    (images seen, figure, value), Inception FID and anime-FD, numeric from the first update."""
+    rows = [(r.get("images_seen"), name, r.get(key)) for r in read_jsonl(Path(out) / "quality.jsonl")
+            for key, name in (("fid", "FID"), ("anime_fd", "anime-FD"))]
+    table = pd.DataFrame(rows, columns=["images_seen", "figure", "value"])
+    for col in ("images_seen", "value"):
+        table[col] = pd.to_numeric(table[col], errors="coerce")
+    return table.dropna().astype({"images_seen": "int64", "value": "float64", "figure": "str"})
+
+
+def quality_of(out: str):
+    """The watched run's quality curve (private: the page's timer)."""
+    try:
+        return quality_table(serving.run_folder(out)) if (out or "").strip() else quality_table(Path("/nonexistent"))
+    except checks.InputError:
+        return gr.skip()
+
+
 # -- endpoints ------------------------------------------------------------------
 
 
@@ -99,12 +120,35 @@ def default_model_config(technique: str) -> str:
     return json.dumps({k: v for k, v in fields.items() if k not in skip})
 
 
+def start_from_choices(technique: str) -> list[tuple[str, str]]:
+    """"Start from": nothing (random weights), the technique's bundled models, finished runs."""
+    return [("nothing (random weights)", ""), *checkpoint_choices(technique)]
+
+
+def init_folder(technique: str, ref) -> Path | None:
+    """A "Start from" value -> the exported model's folder (None: random weights); only what the
+    chooser offers (the default, a bundled model, a run's checkpoint), of this technique."""
+    ref = (checks.text(ref, "start from", serving.MAX_REF_CHARS) or "").strip()
+    if not ref:
+        return None
+    try:
+        folder = default_checkpoint(technique).folder if ref == DEFAULT else serving.resolve_checkpoint(ref)
+        found = read_json(Path(folder) / "config.json") or {}
+    except (checks.InputError, OSError, ValueError) as e:
+        raise serving.refuse(f"start from: {e}") from None
+    if found.get("technique") != technique:
+        raise serving.refuse(f"start from: {checks.quote(ref)} is not a {technique} checkpoint")
+    return Path(folder)
+
+
 def start(technique: str, data: str, steps: float, batch_size: float, out: str, resume: bool,
-          model_config: str = "", gpus: float = 1):
+          model_config: str = "", gpus: float = 1, init: str = "", eval_every: float = 0):
     """train_start: validate and start a job -> its run name. ``data``: a data set under the data
     root (or the operator's data folders); ``out``: a run name under the runs root; ``model_config``:
     JSON overrides of the technique's Config (ignored on resume, which keeps the run's own);
-    ``gpus``: how many of the machine's GPUs the job trains on (DDP; at most those visible)."""
+    ``gpus``: how many of the machine's GPUs the job trains on (DDP; at most those visible);
+    ``init``: start from this exported model (``start_from_choices``; "" random weights, ignored on
+    resume); ``eval_every``: images between quick quality figures (0: none)."""
     if technique not in models.TECHNIQUES:
         raise serving.refuse(f"technique is one of {', '.join(models.TECHNIQUES)}, not {checks.quote(technique)}")
     name = (checks.text(out, "run", 200) or "").strip() or new_out(technique)
@@ -113,7 +157,8 @@ def start(technique: str, data: str, steps: float, batch_size: float, out: str, 
     batch_size = checks.whole(batch_size, "batch size", 1, checks.MAX_BATCH)
     resume = bool(resume)
     gpus = checks.whole(gpus, "GPUs", 1, 1024)  # more than the machine has: refused by jobs.start
-    extra, data_path = [], None
+    eval_every = checks.whole(eval_every, "quick figure every", 0, 10**12)
+    extra, data_path = (["--eval-every", str(eval_every)] if eval_every else []), None
     if not resume:
         module = models.get(technique)
         overrides = checks.json_object(model_config, "model config")
@@ -124,7 +169,9 @@ def start(technique: str, data: str, steps: float, batch_size: float, out: str, 
         except (ValueError, TypeError) as e:
             raise serving.refuse(f"model config is not valid for {technique}: {e}") from None
         if overrides:
-            extra = ["--model", json.dumps(overrides)]
+            extra += ["--model", json.dumps(overrides)]
+        if (folder_init := init_folder(technique, init)) is not None:
+            extra += ["--init", str(folder_init)]
         check_folders(technique, data_path, cfg)
     jobs.start(technique, data_path, folder, steps, batch_size, resume, extra_args=extra, gpus=gpus)
     return folder.name
@@ -296,6 +343,13 @@ def render(enabled: bool = True):
         gpus = gr.Number(max(1, visible_gpus()), label="GPUs (the batch size is split over them)", precision=0, minimum=1,
                          maximum=max(1, visible_gpus()), visible=visible_gpus() > 1)
         resume = gr.Checkbox(False, label="Resume the run from its last checkpoint")
+    with gr.Row():
+        start_from = gr.Dropdown(start_from_choices("dcgan"), value="", label="Start from", allow_custom_value=True,
+                                 info="random weights, or an exported model (a bundled one, a run's checkpoint): "
+                                      "its G, EMA and D with fresh optimisers; training adds up over days")
+        eval_every = gr.Number(0, label="Quick figure every (images)", precision=0, minimum=0,
+                               info="FID and anime-FD of 2,000 faces, drawn below as the run trains "
+                                    "(dcgan, acgan, stylegan; about 5 min each on one CPU core); 0: none")
     with gr.Row(visible=False) as class_row:  # AC-GAN: which labels are the classes
         group = gr.Dropdown(list(acgan.TAG_GROUPS), value="hair", label="Classes from",
                             info="the label group whose values are the classes (class folders: their group)")
@@ -317,10 +371,14 @@ def render(enabled: bool = True):
         sample = gr.Image(label="Latest samples (EMA generator, fixed inputs)", type="pil", format="png",
                           interactive=False)
         plot = gr.LinePlot(x="step", y="value", color="loss", label="Losses", height=420)
+    curve = gr.LinePlot(x="images_seen", y="value", color="figure", height=300,
+                        label="Quality while it trains: quick FID and anime-FD (runs started with --eval-every; "
+                              "benchmarks/quality_curve.py compares runs)")
     timer = gr.Timer(2.0)
 
     form = [technique, data, steps, batch, out, resume]
-    start_btn.click(start, [technique, data, steps, batch, out, resume, model_config, gpus], job_out,
+    start_btn.click(start, [technique, data, steps, batch, out, resume, model_config, gpus, start_from, eval_every],
+                    job_out,
                     api_name="train_start").success(  # the next job gets a fresh name, not this one's folder
         lambda t: (new_out(t), False, gr.update(choices=existing_runs(), value=None)), technique,
         [out, resume, continue_run], api_visibility="private", queue=False)
@@ -333,11 +391,13 @@ def render(enabled: bool = True):
                      show_progress="hidden")
     job_out.change(status, [job_out], [state, sample, plot], api_name="train_status")
     timer.tick(status, [job_out], [state, sample, plot], api_visibility="private", show_progress="hidden")
+    timer.tick(quality_of, [job_out], curve, api_visibility="private", show_progress="hidden")
     state.change(describe, state, summary, api_visibility="private", queue=False, show_progress="hidden")
     technique.input(lambda t: (new_out(t), False, default_model_config(t), default_data(t),
-                               gr.update(visible=t == "acgan"), None),
-                    technique, [out, resume, model_config, data, class_row, continue_run], api_visibility="private",
-                    queue=False).then(
+                               gr.update(visible=t == "acgan"), None,
+                               gr.Dropdown(choices=start_from_choices(t), value="")),
+                    technique, [out, resume, model_config, data, class_row, continue_run, start_from],
+                    api_visibility="private", queue=False).then(
         class_fields, [technique, data, group, top_k, model_config], [model_config, group, classes_info],
         api_visibility="private", queue=False)
     for field in (group, top_k, data):

@@ -326,6 +326,24 @@ def test_train_tiny_run_then_use_its_checkpoint(client, runs, tiny_faces):
         start_job(client, tiny_faces, out, steps=3)
 
 
+def test_train_starts_from_an_exported_model_the_form_offers(client, runs, tiny_faces):
+    """"Start from" a run's checkpoint: the new run's run.json names it and its G starts as that one's;
+    a folder the chooser does not offer is refused before anything starts."""
+    first = runs / "tiny-source"
+    start_job(client, tiny_faces, first, steps=2)
+    ckpt = run_checkpoint(runs, wait_for(client, str(first), {"finished"})["checkpoint"])
+    warm = runs / "tiny-warm"
+    client.predict("dcgan", str(tiny_faces), 2, 4, warm.name, False, TINY_MODEL, 1,
+                   f"runs/{first.name}/checkpoints/{ckpt.name}", 0, api_name="/train_start")
+    wait_for(client, str(warm), {"finished"})
+    assert json.loads((warm / "run.json").read_text())["init"] == str(ckpt)
+    for bad, says in (("/etc", "not one this app offers"), ("checkpoints/stylegan-anime-64", "not a dcgan checkpoint")):
+        with pytest.raises(AppError, match=says):
+            client.predict("dcgan", str(tiny_faces), 2, 4, "tiny-bad", False, TINY_MODEL, 1, bad, 0,
+                           api_name="/train_start")
+    assert not (runs / "tiny-bad").exists()
+
+
 def test_train_start_refuses_bad_folders_without_starting_anything(client, runs, tmp_path):
     before = set(jobs._children)
     empty = tmp_path / "empty"
