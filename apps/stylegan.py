@@ -487,7 +487,8 @@ def render() -> Rendered:
                        api_visibility="private", queue=False)
     around.select(open_variation, [ckpt, *rendering], [face, picture, code], api_visibility="private")
     proj_btn.click(project, [ckpt, upload, proj_crop, proj_steps, proj_space, proj_seed],
-                   [proj_side, proj_video, proj_code, proj_files], api_name="stylegan_project").success(
+                   [proj_side, proj_video, proj_code, proj_files], api_name="stylegan_project",
+                   show_progress_on=[proj_side]).success(  # one progress bar (step, loss), not one per output
         use_projection, [ckpt, proj_code, *rendering], [face, picture, code], api_visibility="private")
     return Rendered(ckpt, {"stargan": to_stargan, "ugatit": to_ugatit}, draw_args)
 

@@ -13,10 +13,20 @@ Needs Debian's chromium (apt-get install chromium) and `pip install playwright`.
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
+
+
+def field(page, label: str):
+    """The visible input of a gradio field by its label (a textbox's label wraps its input; other
+    inputs carry the label as aria-label)."""
+    wrapped = page.locator("label:visible").filter(has_text=re.compile(r"^\s*" + re.escape(label)))
+    if wrapped.count():
+        return wrapped.first.locator("input, textarea").first
+    return page.locator(f"[aria-label='{label}']:visible").first
 
 
 def tab(page, name: str) -> None:
@@ -43,7 +53,7 @@ def main() -> None:
 
         if "dcgan" in parts:
             page.screenshot(path=out / "dcgan-open.png")
-            code = page.get_by_label("Code", exact=True)
+            code = field(page, "Code")
             code.fill("xyz")
             code.press("Enter")
             page.wait_for_timeout(2500)
@@ -61,7 +71,7 @@ def main() -> None:
             page.wait_for_timeout(6000)
             page.screenshot(path=out / "stylegan-mix-coarse.png", full_page=True)
             for group in ("middle", "fine"):
-                box = page.get_by_label("Styles copied")
+                box = field(page, "Styles copied")
                 box.click()
                 page.get_by_role("option", name=group, exact=True).click()
                 page.get_by_role("button", name="Mix").click()
@@ -72,7 +82,7 @@ def main() -> None:
             page.get_by_role("button", name="Edit + strip").click()
             page.wait_for_timeout(6000)
             page.screenshot(path=out / "stylegan-edit-labelled.png", full_page=True)
-            d = page.get_by_label("Direction", exact=True)
+            d = field(page, "Direction")
             d.click()
             page.get_by_role("option", name="SeFa 1").click()
             page.wait_for_timeout(1500)
@@ -90,7 +100,7 @@ def main() -> None:
             page.screenshot(path=out / "stylegan-project-progress.png", full_page=True)
             page.wait_for_selector("text=Its face code", timeout=120_000)
             for _ in range(120):
-                if page.get_by_label("Its face code").input_value():
+                if field(page, "Its face code").input_value():
                     break
                 page.wait_for_timeout(1000)
             print(f"projection (quick) in the browser: {time.time() - t0:.1f} s")
@@ -117,9 +127,9 @@ def main() -> None:
         if "training" in parts:
             tab(page, "Training")
             page.screenshot(path=out / "training-open.png", full_page=True)
-            steps = page.get_by_label("Steps", exact=True)
+            steps = field(page, "Steps")
             steps.fill(str(args.train_steps))
-            batch = page.get_by_label("Batch size", exact=True)
+            batch = field(page, "Batch size")
             batch.fill("16")
             page.get_by_role("button", name="▶ Start").click()
             page.wait_for_timeout(1500)
