@@ -101,7 +101,7 @@ def quality_table(out) -> pd.DataFrame:
 def quality_of(out: str):
     """The watched run's quality curve (private: the page's timer)."""
     try:
-        return quality_table(serving.run_folder(out)) if (out or "").strip() else quality_table(Path("/nonexistent"))
+        return plot_value(quality_table(serving.run_folder(out))) if (out or "").strip() else None
     except checks.InputError:
         return gr.skip()
 
@@ -268,7 +268,13 @@ def status(out: str):
     if not (out or "").strip():
         return {}, None, None
     folder = serving.run_folder(out)
-    return public_status(jobs.status(folder)), latest_sample(folder), loss_table(folder)
+    return public_status(jobs.status(folder)), latest_sample(folder), plot_value(loss_table(folder))
+
+
+def plot_value(table: pd.DataFrame) -> pd.DataFrame | None:
+    """What a plot is sent: None until there is a row. The browser's chart takes its series (the
+    colours) from the first table it draws; an empty one leaves it without lines for good."""
+    return table if len(table) else None
 
 
 def latest_sample(out) -> Image.Image | None:

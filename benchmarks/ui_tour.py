@@ -116,11 +116,14 @@ def main() -> None:
             tab(page, "AC-GAN class grid")
             page.get_by_role("button", name="Make the grid").click()
             page.wait_for_timeout(6000)
-            thumbs = page.locator(".thumbnail-item, button.thumbnail-item")
+            thumbs = page.locator("button.thumbnail-item:visible")
             thumbs.nth(0).click()
             page.wait_for_timeout(2500)
-            thumbs = page.locator(".thumbnail-item, button.thumbnail-item")
-            thumbs.nth(3).click()
+            page.screenshot(path=out / "acgan-first-click.png", full_page=True)
+            page.keyboard.press("Escape")  # the gallery's preview of the first face
+            page.wait_for_timeout(800)
+            thumbs = page.locator("button.thumbnail-item:visible")
+            thumbs.nth(3).click(force=True)
             page.wait_for_timeout(2500)
             page.screenshot(path=out / "acgan-from-to.png", full_page=True)
 
