@@ -64,6 +64,8 @@ def main() -> int:
     p.add_argument("--n", type=int, default=quality.N_PROTOCOL, help="faces per model (default 10000, the protocol)")
     p.add_argument("--psi", type=float, default=1.0, help="StyleGAN truncation (default 1: none)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--real-n", type=int, default=0, dest="real_n",
+                   help="compare with a seeded part of the real set (default 0: all of it, the protocol)")
     p.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "anime-faces-64"))
     p.add_argument("--json", help="also write the rows to this file")
     args = p.parse_args()
@@ -76,7 +78,8 @@ def main() -> int:
         psi = args.psi if models.technique_of(model) == "stylegan" else 1.0
         row = quality.measure(model, args.data, folder.name, args.n, args.seed, psi, inception, anime,
                               class_weights(model, Path(args.data)),
-                              progress=lambda s: print(f"  {time.strftime('%H:%M:%S')} {s}", file=sys.stderr))
+                              progress=lambda s: print(f"  {time.strftime('%H:%M:%S')} {s}", file=sys.stderr),
+                              real_n=args.real_n or None)
         rows.append({**row.as_dict(), **card_facts(folder), "technique": models.technique_of(model)})
     print(f"\n{'model':28s} {'FID':>7s} {'KID':>7s} {'anime-FD':>9s} {'prec':>5s} {'recall':>6s} {'faces':>6s} "
           f"{'images seen':>12s} {'CPU-h':>6s}  protocol")

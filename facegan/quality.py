@@ -62,11 +62,13 @@ def _to_unit(batch: torch.Tensor) -> torch.Tensor:
 
 
 def real_stats(folder: str | os.PathLike, size: int, spaces: dict[str, object], seed: int = 0,
-               progress: Callable[[str], None] | None = None) -> dict[str, RealStats]:
-    """Each feature space's statistics of the real set in ``folder`` at ``size`` px, cached."""
+               progress: Callable[[str], None] | None = None, real_n: int | None = None) -> dict[str, RealStats]:
+    """Each feature space's statistics of the real set in ``folder`` at ``size`` px (all of it, or
+    a seeded ``real_n`` of it), cached."""
     folder = Path(folder).resolve()
     files = sorted(p.name for p in folder.rglob("*") if p.suffix.lower() in data_lib.IMAGE_EXTENSIONS)
-    key = hashlib.sha1(json.dumps([str(folder), len(files), files[:5], files[-5:], size, seed, SUBSET]).encode())
+    key = hashlib.sha1(json.dumps([str(folder), len(files), files[:5], files[-5:], size, seed, SUBSET,
+                                   real_n]).encode())
     out, missing = {}, []
     for name in spaces:
         path = cache_dir() / f"{key.hexdigest()[:16]}-{name}.npz"
@@ -80,6 +82,8 @@ def real_stats(folder: str | os.PathLike, size: int, spaces: dict[str, object], 
     if progress:
         progress(f"real set statistics of {folder.name} ({', '.join(missing)}): computed once, then cached")
     images = _real_images(folder, size)
+    if real_n and real_n < len(images):  # a seeded part of the real set (a quicker reference, labelled so)
+        images = images[torch.randperm(len(images), generator=torch.Generator().manual_seed(seed + 1))[:real_n]]
     pick = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:SUBSET]
     for name in missing:
         feats = spaces[name].features(_to_unit(b) for b in metrics.batches(images, BATCH))
@@ -144,10 +148,13 @@ class Row:
     faces_found: float
     psi: float = 1.0
     seconds: float = 0.0
+    full_real: bool = True  # against the whole real set (the protocol), or a seeded part of it
 
     @property
     def protocol(self) -> str:
-        return "10k protocol" if self.n >= N_PROTOCOL else f"quick check ({self.n:,} faces)"
+        if self.n < N_PROTOCOL:
+            return f"quick check ({self.n:,} faces vs {self.n_real:,} real)"
+        return "10k protocol" + ("" if self.full_real else f" against {self.n_real:,} of the real faces")
 
     def as_dict(self) -> dict:
         return {**asdict(self), "protocol": self.protocol}
@@ -156,13 +163,13 @@ class Row:
 def measure(model, real_folder: str | os.PathLike, name: str = "", n: int = N_PROTOCOL, seed: int = 0,
             psi: float = 1.0, inception: metrics.Inception | None = None,
             anime: metrics.AnimeFeatures | None = None, class_weights: list[float] | None = None,
-            detect: int = DETECT, progress: Callable[[str], None] | None = None) -> Row:
+            detect: int = DETECT, progress: Callable[[str], None] | None = None, real_n: int | None = None) -> Row:
     """The protocol's figures for one model against the real set in ``real_folder``."""
     t0 = time.perf_counter()
     inception = inception or metrics.Inception()
     anime = anime or metrics.AnimeFeatures()
     size = model.config.image_size
-    real = real_stats(real_folder, size, {"inception": inception, "anime": anime}, progress=progress)
+    real = real_stats(real_folder, size, {"inception": inception, "anime": anime}, progress=progress, real_n=real_n)
     inc_parts, anime_parts, found_pics = [], [], []
     done = 0
     for b in sample_batches(model, n, seed, psi=psi, class_weights=class_weights):
@@ -184,7 +191,7 @@ def measure(model, real_folder: str | os.PathLike, name: str = "", n: int = N_PR
                kid=k, kid_std=ks,
                anime_fd=metrics.fid_from_stats(ra.mean, ra.cov, f_anime.mean(0), np.cov(f_anime, rowvar=False)),
                precision=prec, recall=rec, faces_found=faces.found_share(found_pics) if detect else float("nan"),
-               psi=psi, seconds=time.perf_counter() - t0)
+               psi=psi, seconds=time.perf_counter() - t0, full_real=not real_n)
 
 
 QUICK_N = 2_000  # faces of the quick metric a run logs while it trains

@@ -77,7 +77,7 @@ def test_measure_on_a_tiny_set_caches_the_real_statistics(tmp_path, monkeypatch,
 
     said = []
     row = quality.measure(model, face_folder, "tiny", n=20, inception=Tiny(), detect=4, progress=said.append)
-    assert row.protocol == "quick check (20 faces)" and row.n_real > 0
+    assert row.protocol == f"quick check (20 faces vs {row.n_real} real)" and row.n_real > 0
     assert row.fid >= 0 and row.anime_fd >= 0 and 0 <= row.precision <= 1 and 0 <= row.recall <= 1
     assert any("computed once" in s for s in said)
     said.clear()
