@@ -252,8 +252,8 @@ def direction_defaults(direction) -> tuple:
     """The Styles and Strength a chosen direction starts with: all styles and LABELLED_STRENGTH for a
     labelled one ("hair: blue"), the coarse styles and SEFA_STRENGTH for a SeFa number."""
     if isinstance(direction, str) and ":" in direction:
-        return gr.Dropdown(value="all"), LABELLED_STRENGTH
-    return gr.Dropdown(value="coarse"), SEFA_STRENGTH
+        return gr.update(value="all"), LABELLED_STRENGTH
+    return gr.update(value="coarse"), SEFA_STRENGTH
 
 
 def project(ckpt: str, picture, crop: str, steps: float, space: str, seed: float,

@@ -37,8 +37,13 @@ def default_data(technique: str = "dcgan") -> str:
 
 
 def new_out(technique: str) -> str:
-    """A new run's name (its folder is under the runs root)."""
-    return f"{technique}-{time.strftime('%Y%m%d-%H%M%S')}"
+    """A new run's name, ``<technique>-<date>-<time>``, whose folder under the runs root does not
+    exist yet (a job started within the same second took the plain one: then -2, -3, ...)."""
+    name = f"{technique}-{time.strftime('%Y%m%d-%H%M%S')}"
+    root, k = jobs.runs_dir(), 1
+    while (root / (name if k == 1 else f"{name}-{k}")).exists():
+        k += 1
+    return name if k == 1 else f"{name}-{k}"
 
 
 def _fmt_eta(seconds) -> str:

@@ -176,10 +176,11 @@ def test_face_is_reproducible_from_its_code_and_sliders(client):
 
 @pytest.mark.parametrize("bad", ["xyz", CODE[:-1]])
 def test_bad_code_says_what_a_code_is(client, bad):
-    """The code field's validator answers (gradio_client raises ValidationError, naming the field)."""
+    """The code field's validator answers (gradio_client raises ValidationError, naming the field; the
+    tab shows the message beside the code and leaves the face and sliders as they were)."""
     from gradio_client.exceptions import ValidationError
 
-    with pytest.raises((AppError, ValidationError), match=r"32 hex digits") as e:
+    with pytest.raises(ValidationError, match=r"32 hex digits") as e:
         face(client, bad)
     assert repr(bad) in str(e.value)
     img, code, *_ = face(client, OTHER)  # the server still answers
@@ -1200,3 +1201,12 @@ def test_grid_clicks_fill_from_then_to():
     assert ends_after_click("", "", "blue:aa") == ("blue:aa", "")
     assert ends_after_click("blue:aa", "", "red:bb") == ("blue:aa", "red:bb")
     assert ends_after_click("blue:aa", "red:bb", "pink:cc") == ("red:bb", "pink:cc")  # walks on
+
+
+def test_a_chosen_direction_sets_styles_and_a_visible_strength():
+    from apps.stylegan import LABELLED_STRENGTH, SEFA_STRENGTH, direction_defaults
+
+    styles, strength = direction_defaults("hair: blue")
+    assert styles["value"] == "all" and strength == LABELLED_STRENGTH
+    styles, strength = direction_defaults(1)  # after a labelled one: back to the coarse styles, not "all"
+    assert styles["value"] == "coarse" and strength == SEFA_STRENGTH

@@ -81,7 +81,14 @@ def test_the_loss_plot_draws_lines_in_the_tab_that_started_the_job(app, page):
     data.press("Enter")
     for label, value in (("Steps", "400"), ("Batch size", "4")):
         page.locator("label:visible").filter(has_text=label).first.locator("input").fill(value)
+    run_name = page.locator("label:visible").filter(has_text="Run name").first.locator("input, textarea")
+    first_name = run_name.input_value()
     page.get_by_role("button", name="▶ Start").click()
+    # the job took the form's run name; the form now offers a fresh one, and Resume stays off
+    sync_api.expect(run_name).not_to_have_value(first_name, timeout=30_000)
+    assert first_name.startswith("dcgan-") and run_name.input_value().startswith("dcgan-")
+    sync_api.expect(page.get_by_text(f"Start trains a new dcgan run in runs/{run_name.input_value()}")).to_be_visible()
+    assert not page.get_by_label("Resume the run from its last checkpoint").is_checked()
     page.wait_for_function("() => document.querySelectorAll('.mark-line path').length >= 2 && "
                            "Array.from(document.querySelectorAll('.mark-line path')).every(p => "
                            "(p.getAttribute('d') || '').length > 10) && document.querySelectorAll("
@@ -95,3 +102,12 @@ def test_the_loss_plot_draws_lines_in_the_tab_that_started_the_job(app, page):
         assert all(len(t.partition(".")[2]) <= 2 for t in ticks), (axis, ticks)
     page.get_by_role("button", name="■ Stop").click()
     page.wait_for_selector("text=stopped", timeout=60_000)
+    assert not page.get_by_label("Resume the run from its last checkpoint").is_checked()  # until a run is chosen
+
+
+def test_the_stylegan_tab_shows_a_face_when_it_opens(page):
+    page.get_by_role("tab", name="StyleGAN studio", exact=True).click()
+    face = page.locator(".block:visible:has(label:text-is('Face')) img").first
+    face.wait_for(timeout=30_000)
+    size = face.evaluate("img => [img.naturalWidth, img.complete]")
+    assert size[0] >= 64 and size[1], size

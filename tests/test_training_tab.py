@@ -49,10 +49,13 @@ def test_the_form_notice_says_what_start_will_do(runs):
     assert training.existing_runs() == ["old"]
 
 
-def test_fresh_run_names_differ_from_run_to_run(monkeypatch):
-    times = iter(["20261207-010000", "20261207-010005"])
-    monkeypatch.setattr(training.time, "strftime", lambda fmt: next(times))
-    assert training.new_out("dcgan") != training.new_out("dcgan")
+def test_a_fresh_run_name_is_never_a_folder_that_exists(runs):
+    """Within one second the clock gives the same name: a started job's folder is then skipped."""
+    name = training.new_out("dcgan")
+    assert name.startswith("dcgan-") and not (runs / name).exists()
+    (runs / name).mkdir()
+    again = training.new_out("dcgan")
+    assert again != name and not (runs / again).exists()
 
 
 def test_the_phases_before_step_zero_are_shown(face_folder, tmp_path):
