@@ -23,6 +23,7 @@ from facegan.losses import feature_matching
 from facegan.models.config_checks import BETA, LR, MAX_SIZE, MAX_WIDTH, WEIGHT, check_fields, refuse
 
 technique = "dcgan"
+DISCRIMINATORS = ("dcgan", "projected")
 default_data = "anime-faces-64"  # under facegan.data.data_root()
 
 
@@ -38,13 +39,17 @@ class Config:
     beta2: float = 0.999
     feature_matching: float = 1.0  # weight of the penultimate-feature and mean-image terms; 0 turns it off
     prior: str = "uniform"  # latent prior: "uniform" in [-1, 1], or "normal" N(0, 1) (see latent.py for codes)
+    # "dcgan": the paper's D; "projected": Projected GAN's (facegan.models.projected: frozen
+    # EfficientNet-lite0 features, random projections, a D per scale, hinge loss, DiffAugment), ndf its width
+    disc: str = "dcgan"
+    disc_resize: int = 0  # projected: the side images are enlarged to before F (0: 64 px as they are)
 
     def __post_init__(self):
         check_fields(self,
                      ints={"nz": (1, MAX_WIDTH), "ngf": (1, MAX_WIDTH), "ndf": (1, MAX_WIDTH),
-                           "image_size": (1, MAX_SIZE)},
+                           "image_size": (1, MAX_SIZE), "disc_resize": (0, 512)},
                      floats={"lr": LR, "beta1": BETA, "beta2": BETA, "feature_matching": WEIGHT},
-                     choices={"prior": PRIORS})
+                     choices={"prior": PRIORS, "disc": DISCRIMINATORS})
         if self.image_size != 64:
             raise refuse("image_size", "64 (DCGAN is built for 64x64 images)", self.image_size)
 
@@ -129,7 +134,12 @@ class Model(nn.Module):
             raise ValueError(f"prior is one of {', '.join(PRIORS)}, not {cfg.prior!r}")
         self.config = cfg
         self.generator = Generator(cfg)
-        self.discriminator = Discriminator(cfg)
+        if cfg.disc == "projected":
+            from facegan.models.projected import ProjectedDiscriminator
+
+            self.discriminator = ProjectedDiscriminator(cfg.image_size, cfg.disc_resize, width=cfg.ndf)
+        else:
+            self.discriminator = Discriminator(cfg)
 
     @property
     def latent_dim(self) -> int:
@@ -155,7 +165,10 @@ class Model(nn.Module):
 
     @torch.no_grad()
     def score(self, images: torch.Tensor) -> torch.Tensor:
-        """D's probability that each image is real: (N, 3, 64, 64) -> (N,) in [0, 1]."""
+        """D's probability that each image is real: (N, 3, 64, 64) -> (N,) in [0, 1] (a projected D:
+        the sigmoid of its logits' mean)."""
+        if self.config.disc == "projected":
+            return torch.sigmoid(self.discriminator.score(images))
         return torch.sigmoid(self.discriminator(images)[0].float())
 
 
@@ -175,6 +188,8 @@ class TrainStep:
         G, D, cfg = self.G, self.D, self.cfg
         z = distributed.shard(self.model.sample_latent(distributed.global_size(real.shape[0]), device=real.device))
 
+        if cfg.disc == "projected":
+            return self.projected_step(real, z, autocast)
         with autocast():
             fake = G(z)
             logit_real, feat_real = D(real)
@@ -195,6 +210,28 @@ class TrainStep:
         self.opt_g.step()
         self.model.discriminator.requires_grad_(True)
         return {"loss_d": loss_d.detach(), "loss_g": loss_adv.detach(), "loss_fm": loss_fm.detach()}
+
+    def projected_step(self, real: torch.Tensor, z: torch.Tensor, autocast) -> dict[str, torch.Tensor]:
+        """Projected GAN's step: hinge loss over every head's logits, DiffAugment on every image D
+        sees (real and fake, in both steps); no feature matching (D's features are F's)."""
+        from facegan.models.acgan import diff_augment
+        from facegan.models.projected import hinge_d, hinge_g
+
+        G, D = self.G, self.D
+        with autocast():
+            fake = G(z)
+            loss_d = hinge_d(D(diff_augment(real)).float(), D(diff_augment(fake.detach())).float())
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+        self.model.discriminator.requires_grad_(False)
+        with autocast():
+            loss_g = hinge_g(D(diff_augment(fake)).float())
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_g.step()
+        self.model.discriminator.requires_grad_(True)
+        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "loss_fm": torch.zeros((), device=real.device)}
 
     def state_dict(self) -> dict:
         return {"opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}
