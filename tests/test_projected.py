@@ -41,7 +41,7 @@ def test_feature_network_is_frozen_and_not_saved():
     assert not d._features.training  # its BatchNorm keeps ImageNet's statistics
     again = projected.ProjectedDiscriminator(64, width=8)
     mine, theirs = dict(d.projection.named_buffers()), dict(again.projection.named_buffers())
-    assert len(mine) == 15 and not d.projection.state_dict()  # not saved: the seed makes them again
+    assert len(mine) == 22 and not d.projection.state_dict()  # 11 convs: 4 CCM, 3 + 4 CSM  # not saved: the seed makes them again
     for k, v in mine.items():  # seeded: the same projections in every run and every load
         assert torch.equal(v, theirs[k]), k
 
