@@ -90,13 +90,13 @@ def test_dcgan_with_a_projected_d_trains_saves_loads_and_ranks(tmp_path):
     trainer = Trainer("dcgan", faces, tmp_path / "run", cfg,
                       TrainConfig(steps=3, batch_size=4, device="cpu", n_samples=4, sample_every=0, checkpoint_every=0))
     g0 = trainer.model.generator.net[0].weight.detach().clone()
-    head0 = trainer.model.discriminator.heads[0].out.weight_orig.detach().clone()
+    head0 = trainer.model.discriminator.heads[0].out.parametrizations.weight.original.detach().clone()
     proj0 = trainer.model.discriminator.projection.ccm[0].weight.clone()
     stem0 = trainer.model.discriminator._features.conv_stem.weight.clone()
     last = trainer.run()
     d = trainer.model.discriminator
     assert all(torch.isfinite(torch.tensor(v)) for v in trainer.status["losses"].values())
-    assert not torch.equal(g0, trainer.model.generator.net[0].weight) and not torch.equal(head0, d.heads[0].out.weight_orig)
+    assert not torch.equal(g0, trainer.model.generator.net[0].weight) and not torch.equal(head0, d.heads[0].out.parametrizations.weight.original)
     assert torch.equal(proj0, d.projection.ccm[0].weight) and torch.equal(stem0, d._features.conv_stem.weight)
     from safetensors.torch import load_file
 
@@ -106,3 +106,26 @@ def test_dcgan_with_a_projected_d_trains_saves_loads_and_ranks(tmp_path):
     x = torch.rand(3, 3, 64, 64) * 2 - 1
     assert torch.allclose(model.discriminator(x), trainer.export_model().discriminator(x), atol=1e-5)
     assert model.score(x).shape == (3,) and ((model.score(x) >= 0) & (model.score(x) <= 1)).all()
+
+
+def test_stylegan_with_a_projected_d_trains_and_loads(tmp_path):
+    """StyleGAN's --model '{"disc": "projected"}': hinge loss, no R1, G's path length kept; it
+    trains, its checkpoint loads back to the same D."""
+    from conftest import make_faces
+
+    from facegan import data, hub
+    from facegan.models import stylegan
+    from facegan.train import TrainConfig, Trainer
+
+    faces = data.load_folder(make_faces(tmp_path / "faces"), 16)
+    cfg = stylegan.Config(preset="64", image_size=16, z_dim=8, w_dim=8, mapping_layers=1, channel_base=64,
+                          channel_max=16, disc="projected", disc_width=8)
+    trainer = Trainer("stylegan", faces, tmp_path / "run", cfg,
+                      TrainConfig(steps=2, batch_size=4, device="cpu", n_samples=4, sample_every=0, checkpoint_every=0))
+    last = trainer.run()
+    losses = trainer.status["losses"]
+    assert losses["loss_r1"] == 0 and all(torch.isfinite(torch.tensor(v)) for v in losses.values())
+    model = hub.load_folder(last)
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    assert torch.allclose(model.discriminator(x), trainer.export_model().discriminator(x), atol=1e-5)
+    assert model.score(x).shape == (2,)

@@ -34,7 +34,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils import spectral_norm
+from torch.nn.utils.parametrizations import spectral_norm
 
 FEATURE_NET = "tf_efficientnet_lite0"
 SCALES = (1, 2, 3, 4)  # F's stages at strides 4, 8, 16, 32

@@ -40,6 +40,7 @@ from torch import nn
 from facegan import distributed, latent
 from facegan.latent import PRIORS
 from facegan.models.acgan import diff_augment
+from facegan.models.projected import hinge_d, hinge_g
 from facegan.models.config_checks import BETA, LR, MAX_SIZE, MAX_WIDTH, WEIGHT, check_fields, refuse
 
 technique = "stylegan"
@@ -125,6 +126,11 @@ class Config:
     diffaugment: bool = False  # DiffAugment (Zhao et al. 2020): colour, translation, cutout on what D sees
     discriminators: bool = True  # False: a generator-only checkpoint (shipped or converted without D): draws, cannot train
     architecture: str = "stylegan2"  # "stylegan1": StyleGAN v1's synthesis (facegan.models.stylegan1), generator-only
+    # "stylegan2": the residual D; "projected": Projected GAN's (facegan.models.projected: frozen
+    # EfficientNet-lite0 features, random projections, a D per scale, hinge loss, DiffAugment, no R1)
+    disc: str = "stylegan2"
+    disc_resize: int = 0  # projected: the side images are enlarged to before F (0: as they are)
+    disc_width: int = 64  # projected: the heads' width
 
     def __post_init__(self):
         if not isinstance(self.preset, str) or self.preset not in PRESETS:
@@ -139,11 +145,13 @@ class Config:
                      ints={"image_size": (8, MAX_SIZE), "z_dim": (1, MAX_WIDTH), "w_dim": (1, MAX_WIDTH),
                            "mapping_layers": (1, 32), "channel_base": (1, 1 << 20), "channel_max": (1, MAX_WIDTH),
                            "mbstd_group": (1, 64), "mbstd_channels": (1, MAX_WIDTH), "r1_interval": (1, 10_000),
-                           "pl_interval": (1, 10_000), "pl_batch_shrink": (1, 64)},
+                           "pl_interval": (1, 10_000), "pl_batch_shrink": (1, 64), "disc_resize": (0, 1024),
+                           "disc_width": (1, MAX_WIDTH)},
                      floats={"mapping_lr": LR, "w_avg_beta": BETA, "conv_clamp": WEIGHT, "lr": LR, "beta1": BETA,
                              "beta2": BETA, "r1_gamma": WEIGHT, "pl_weight": WEIGHT, "pl_decay": (0.0, 1.0),
                              "style_mixing": (0.0, 1.0), "ema_kimg": (0.0, 1e6, "(]"), "ema_rampup": (0.0, 1.0)},
-                     choices={"preset": tuple(PRESETS), "prior": PRIORS, "architecture": ARCHITECTURES})
+                     choices={"preset": tuple(PRESETS), "prior": PRIORS, "architecture": ARCHITECTURES,
+                              "disc": ("stylegan2", "projected")})
         if self.architecture == "stylegan1" and self.discriminators:
             raise refuse("discriminators", "false with architecture stylegan1 (a StyleGAN v1 is converted to draw "
                          "with, not trained)", self.discriminators)
@@ -526,6 +534,14 @@ def _check_psi(psi) -> float:
     return float(psi)
 
 
+def _discriminator(cfg: Config) -> nn.Module:
+    if cfg.disc == "projected":
+        from facegan.models.projected import ProjectedDiscriminator
+
+        return ProjectedDiscriminator(cfg.image_size, cfg.disc_resize, width=cfg.disc_width)
+    return Discriminator(cfg)
+
+
 class Model(nn.Module):
     """What a StyleGAN2 checkpoint holds: G (its EMA in a shipped checkpoint) and D."""
 
@@ -533,7 +549,7 @@ class Model(nn.Module):
         super().__init__()
         self.config = cfg
         self.generator = Generator(cfg)
-        self.discriminator = Discriminator(cfg) if cfg.discriminators else None
+        self.discriminator = _discriminator(cfg) if cfg.discriminators else None
 
     def without_discriminators(self) -> Model:
         """A generator-only copy (``facegan export --generators-only``): what the studio needs,
@@ -641,6 +657,8 @@ class Model(nn.Module):
         """D's probability that each image is real: (N, 3, S, S) in [-1, 1] -> (N,) in [0, 1]."""
         if self.discriminator is None:
             raise ValueError("this checkpoint is generator-only (discriminators=false): it has no D to score with")
+        if self.config.disc == "projected":
+            return torch.sigmoid(self.discriminator.score(images))
         return torch.sigmoid(self.discriminator(images).float())
 
 
@@ -690,8 +708,9 @@ class TrainStep:
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = lazy_adam(model.generator.parameters(), cfg.lr, betas, cfg.pl_interval if cfg.pl_weight else 0)
         self.opt_d = lazy_adam(model.discriminator.parameters(), cfg.lr, betas,
-                               cfg.r1_interval if cfg.r1_gamma else 0)
-        self.augment = diff_augment if cfg.diffaugment else (lambda x: x)
+                               cfg.r1_interval if cfg.r1_gamma and cfg.disc != "projected" else 0)
+        self.projected = cfg.disc == "projected"  # hinge loss, DiffAugment always, no R1 (Projected GAN)
+        self.augment = diff_augment if cfg.diffaugment or self.projected else (lambda x: x)
         # the nets the phases call: in DDP on several processes; the plain phases may use their
         # torch.compile'd forms (``compile``), the regularisers the eager ones
         self.mapping = distributed.wrap(model.generator.mapping)
@@ -743,7 +762,8 @@ class TrainStep:
         D.requires_grad_(False)  # G's phases need no grads for D's weights
         with autocast():
             fake = self.synthesis(self.styles(n, device), noise_mode="random")
-            loss_g = F.softplus(-self.D(self.augment(fake)).float()).mean()
+            logits = self.D(self.augment(fake)).float()
+            loss_g = hinge_g(logits) if self.projected else F.softplus(-logits).mean()
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
@@ -768,13 +788,14 @@ class TrainStep:
         with torch.no_grad(), autocast():
             fake = self.synthesis(self.styles(n, device), noise_mode="random")
         with autocast():
-            loss_d = (F.softplus(self.D(self.augment(fake)).float()).mean()
-                      + F.softplus(-self.D(self.augment(real)).float()).mean())
+            logits_fake, logits_real = self.D(self.augment(fake)).float(), self.D(self.augment(real)).float()
+            loss_d = (hinge_d(logits_real, logits_fake) if self.projected
+                      else F.softplus(logits_fake).mean() + F.softplus(-logits_real).mean())
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
 
-        if cfg.r1_gamma and self.step % cfg.r1_interval == 0:
+        if cfg.r1_gamma and not self.projected and self.step % cfg.r1_interval == 0:
             x = real.detach().requires_grad_(True)
             with autocast():
                 logits = self.eager_D(self.augment(x))
