@@ -129,3 +129,31 @@ def test_stylegan_with_a_projected_d_trains_and_loads(tmp_path):
     x = torch.rand(2, 3, 16, 16) * 2 - 1
     assert torch.allclose(model.discriminator(x), trainer.export_model().discriminator(x), atol=1e-5)
     assert model.score(x).shape == (2,)
+
+
+def test_acgan_with_a_projected_d_trains_and_classifies(tmp_path):
+    """AC-GAN's --model '{"disc": "projected"}' (head "both"): projection conditioning in each scale's D,
+    the auxiliary classifier on the projected features; it trains and its D reads classes."""
+    from conftest import make_faces
+
+    from facegan import data
+    from facegan.models import acgan
+    from facegan.train import TrainConfig, Trainer
+
+    folder = make_faces(tmp_path / "faces")
+    files = sorted(p for p in folder.rglob("*.png"))[:8]
+    cls_dir = tmp_path / "classes"
+    for i, f in enumerate(files):
+        (cls_dir / ("red" if i % 2 else "blue")).mkdir(parents=True, exist_ok=True)
+        (cls_dir / ("red" if i % 2 else "blue") / f.name).write_bytes(f.read_bytes())
+    cfg = acgan.Config(ngf=8, ndf=8, head="both", disc="projected", **acgan.data_config(cls_dir))
+    faces = acgan.load_data(cls_dir, cfg)
+    trainer = Trainer("acgan", faces, tmp_path / "run", cfg,
+                      TrainConfig(steps=2, batch_size=4, device="cpu", n_samples=4, sample_every=0, checkpoint_every=0))
+    trainer.run()
+    assert all(torch.isfinite(torch.tensor(v)) for v in trainer.status["losses"].values())
+    model = trainer.export_model()
+    x = torch.rand(3, 3, 64, 64) * 2 - 1
+    assert model.classify(x).shape == (3, 2)
+    logits, classes = model.discriminator(x, torch.tensor([0, 1, 0]))
+    assert logits.shape[0] == 3 and classes.shape == (3, 2)

@@ -49,6 +49,7 @@ from facegan import distributed, latent
 from facegan.labels import ANIME_EYES, ANIME_HAIR, DatasetLabels, Group, LabelError, LabelSpec
 from facegan.latent import PRIORS
 from facegan.models.config_checks import BETA, LR, MAX_NAME, MAX_SIZE, MAX_WIDTH, WEIGHT, check_fields, refuse
+from facegan.models.projected import hinge_d, hinge_g
 
 technique = "acgan"
 default_data = "anime-faces-64"  # under facegan.data.data_root(): hair and eye colours
@@ -87,13 +88,19 @@ class Config:
     d_cls_fake: bool = True
     diffaugment: bool = False  # DiffAugment (Zhao et al. 2020): colour, translation, cutout on every image D sees
     prior: str = "uniform"  # latent prior: "uniform" in [-1, 1], or "normal" N(0, 1)
+    # "backbone": D of ``backbone``; "projected": Projected GAN's (facegan.models.projected) with the
+    # head's conditioning (projection in every scale's D, the auxiliary classifier on its features),
+    # hinge loss and DiffAugment; ndf its width
+    disc: str = "backbone"
+    disc_resize: int = 0  # projected: the side images are enlarged to before F (0: as they are)
 
     def __post_init__(self):
         check_fields(self,
                      ints={"nz": (1, MAX_WIDTH), "ngf": (1, MAX_WIDTH), "ndf": (1, MAX_WIDTH),
-                           "image_size": (1, MAX_SIZE), "top_k": (0, MAX_CLASSES)},
+                           "image_size": (1, MAX_SIZE), "top_k": (0, MAX_CLASSES), "disc_resize": (0, 512)},
                      floats={"lr": LR, "beta1": BETA, "beta2": BETA, "cls_weight": WEIGHT},
-                     choices={"prior": PRIORS, "backbone": BACKBONES + (PAPER,), "head": HEADS},
+                     choices={"prior": PRIORS, "backbone": BACKBONES + (PAPER,), "head": HEADS,
+                              "disc": ("backbone", "projected")},
                      texts={"group": MAX_NAME})
         if self.backbone == PAPER:
             if self.image_size not in PAPER_SIZES:
@@ -356,7 +363,14 @@ class Model(nn.Module):
             raise ValueError(f"prior is one of {', '.join(PRIORS)}, not {cfg.prior!r}")
         self.config = cfg
         self.generator = Generator(cfg)
-        self.discriminator = Discriminator(cfg)
+        if cfg.disc == "projected":
+            from facegan.models.projected import ProjectedACDiscriminator
+
+            self.discriminator = ProjectedACDiscriminator(
+                cfg.image_size, len(cfg.classes), cfg.disc_resize, width=cfg.ndf,
+                projection=cfg.head in ("projection", "both"), classifier=cfg.head in ("ac", "both"))
+        else:
+            self.discriminator = Discriminator(cfg)
 
     @property
     def latent_dim(self) -> int:
@@ -574,7 +588,8 @@ class TrainStep:
         self.opt_g = torch.optim.Adam(model.generator.parameters(), lr=cfg.lr, betas=betas)
         self.opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=cfg.lr, betas=betas)
         self.ac = cfg.head in ("ac", "both")
-        self.augment = diff_augment if cfg.diffaugment else (lambda x: x)
+        self.projected = cfg.disc == "projected"  # hinge loss over its heads' logits, DiffAugment always
+        self.augment = diff_augment if cfg.diffaugment or self.projected else (lambda x: x)
         self.G, self.D = distributed.wrap(model.generator), distributed.wrap(model.discriminator)
 
     def __call__(self, batch, autocast) -> dict[str, torch.Tensor]:
@@ -590,7 +605,8 @@ class TrainStep:
             fake = G(z, y_fake)
             out_real, cls_real = D(self.augment(real), y_real)
             out_fake, cls_fake = D(self.augment(fake.detach()), y_fake)
-            d_adv = F.softplus(-out_real.float()).mean() + F.softplus(out_fake.float()).mean()
+            d_adv = (hinge_d(out_real.float(), out_fake.float()) if self.projected
+                     else F.softplus(-out_real.float()).mean() + F.softplus(out_fake.float()).mean())
             d_cls_real = F.cross_entropy(cls_real.float(), y_real) if self.ac else zero
             d_cls_fake = F.cross_entropy(cls_fake.float(), y_fake) if self.ac else zero
             loss_d = d_adv + cfg.cls_weight * (d_cls_real + (d_cls_fake if cfg.d_cls_fake else zero))
@@ -601,7 +617,7 @@ class TrainStep:
         self.model.discriminator.requires_grad_(False)  # G's step needs no grads for D's weights
         with autocast():
             out_fake, cls_fake = D(self.augment(fake), y_fake)
-            g_adv = F.softplus(-out_fake.float()).mean()
+            g_adv = hinge_g(out_fake.float()) if self.projected else F.softplus(-out_fake.float()).mean()
             g_cls = F.cross_entropy(cls_fake.float(), y_fake) if self.ac else zero
             loss_g = g_adv + cfg.cls_weight * g_cls
         self.opt_g.zero_grad(set_to_none=True)

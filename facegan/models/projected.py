@@ -205,6 +205,34 @@ class ProjectedDiscriminator(nn.Module):
         return self(x, c).float().mean(1)
 
 
+class ProjectedACDiscriminator(ProjectedDiscriminator):
+    """AC-GAN's form of it: ``forward(x, y)`` -> (logits (N, L), class logits (N, K)). With
+    ``projection`` each head adds the projection term of y's embedding; with ``classifier`` a
+    linear auxiliary classifier reads the class from the pooled deepest projected map (else the
+    class logits are the first head's projection terms for every class)."""
+
+    def __init__(self, image_size: int, n_classes: int, resize: int = 0, width: int = 64,
+                 projection: bool = True, classifier: bool = True, pretrained: bool = True):
+        super().__init__(image_size, resize, width, n_classes if projection else 0, pretrained)
+        self.n_classes = n_classes
+        self.classifier = nn.Linear(PROJ_CHANNELS[len(self.heads) - 1], n_classes) if classifier else None
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        feats = self.features(x)
+        logits = torch.cat([head(f, c) for head, f in zip(self.heads, feats)], 1)
+        if self.classifier is not None:
+            classes = self.classifier(feats[-1].mean((2, 3)))
+        else:  # every class's projection term of the first head
+            head = self.heads[0]
+            h = head.body(feats[0]).mean((2, 3))
+            classes = h @ head.embed.weight.t() / head.channels ** 0.5
+        return logits, classes
+
+    @torch.no_grad()
+    def score(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        return self(x, c)[0].float().mean(1)
+
+
 def hinge_d(logits_real: torch.Tensor, logits_fake: torch.Tensor) -> torch.Tensor:
     """D's hinge loss over every logit of every head: mean(relu(1 - real)) + mean(relu(1 + fake))."""
     return F.relu(1 - logits_real).mean() + F.relu(1 + logits_fake).mean()
