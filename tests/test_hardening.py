@@ -545,7 +545,7 @@ def valid_args(server: Server, api: str) -> list:
         "ugatit_convert": ["default", up, "a2b", "none", 0],
         "stargan_grid": ["default", up, "hair", "none", 0],
         "stargan_edit": ["default", up, '{"hair": "blue"}', "none", 0],
-        "train_start": ["dcgan", FUZZ_DATA, 2, 4, FUZZ_RUN, False, TINY_MODEL, 1],
+        "train_start": ["dcgan", FUZZ_DATA, 2, 4, FUZZ_RUN, False, TINY_MODEL, 1, "", 0],
         "train_status": [FUZZ_RUN],
         "train_stop": [FUZZ_RUN],
         "acgan_grid": [str(server.base / FUZZ_ACGAN), ["red", "blue"], 2, 0],
@@ -789,7 +789,7 @@ def test_train_start_refuses_folders_outside_the_roots_saying_nothing_of_them(se
     before = set(jobs._children)
 
     def start(data, out):
-        return refusal(server, "train_start", ["dcgan", data, 2, 4, out, False, TINY_MODEL, 1])
+        return refusal(server, "train_start", ["dcgan", data, 2, 4, out, False, TINY_MODEL, 1, "", 0])
 
     for out in (str(c.folder / "run"), f"{c.folder}", "../x", "../../" + c.folder.name, "runs/../x", "/tmp/x",
                 "a/b", "~/x", ".", ".."):
@@ -808,7 +808,7 @@ def test_train_start_refuses_folders_outside_the_roots_saying_nothing_of_them(se
     assert len(messages) == 1, messages  # the same whether the folder exists, holds pictures or not
     if torch.cuda.device_count() < 2:  # GPUs that are not there: refused before any process starts
         for gpus in (2, 10**9, -1):
-            message = refusal(server, "train_start", ["dcgan", FUZZ_DATA, 2, 4, "gpus", False, TINY_MODEL, gpus])
+            message = refusal(server, "train_start", ["dcgan", FUZZ_DATA, 2, 4, "gpus", False, TINY_MODEL, gpus, "", 0])
             assert "GPUs" in message, message
 
     assert "not one of this app's data sets" in messages.pop()
@@ -1089,7 +1089,7 @@ def test_a_list_as_the_technique_is_refused(server, where, technique):
     list's items), and `technique not in models.TECHNIQUES` raised TypeError: 'internal error'
     and a logged traceback."""
     if where == "/train_start":
-        reply = server.call("train_start", [technique, FUZZ_DATA, 2, 4, "named", False, "", 1])
+        reply = server.call("train_start", [technique, FUZZ_DATA, 2, 4, "named", False, "", 1, "", 0])
         message = reply.value.get("error") if reply.kind == "error" else ""
     else:
         message = run_event(server, private_event(server, "lambda", "input"), [technique])
@@ -1125,7 +1125,7 @@ def test_private_events_answer_or_refuse_what_they_are_sent(server, name, trigge
 @pytest.mark.parametrize("data", ["\x00", "\ud800"])
 def test_a_nul_or_a_surrogate_in_a_data_folder_names_the_field(server, data):
     """Before: the OS's refusal came through: 'embedded null byte' / "'utf-8' codec can't encode"."""
-    message = refusal(server, "train_start", ["dcgan", data, 2, 4, "named", False, "", 1])
+    message = refusal(server, "train_start", ["dcgan", data, 2, 4, "named", False, "", 1, "", 0])
     assert "data folder" in message, message
 
 
