@@ -171,7 +171,14 @@ def tree_bytes() -> tuple[int, int]:
 
 
 def bundled_images(folder: Path) -> int | None:
-    """Images a checkpoint saw, from its card's ``| steps | N (iterations) at batch B`` row."""
+    """Images a checkpoint saw: config.json's ``summary`` (what runs and cards now write), else its
+    card's ``| steps | N (iterations) at batch B`` row."""
+    try:
+        seen = json.loads((folder / "config.json").read_text()).get("summary", {}).get("images_seen")
+    except (OSError, ValueError, AttributeError):
+        seen = None
+    if isinstance(seen, int) and not isinstance(seen, bool):
+        return seen
     card = folder / "README.md"
     text = card.read_text() if card.is_file() else ""
     m = re.search(r"^\| steps \| ([\d,]+) (?:iterations )?at batch (\d+)", text, re.MULTILINE)
