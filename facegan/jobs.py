@@ -18,7 +18,7 @@ from pathlib import Path
 
 from facegan import data as data_lib
 from facegan import distributed, models
-from facegan.train import latest_checkpoint, read_json, write_json
+from facegan.train import latest_checkpoint, read_json, read_jsonl, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 _children: dict[int, subprocess.Popen] = {}  # processes this app started, reaped on poll
@@ -199,17 +199,9 @@ def stop(out: str | os.PathLike, timeout: float = 60.0) -> dict:
 
 
 def metrics(out: str | os.PathLike) -> list[dict]:
-    """The run's metrics.jsonl as a list of records (step, losses, images_per_s)."""
-    path = Path(out) / "metrics.jsonl"
-    if not path.is_file():
-        return []
-    records = []
-    for line in path.read_text().splitlines():
-        try:
-            records.append(json.loads(line))
-        except ValueError:
-            continue  # a line being written right now
-    return records
+    """The run's metrics.jsonl as a list of records (step, losses, images_per_s); a line being
+    written is skipped."""
+    return read_jsonl(Path(out) / "metrics.jsonl")
 
 
 def finished_checkpoints(root: Path | None = None, technique: str | None = None) -> list[Path]:
