@@ -8,7 +8,6 @@ names it while its process lives.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
