@@ -444,13 +444,20 @@ class Trainer:
 
     @property
     def next_eval(self) -> int:
-        """The images seen (by this run) at which the next quick quality figure is due."""
-        done = [r.get("run_images", 0) for r in read_jsonl(self.out / "quality.jsonl")] if self.main else []
-        return (max(done) // self.cfg.eval_every + 1) * self.cfg.eval_every if done else self.cfg.eval_every
+        """The images seen (by this run) at which the next quick quality figure is due: from
+        quality.jsonl once (a resumed run's last line), then kept as the figures are logged."""
+        if getattr(self, "_next_eval", None) is None:
+            done = [r.get("run_images", 0) for r in read_jsonl(self.out / "quality.jsonl")] if self.main else []
+            self._next_eval = self._after(max(done)) if done else self.cfg.eval_every
+        return self._next_eval
+
+    def _after(self, images: int) -> int:
+        return (images // self.cfg.eval_every + 1) * self.cfg.eval_every
 
     def log_quality(self) -> None:
         """One line of quality.jsonl: FID and anime-FD of ``eval_n`` faces of the EMA generator
         (``quality.QuickMetric``), with the step, images seen and CPU-hours: a point of the run's curve."""
+        self._next_eval = self._after(self.step * self.cfg.batch_size)
         if not self.main or models.technique_of(self.model) not in ("dcgan", "acgan", "stylegan"):
             return
         from facegan import quality
