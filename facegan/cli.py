@@ -15,7 +15,7 @@ def _train(args) -> int:
     from tqdm import tqdm
 
     from facegan import distributed
-    from facegan.train import TrainConfig, Trainer
+    from facegan.train import TrainConfig, Trainer, read_json
 
     if args.gpus and args.gpus > 1 and not distributed.launched():
         return _launch(args.argv, args.gpus)
@@ -26,7 +26,11 @@ def _train(args) -> int:
                  if getattr(args, f.name, None) is not None}
     if not args.resume and args.batch_size is None and hasattr(module, "default_batch_size"):
         overrides["batch_size"] = module.default_batch_size  # e.g. 1 for U-GAT-IT, as the paper
-    cfg = TrainConfig(**overrides) if not args.resume else (TrainConfig(**overrides) if args.steps else None)
+    if args.resume and args.model:  # the same settings again are fine; others would be silently lost
+        saved = (read_json(Path(args.out) / "run.json") or {}).get("model_config", {})
+        if other := sorted(k for k, v in args.model.items() if saved.get(k, v) != v or k not in saved):
+            raise ValueError(f"--model cannot change a resumed run (it keeps its own {', '.join(other)})")
+    cfg = None if args.resume else TrainConfig(**overrides)
     given = dict(args.model or {})
     if args.init and not args.resume:  # the exported model's config, then --model's changes
         from facegan import hub
@@ -34,7 +38,8 @@ def _train(args) -> int:
         given = {k: v for k, v in hub.read_config(hub.resolve(args.init, args.technique)).items() if k in fields
                  and k != "discriminators"} | given
     model_cfg = None if args.resume else module.Config(**{**models.read_from_data(args.technique, args.data, given), **given})
-    trainer = Trainer(args.technique, args.data, args.out, model_cfg, cfg, resume=args.resume, init=args.init)
+    trainer = Trainer(args.technique, args.data, args.out, model_cfg, cfg, resume=args.resume, init=args.init,
+                      changes=overrides if args.resume else None)
     start = trainer.step
     bar = tqdm(total=trainer.cfg.steps, initial=start, unit="step", dynamic_ncols=True,
                disable=args.quiet or not trainer.main, desc=f"{args.technique}")

@@ -61,6 +61,10 @@ class TrainConfig:
     eval_n: int = 2000  # faces of each quick figure
 
 
+# What a resumed run may change (its length and how it reports); the rest is the run's own.
+RESUME_CHANGES = ("steps", "log_every", "log_seconds", "sample_every", "checkpoint_every", "keep_last",
+                  "device", "compile", "eval_every", "eval_n")
+
 STOP_CHECK_EVERY = 10  # steps between the ranks' agreeing on a stop asked of one (a tiny all-reduce)
 
 
@@ -242,16 +246,22 @@ class Trainer:
 
     def __init__(self, technique: str, data: str | os.PathLike | data_lib.ImageSet, out: str | os.PathLike,
                  model_config=None, cfg: TrainConfig | None = None, resume: bool = False,
-                 init: str | os.PathLike | None = None):
+                 init: str | os.PathLike | None = None, changes: dict | None = None):
+        """``changes`` (with ``resume``): settings of ``RESUME_CHANGES`` given again, e.g. a longer run or
+        quality figures it did not log before; a resumed run otherwise keeps its saved configs."""
         self.out = Path(out)
         self.module = models.get(technique)
         run = read_json(self.out / "run.json") if resume else None
         if resume and run is None:
             raise FileNotFoundError(f"nothing to resume in {self.out}: no run.json")
-        if run:  # the saved configs win, except the length of the run
+        if run:  # the saved configs win, except the length of the run and how it reports
             model_config = self.module.Config(**run["model_config"])
-            steps = cfg.steps if cfg else run["train_config"]["steps"]
-            cfg = TrainConfig(**{**run["train_config"], "steps": steps})
+            changes = dict(changes or {}) | ({"steps": cfg.steps} if cfg else {})
+            saved = run["train_config"]
+            if fixed := sorted(k for k, v in changes.items() if k not in RESUME_CHANGES and saved.get(k, v) != v):
+                raise ValueError(f"a resumed run keeps its own {', '.join(f'{k} ({saved.get(k)})' for k in fixed)}; "
+                                 f"it can change only {', '.join(RESUME_CHANGES)}")
+            cfg = TrainConfig(**{**run["train_config"], **changes})
             data = data if _in_memory(data) else (data or run["data"])
         self.cfg = cfg or TrainConfig()
         self.model_config = model_config or self.module.Config()

@@ -185,6 +185,21 @@ def test_resume_without_a_run_is_refused(tmp_path):
         Trainer("dcgan", None, tmp_path / "empty", resume=True)
 
 
+def test_a_resumed_run_takes_new_reporting_settings_and_refuses_other_changes(face_set, tmp_path):
+    """A resume may lengthen the run and change how it reports (e.g. quick quality figures it did
+    not log before); a change of what is trained (the batch size) is refused, not silently lost."""
+    out = tmp_path / "run"
+    Trainer("dcgan", face_set, out, tiny_model(), tiny_train(steps=2, checkpoint_every=2)).run()
+    with pytest.raises(ValueError, match=r"keeps its own batch_size \(4\)"):
+        Trainer("dcgan", face_set, out, resume=True, changes={"batch_size": 8})
+    resumed = Trainer("dcgan", face_set, out, resume=True,
+                      changes={"steps": 3, "batch_size": 4, "eval_every": 12, "checkpoint_every": 3})
+    assert (resumed.cfg.steps, resumed.cfg.eval_every, resumed.cfg.checkpoint_every) == (3, 12, 3)
+    assert resumed.cfg.batch_size == 4 and resumed.step == 2
+    saved = json.loads((out / "run.json").read_text())["train_config"]
+    assert (saved["eval_every"], saved["steps"]) == (12, 3)  # the next resume keeps them
+
+
 def test_absurd_learning_rate_is_caught(face_set, tmp_path):
     out = tmp_path / "run"
     absurd = tiny_model()
