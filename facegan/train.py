@@ -466,7 +466,8 @@ class Trainer:
 
     def log_quality(self) -> None:
         """One line of quality.jsonl: FID and anime-FD of ``eval_n`` faces of the EMA generator
-        (``quality.QuickMetric``), with the step, images seen and CPU-hours: a point of the run's curve."""
+        (``quality.QuickMetric``), with the step, images seen and CPU-hours (of training: the figures'
+        own time is left out of the run's cost): a point of the run's curve."""
         self._next_eval = self._after(self.step * self.cfg.batch_size)
         if not self.main or models.technique_of(self.model) not in ("dcgan", "acgan", "stylegan"):
             return
@@ -568,7 +569,10 @@ class Trainer:
                 if "sample" in due or stopping:
                     self.status["sample"] = str(self.save_samples())
                 if cfg.eval_every and self.step * cfg.batch_size >= self.next_eval:
-                    self.log_quality()
+                    now, cpu_now = time.perf_counter(), time.process_time()
+                    self.elapsed, self.cpu_s = self.elapsed + now - t0, self.cpu_s + cpu_now - c0
+                    self.log_quality()  # its cost counted up to here; the figure's own time is not the model's
+                    t0, c0 = time.perf_counter(), time.process_time()
                 if "ckpt" in due or stopping:
                     last = self.save_checkpoint() or last
                     self.status["checkpoint"] = str(last)
