@@ -4,8 +4,9 @@
 
 Each RUN is a training run's folder whose quality.jsonl holds the quick figures
 ``facegan train --eval-every IMAGES`` logs (FID and anime-FD of --eval-n faces against as many
-training images, facegan.quality.QuickMetric). Four panels: Inception FID and anime-FD, each
-against images seen and against CPU-hours, so that two recipes compare at equal cost. Quick
+training images, facegan.quality.QuickMetric). Panels: Inception FID, anime-FD and recall (anime
+features; a collapsing recipe shows there), each against images seen and against CPU-hours, so that
+two recipes compare at equal cost. Quick
 figures are for curves; a model's figure of record is benchmarks/quality.py's 10k protocol.
 """
 
@@ -31,27 +32,33 @@ def curves(runs: list[Path]) -> dict[str, list[dict]]:
     return out
 
 
+METRICS = {"fid": "Inception FID (quick)", "anime_fd": "anime-FD (quick)",
+           "recall": "recall, anime features (quick)"}  # lower, lower, higher is better
+
+
 def plot(data: dict[str, list[dict]], labels: list[str], out: Path, title: str = "") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharey="row")
+    metrics = [m for m in METRICS if any(m in r for rows in data.values() for r in rows)]
+    fig, axes = plt.subplots(len(metrics), 2, figsize=(11, 3.75 * len(metrics)), sharey="row", squeeze=False)
     for (run, rows), label in zip(data.items(), labels):
-        for i, metric in enumerate(("fid", "anime_fd")):
+        for i, metric in enumerate(metrics):
             for j, x in enumerate(("images_seen", "cpu_hours")):
-                xs = [r.get(x, 0) / (1000 if x == "images_seen" else 1) for r in rows]
-                axes[i][j].plot(xs, [r[metric] for r in rows], marker="o", ms=3, label=label)
-    for i, name in enumerate(("Inception FID (quick)", "anime-FD (quick)")):
-        axes[i][0].set_ylabel(name)
+                have = [r for r in rows if metric in r]  # recall came later: older lines lack it
+                xs = [r.get(x, 0) / (1000 if x == "images_seen" else 1) for r in have]
+                axes[i][j].plot(xs, [r[metric] for r in have], marker="o", ms=3, label=label)
+    for i, metric in enumerate(metrics):
+        axes[i][0].set_ylabel(METRICS[metric])
     for j, name in enumerate(("images seen (thousands)", "CPU-hours")):
-        axes[1][j].set_xlabel(name)
+        axes[-1][j].set_xlabel(name)
     for ax in axes.flat:
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8)
     n = next(iter(data.values()))[0].get("n", "?")
-    fig.suptitle(title or f"quick figures: {n} faces vs {n} training images (lower is better)")
+    fig.suptitle(title or f"quick figures: {n} faces vs {n} training images (FID, FD: lower is better; recall: higher)")
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
@@ -72,7 +79,8 @@ def main() -> int:
     for (run, rows), label in zip(data.items(), labels):
         last = rows[-1]
         print(f"{label}: {len(rows)} points, last at {last.get('images_seen', 0):,} images / "
-              f"{last.get('cpu_hours', 0):.2f} CPU-h: FID {last['fid']:.1f}, anime-FD {last['anime_fd']:.2f}")
+              f"{last.get('cpu_hours', 0):.2f} CPU-h: FID {last['fid']:.1f}, anime-FD {last['anime_fd']:.2f}"
+              + (f", recall {last['recall']:.2f}" if "recall" in last else ""))
     print(args.out)
     return 0
 

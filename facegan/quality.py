@@ -198,8 +198,8 @@ QUICK_N = 2_000  # faces of the quick metric a run logs while it trains
 
 
 class QuickMetric:
-    """The quick figure a training run logs every so many images (``TrainConfig.eval_every``): FID
-    and anime-FD of ``n`` faces of the EMA generator (seeded) against a seeded subset of ``n``
+    """The quick figure a training run logs every so many images (``TrainConfig.eval_every``): FID,
+    anime-FD and precision / recall (anime features) of ``n`` faces of the EMA generator (seeded) against a seeded subset of ``n``
     training images, whose features are computed at the first evaluation and kept. A quick check,
     for the curve of a run (``benchmarks/quality_curve.py``), not the 10k protocol."""
 
@@ -220,5 +220,6 @@ class QuickMetric:
             self._real = {"inception": self.inception.features(batches), "anime": self.anime.features(batches)}
         fake = list(sample_batches(model, self.n, self.seed))
         f_inc, f_anime = self.inception.features(fake), self.anime.features(fake)
+        precision, recall = metrics.precision_recall(self._real["anime"], f_anime)  # a collapse shows as low recall
         return {"fid": metrics.fid(self._real["inception"], f_inc), "anime_fd": metrics.fid(self._real["anime"], f_anime),
-                "n": self.n}
+                "precision": precision, "recall": recall, "n": self.n}

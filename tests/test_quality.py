@@ -125,14 +125,15 @@ def test_quality_curve_draws_runs_against_images_and_cpu_hours(tmp_path):
         run.mkdir()
         (run / "quality.jsonl").write_text("".join(json.dumps(
             {"step": k, "images_seen": 1000 * k, "cpu_hours": 0.1 * k * (i + 1), "fid": 100.0 - k, "anime_fd": 9.0 - k,
-             "n": 50}) + "\n" for k in range(1, 4)) + '{"cut by a cra')
+             "n": 50, **({"recall": 0.25 * k} if i else {})}) + "\n" for k in range(1, 4)) + '{"cut by a cra')
         runs.append(str(run))
     out = tmp_path / "curve.png"
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "quality_curve.py"), *runs, "--out", str(out),
                            "--labels", "a", "b"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "a: 3 points, last at 3,000 images / 0.30 CPU-h: FID 97.0, anime-FD 6.00" in done.stdout
-    assert Image.open(out).size[0] > 800
+    assert "b: 3 points, last at 3,000 images / 0.60 CPU-h: FID 97.0, anime-FD 6.00, recall 0.75" in done.stdout
+    assert Image.open(out).size[0] > 800 and Image.open(out).size[1] > 1000  # a third row: recall
     (tmp_path / "empty").mkdir()
     bad = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "quality_curve.py"), str(tmp_path / "empty")],
                          capture_output=True, text=True)

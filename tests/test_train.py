@@ -339,6 +339,7 @@ def test_a_run_logs_quick_quality_figures_for_its_curve(face_set, tmp_path):
     lines = [json.loads(x) for x in (out / "quality.jsonl").read_text().splitlines()]
     assert [r["step"] for r in lines] == [2, 4] and [r["images_seen"] for r in lines] == [8, 16]
     assert all(r["fid"] > 0 and r["anime_fd"] > 0 and r["n"] == 6 and r["cpu_hours"] > 0 for r in lines)
+    assert all(0 <= r["precision"] <= 1 and 0 <= r["recall"] <= 1 for r in lines)
     # the figures' own time (seconds each, Inception on the CPU) is not counted as the model's cost
     assert lines[-1]["cpu_hours"] * 3600 < sum(r["seconds"] for r in lines) / 4
     # resumed from step 2's checkpoint: the later line goes, as the loss log's do

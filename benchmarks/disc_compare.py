@@ -1,0 +1,134 @@
+"""Discriminators compared at equal CPU cost: quality against CPU-hours for each recipe, one run each.
+
+    python benchmarks/disc_compare.py dcgan --data ../shared/data/anime-faces-64 --out runs/disc-dcgan \\
+        [--cpu-minutes 25] [--eval-every 12800] [--eval-n 1000] [--recipes dcgan projected ...]
+
+Each recipe is a ``facegan train`` run on one thread (OMP_NUM_THREADS=1, nice) from random weights,
+logging quick figures every --eval-every images (FID, anime-FD, precision / recall in anime features,
+``facegan.quality.QuickMetric``). The run is stopped (SIGTERM: it saves a checkpoint) at the first
+figure logged past --cpu-minutes of its own CPU time (the figures' time is not counted), so that
+every curve ends at the same cost. A run folder that already holds a run is resumed up to the
+budget: a longer budget later continues the same runs. Then:
+
+- ``curve.png``: the runs' curves (``benchmarks/quality_curve.py``) against images and CPU-hours;
+- ``<recipe>.png``: 64 faces of each run's last checkpoint (seed 0), to look at (a collapse
+  shows there and in recall before FID notices);
+- ``results.md``: per recipe, images per CPU-second and the last figures.
+
+Quick figures compare recipes with each other; a bundled model's figure of record is the 10k
+protocol of ``benchmarks/quality.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.quality_curve import curves, plot  # noqa: E402
+from facegan.train import latest_checkpoint, read_json, read_jsonl  # noqa: E402
+
+PROJECTED = {"disc": "projected", "beta1": 0.0, "beta2": 0.99}  # Projected GAN's Adam (Sauer et al. 2021)
+RECIPES = {  # technique -> recipe name -> --model settings
+    "dcgan": {"dcgan": {}, "projected": PROJECTED, "projected-224": {**PROJECTED, "disc_resize": 224}},
+    "acgan": {"backbone": {}, "projected": {"disc": "projected", "beta1": 0.0, "beta2": 0.99}},
+    "stylegan": {"stylegan2": {}, "projected": {"disc": "projected"},
+                 "projected-224": {"disc": "projected", "disc_resize": 224}},
+}
+
+
+def train_to_budget(technique: str, recipe: dict, data: str, out: Path, budget_h: float, args) -> None:
+    """One run on one thread until a quick figure is logged past ``budget_h`` CPU-hours."""
+    done = read_jsonl(out / "quality.jsonl")
+    if done and done[-1].get("cpu_hours", 0) >= budget_h:
+        return
+    cmd = [sys.executable, "-m", "facegan", "train", technique, "--out", str(out), "--steps", "10000000",
+           "--eval-every", str(args.eval_every), "--eval-n", str(args.eval_n), "--quiet"]
+    if (out / "run.json").is_file():
+        cmd.append("--resume")
+    else:
+        cmd += ["--data", data, "--batch-size", str(args.batch_size), "--checkpoint-every", "200",
+                "--sample-every", "1000", "--device", "cpu"]
+        if recipe:
+            cmd += ["--model", json.dumps(recipe)]
+        if args.cpu_bf16:
+            cmd.append("--cpu-bf16")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "train.log", "a") as log:
+        proc = subprocess.Popen(["nice", "-n", "10", *cmd], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    try:
+        while proc.poll() is None:
+            time.sleep(5)
+            rows = read_jsonl(out / "quality.jsonl")
+            if rows and rows[-1].get("cpu_hours", 0) >= budget_h:
+                proc.send_signal(signal.SIGTERM)  # the trainer saves a checkpoint and exits
+                proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait()
+    if proc.returncode:
+        raise SystemExit(f"disc_compare: the {out.name} run failed (exit {proc.returncode}); see {out / 'train.log'}")
+
+
+def faces(technique: str, run: Path, picture: Path) -> None:
+    ckpt = latest_checkpoint(run)
+    subprocess.run([sys.executable, "-m", "facegan", "generate", technique, "--checkpoint", str(ckpt), "--seed", "0",
+                    "--count", "64", "--columns", "8", "--out", str(picture)], check=True, cwd=ROOT,
+                   capture_output=True)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("technique", choices=sorted(RECIPES))
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", type=Path, required=True, help="a folder: one run per recipe, the curve, the results")
+    p.add_argument("--recipes", nargs="+", help="default: all of the technique's (" +
+                   "; ".join(f"{t}: {', '.join(r)}" for t, r in RECIPES.items()) + ")")
+    p.add_argument("--cpu-minutes", type=float, default=25.0)
+    p.add_argument("--eval-every", type=int, default=12_800, help="images between quick figures")
+    p.add_argument("--eval-n", type=int, default=1000)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--cpu-bf16", action="store_true", help="bf16 autocast (faster where the CPU computes bf16)")
+    args = p.parse_args()
+    recipes = args.recipes or list(RECIPES[args.technique])
+    if unknown := [r for r in recipes if r not in RECIPES[args.technique]]:
+        raise SystemExit(f"disc_compare: no recipe {', '.join(unknown)} for {args.technique} "
+                         f"(known: {', '.join(RECIPES[args.technique])})")
+    runs = [args.out / r for r in recipes]
+    for name, run in zip(recipes, runs):
+        print(f"{name}: training to {args.cpu_minutes:g} CPU-minutes in {run}", flush=True)
+        train_to_budget(args.technique, RECIPES[args.technique][name], args.data, run, args.cpu_minutes / 60, args)
+        faces(args.technique, run, args.out / f"{name}.png")
+    plot(curves(runs), recipes, args.out / "curve.png",
+         f"{args.technique}: discriminators at equal CPU cost (one thread; quick figures, {args.eval_n} faces)")
+    lines = ["| recipe | --model | images | CPU-hours | images per CPU-s | FID (quick) | anime-FD (quick) | "
+             "precision | recall |", "|---|---|---|---|---|---|---|---|---|"]
+    hardware = "this machine"
+    for name, run in zip(recipes, runs):
+        last = read_jsonl(run / "quality.jsonl")[-1]
+        status = read_json(run / "status.json") or {}
+        rate = last["images_seen"] / max(last["cpu_hours"] * 3600, 1e-9)
+        lines.append(f"| {name} | `{json.dumps(RECIPES[args.technique][name])}` | {last['images_seen']:,} | "
+                     f"{last['cpu_hours']:.2f} | {rate:.1f} | {last['fid']:.1f} | {last['anime_fd']:.2f} | "
+                     f"{last.get('precision', float('nan')):.2f} | {last.get('recall', float('nan')):.2f} |")
+        hardware = status.get("hardware") or hardware
+    text = (f"{args.technique}, {args.cpu_minutes:g} CPU-minutes per recipe on {hardware}, batch "
+            f"{args.batch_size}, quick figures of {args.eval_n} faces vs {args.eval_n} training images\n\n"
+            + "\n".join(lines) + "\n")
+    (args.out / "results.md").write_text(text)
+    print(text + str(args.out / "curve.png"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
