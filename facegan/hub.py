@@ -15,7 +15,6 @@ a further bundled checkpoint that the app lists beside the default.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import re
@@ -30,18 +29,15 @@ from urllib.parse import urlparse
 import torch
 from safetensors.torch import load_file, save_file
 
-from facegan import models
+from facegan import convert, models
 from facegan.checks import quote
+from facegan.files import CheckpointError, sha256_of  # noqa: F401 (hub.CheckpointError, hub.sha256_of: API)
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 CARD_NAME = "README.md"
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / "checkpoints" / "manifest.json"
-
-
-class CheckpointError(ValueError):
-    """A checkpoint reference that cannot be loaded; the message says why."""
 
 
 # ----------------------------------------------------------------------------- save / load
@@ -219,14 +215,6 @@ def _dequantize(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 # ----------------------------------------------------------------------------- the Hub
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # The Hub's rule for a namespace or repo name: letters, digits, "_", "-", ".", beginning and ending
@@ -422,8 +410,6 @@ def download_foreign(repo_id: str, revision: str, filename: str, technique: str 
     """
     from filelock import FileLock, Timeout
 
-    from facegan import convert
-
     spec = f"{repo_id}@{revision}:{filename}"
     candidates = convert.file_converters(filename, technique)
     if not candidates:
@@ -476,8 +462,6 @@ def download_foreign(repo_id: str, revision: str, filename: str, technique: str 
 
 
 def _no_converter(spec: str, filename: str, technique: str | None) -> str:
-    from facegan import convert
-
     suffix = Path(filename).suffix.lower() or "(none)"
     known = "; ".join(f"{c.technique} from {', '.join(c.suffixes)}" for c in convert.FILE_CONVERTERS)
     if technique is not None and not any(c.technique == technique for c in convert.FILE_CONVERTERS):

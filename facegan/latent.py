@@ -88,6 +88,23 @@ def hex_to_floats(text: str, n: int, what: str = "a W code") -> torch.Tensor:
     return torch.from_numpy(a)
 
 
+# A StyleGAN face's code (facegan.studio, facegan.project): a seed's or z code (no prefix), a point
+# in W ("w:" and w_dim float16 values as hex) or a W+ latent ("wp:" and num_ws x w_dim of them).
+SPACES = {"z": "", "w": "w:", "w+": "wp:"}  # what a code names, and its prefix
+MAX_WPLUS_VALUES = 4096  # num_ws x w_dim of a W+ code (the CPU preset: 10 x 128 at 64 px); more: a file
+
+
+def latent_code(values: torch.Tensor, num_ws: int, w_dim: int) -> str | None:
+    """A projected face's code: a point in W, (w_dim,) or (1, w_dim) -> ``w:<hex>``; a W+
+    latent (num_ws, w_dim) -> ``wp:<hex>``, None when it has more than MAX_WPLUS_VALUES values.
+    The values are rounded to float16 (``floats_to_hex``): the code draws those."""
+    if values.numel() == w_dim:
+        return SPACES["w"] + floats_to_hex(values)
+    if values.numel() != num_ws * w_dim:
+        raise ValueError(f"a latent of this checkpoint is (1 or {num_ws}, {w_dim}), not {tuple(values.shape)}")
+    return SPACES["w+"] + floats_to_hex(values) if values.numel() <= MAX_WPLUS_VALUES else None
+
+
 def code_to_z(code: str, nz: int = 16, prior: str = "uniform") -> torch.Tensor:
     """A hex code -> (nz,) latent of ``prior`` (in [-1, 1] for the uniform one)."""
     return bytes_to_z(code_to_bytes(code, nz), prior)

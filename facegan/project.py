@@ -33,7 +33,7 @@ reconstruction with the optimised maps, and the latent file keeps them.
 The kept latent is rounded to float16 (what its code holds) before its picture is drawn, so
 ``Projection.picture`` is the code's picture, bit for bit (``Studio.face(code)`` in float32;
 ``Studio.project`` draws it in its own dtype). A W+ latent has a code when it has at most
-``studio.MAX_WPLUS_VALUES`` values (the CPU preset's 10 x 128); a larger one lives in its file.
+``latent.MAX_WPLUS_VALUES`` values (the CPU preset's 10 x 128); a larger one lives in its file.
 
 ``save(projection, folder)`` writes latent.safetensors + latent.json, projection.png (input |
 projection), projection.mp4 (the optimisation, input | the face at every k-th step) and code.txt.
@@ -59,8 +59,7 @@ from PIL import Image
 from facegan import checks, faces, metrics
 from facegan import images as img_lib
 from facegan.checks import InputError, quote
-from facegan.latent import floats_to_hex, hex_to_floats
-from facegan.studio import latent_code
+from facegan.latent import floats_to_hex, hex_to_floats, latent_code
 
 SPACES = ("w", "w+")
 PIXEL_LOSSES = ("l2", "l1")

@@ -61,11 +61,10 @@ from facegan import images as img_lib
 from facegan.checks import InputError, quote
 from facegan.directions import Directions, LabelledDirections, normalise_name, sefa
 from facegan.directions import labelled as fit_labelled
+from facegan.latent import MAX_WPLUS_VALUES, SPACES, latent_code
 
 MODES = ("lerp-w", "slerp-z")  # interpolation: linear in W (any code), spherical in Z (z codes without variations)
 NOISE_MODES = ("const", "random", "none")
-SPACES = {"z": "", "w": "w:", "w+": "wp:"}  # what a code names, and its prefix
-MAX_WPLUS_VALUES = 4096  # num_ws x w_dim of a W+ code (the CPU preset: 10 x 128 at 64 px); more: a file
 _VARIATION_CHARS = 58  # "+" 19 digits ":" 4 digits ":" 32 characters
 # the longest code: a W+ code's prefix and 4 hex digits per value, and 32 variation parts (a z code is at
 # most 2 * 1024 digits, a W code 4 * 1024)
@@ -87,17 +86,6 @@ class Code(NamedTuple):
     @property
     def text(self) -> str:
         return SPACES[self.space] + self.hex + "".join(f"+{s}:{i}:{_number(step)}" for s, i, step in self.steps)
-
-
-def latent_code(values: torch.Tensor, num_ws: int, w_dim: int) -> str | None:
-    """A projected face's code: a point in W, (w_dim,) or (1, w_dim) -> ``w:<hex>``; a W+
-    latent (num_ws, w_dim) -> ``wp:<hex>``, None when it has more than MAX_WPLUS_VALUES values.
-    The values are rounded to float16 (``latent.floats_to_hex``): the code draws those."""
-    if values.numel() == w_dim:
-        return SPACES["w"] + latent.floats_to_hex(values)
-    if values.numel() != num_ws * w_dim:
-        raise ValueError(f"a latent of this checkpoint is (1 or {num_ws}, {w_dim}), not {tuple(values.shape)}")
-    return SPACES["w+"] + latent.floats_to_hex(values) if values.numel() <= MAX_WPLUS_VALUES else None
 
 
 def _number(x: float) -> str:

@@ -136,7 +136,6 @@ def test_acgan_with_a_projected_d_trains_and_classifies(tmp_path):
     the auxiliary classifier on the projected features; it trains and its D reads classes."""
     from conftest import make_faces
 
-    from facegan import data
     from facegan.models import acgan
     from facegan.train import TrainConfig, Trainer
 

@@ -52,7 +52,7 @@ import torch
 from facegan import latent
 from facegan.convert import common
 from facegan.convert.common import load_data_only, state_dict_of
-from facegan.hub import CheckpointError
+from facegan.files import CheckpointError
 from facegan.models import acgan
 
 SOURCE = "gitlimlab/ACGAN-PyTorch"

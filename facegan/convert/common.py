@@ -8,8 +8,7 @@ from pathlib import Path
 
 import torch
 
-from facegan import hub
-from facegan.hub import CheckpointError
+from facegan.files import CheckpointError, sha256_of
 
 _PICKLED = re.compile(r"GLOBAL ([\w.]+)")  # torch names the first refused global in a few wordings
 
@@ -63,8 +62,8 @@ def provenance(source: str, g_path: str | Path, d_path: str | Path | None, untra
     g, d = names
     return {"converted_from": {
         "source": source,
-        g: Path(g_path).name, f"{g}_sha256": hub.sha256_of(g_path),
+        g: Path(g_path).name, f"{g}_sha256": sha256_of(g_path),
         d: Path(d_path).name if d_path else None,
-        f"{d}_sha256": hub.sha256_of(d_path) if d_path else None,
+        f"{d}_sha256": sha256_of(d_path) if d_path else None,
         "discriminator": "converted" if d_path else f"untrained (freshly initialised: {untrained})",
     }}

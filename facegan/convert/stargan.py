@@ -48,7 +48,7 @@ import torch
 
 from facegan.convert import common
 from facegan.convert.common import load_data_only, state_dict_of
-from facegan.hub import CheckpointError
+from facegan.files import CheckpointError
 from facegan.labels import BINARY, CATEGORICAL, DatasetLabels, Group, LabelError, LabelSpec
 from facegan.models import stargan
 

@@ -114,7 +114,7 @@ import torch
 from facegan import latent
 from facegan.convert import common
 from facegan.convert.common import load_data_only
-from facegan.hub import CheckpointError
+from facegan.files import CheckpointError
 from facegan.models import stylegan
 
 ROSINALITY = "rosinality/stylegan2-pytorch"

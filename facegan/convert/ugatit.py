@@ -53,9 +53,8 @@ from pathlib import Path
 
 import torch
 
-from facegan import hub
 from facegan.convert.common import load_data_only, state_dict_of
-from facegan.hub import CheckpointError
+from facegan.files import CheckpointError, sha256_of
 from facegan.models import ugatit
 
 SOURCE = "znxlwm/UGATIT-pytorch"
@@ -231,7 +230,7 @@ def provenance(path: str | Path, model: ugatit.Model) -> dict:
     """What ``config.json`` records about the source (``hub.save_pretrained(extra_config=...)``)."""
     return {"converted_from": {
         "source": SOURCE,
-        "file": Path(path).name, "sha256": hub.sha256_of(path),
+        "file": Path(path).name, "sha256": sha256_of(path),
         "variant": "light" if model.config.light else "full",
         "discriminators": "converted" if model.config.discriminators else "not included (generator-only)",
     }}

@@ -23,21 +23,24 @@ kernel flipped, so which layers are fused is part of the model (a file trained w
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from facegan.models.stylegan import (
+from facegan.models.stylegan_layers import (
     NOISE_MODES,
     SQRT2,
-    Config,
     Conv2dLayer,
     FullyConnectedLayer,
     blur,
     channels,
     random_noise,
 )
+
+if TYPE_CHECKING:  # a type only: stylegan builds this module's network, not the other way round
+    from facegan.models.stylegan import Config
 
 FUSED_MIN_RES = 128  # up-sampling convs at this resolution and above are fused (TF StyleGAN's "auto")
 
