@@ -32,7 +32,7 @@ from facegan.train import latest_checkpoint, read_json, read_jsonl
 
 def default_data(technique: str = "dcgan") -> str:
     """The technique's usual data set when this machine has it (its name under the data root), else empty."""
-    name = getattr(models.get(technique), "default_data", None)
+    name = models.spec(technique).default_data
     return name if name and data_lib.data_set(name) else ""
 
 
@@ -118,10 +118,10 @@ def default_model_config(technique: str) -> str:
     """The technique's Config as JSON, less the fields read from the data (StarGAN's labels) and
     those a preset fills (StyleGAN's sizes, None by default): a form that pinned the CPU preset's
     widths would quietly keep them when the user changes "preset"."""
-    module = models.get(technique)
-    from_preset = {f.name for f in dataclasses.fields(module.Config) if f.default is None}
-    fields = dataclasses.asdict(module.Config())
-    skip = set(getattr(module, "data_fields", ())) | from_preset
+    spec = models.spec(technique)
+    from_preset = {f.name for f in dataclasses.fields(spec.Config) if f.default is None}
+    fields = dataclasses.asdict(spec.Config())
+    skip = set(spec.data_fields) | from_preset
     return json.dumps({k: v for k, v in fields.items() if k not in skip})
 
 
@@ -165,12 +165,12 @@ def start(technique: str, data: str, steps: float, batch_size: float, out: str, 
     eval_every = checks.whole(eval_every, "quick figure every", 0, 10**12)
     extra, data_path = (["--eval-every", str(eval_every)] if eval_every else []), None
     if not resume:
-        module = models.get(technique)
+        spec = models.spec(technique)
         overrides = checks.json_object(model_config, "model config")
-        data_path = serving.resolve_data(data, getattr(module, "data_separator", None))
+        data_path = serving.resolve_data(data, spec.data_separator)
         read = models.read_from_data(technique, data_path, overrides)
         try:
-            cfg = module.Config(**{**read, **overrides})  # unknown or bad fields are refused here, not in the job
+            cfg = spec.Config(**{**read, **overrides})  # unknown or bad fields are refused here, not in the job
         except (ValueError, TypeError) as e:
             raise serving.refuse(f"model config is not valid for {technique}: {e}") from None
         if overrides:
@@ -248,7 +248,7 @@ def class_fields(technique: str, data: str, group: str, top_k, model_config: str
 def check_folders(technique: str, data: str, cfg) -> None:
     """A technique that takes one folder per data set (StarGAN: joined by os.pathsep) gets as many
     as its label spec names; refused here rather than in the job."""
-    sep = getattr(models.get(technique), "data_separator", None)
+    sep = models.spec(technique).data_separator
     spec = getattr(cfg, "labels", None)
     if not (sep and spec is not None and (data or "").strip()):
         return
@@ -312,7 +312,7 @@ def form_of(out: str, resume: bool = True):
     if not run:
         return [gr.skip()] * 4 + [folder.name, resume]
     tc = run["train_config"]
-    sep = getattr(models.get(run["technique"]), "data_separator", None) or "\n"
+    sep = models.spec(run["technique"]).data_separator or "\n"
     data = sep.join(serving.public(p) for p in str(run["data"]).split(sep) if p)
     return (run["technique"], data, tc["steps"], tc["batch_size"], folder.name, resume)
 
@@ -350,7 +350,7 @@ def render(enabled: bool = True):
                                    info="an existing run: fills the form and ticks Resume")
     with gr.Row():
         steps = gr.Number(5000, label="Steps", precision=0, minimum=1)
-        batch = gr.Number(64, label="Batch size", precision=0, minimum=1)
+        batch = gr.Number(models.spec("dcgan").batch_size, label="Batch size", precision=0, minimum=1)
         gpus = gr.Number(max(1, visible_gpus()), label="GPUs (the batch size is split over them)", precision=0, minimum=1,
                          maximum=max(1, visible_gpus()), visible=visible_gpus() > 1)
         resume = gr.Checkbox(False, label="Resume the run from its last checkpoint")
@@ -404,10 +404,10 @@ def render(enabled: bool = True):
     timer.tick(status, [job_out], [state, sample, plot], api_visibility="private", show_progress="hidden")
     timer.tick(quality_of, [job_out], curve, api_visibility="private", show_progress="hidden")
     state.change(describe, state, summary, api_visibility="private", queue=False, show_progress="hidden")
-    technique.input(lambda t: (new_out(t), False, default_model_config(t), default_data(t),
+    technique.input(lambda t: (new_out(t), False, default_model_config(t), default_data(t), models.spec(t).batch_size,
                                gr.update(visible=t == "acgan"), None,
                                gr.Dropdown(choices=start_from_choices(t), value="")),
-                    technique, [out, resume, model_config, data, class_row, continue_run, start_from],
+                    technique, [out, resume, model_config, data, batch, class_row, continue_run, start_from],
                     api_visibility="private", queue=False).then(
         class_fields, [technique, data, group, top_k, model_config], [model_config, group, classes_info],
         api_visibility="private", queue=False)

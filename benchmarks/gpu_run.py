@@ -396,15 +396,12 @@ def speed_phase(args, data_root: Path, device, log: Log, deadline: float) -> tup
         labels = json.dumps(cfg.labels.to_dict()) if technique == "stargan" else None
         key = (technique if technique in ("stargan", "ugatit") else "images", cfg.image_size, labels)
         if key not in cache:
-            module = models.get(technique)
             path = selfie if technique == "ugatit" else anime
-            cache[key] = (module.load_data(path, cfg) if hasattr(module, "load_data")
-                          else data_lib.load_folder(path, cfg.image_size))
+            cache[key] = models.spec(technique).load_data(path, cfg)
         return cache[key]
 
     def config(technique: str, given: dict):
-        module = models.get(technique)
-        return module.Config(**{**models.read_from_data(technique, str(anime), given), **given})
+        return models.spec(technique).Config(**{**models.read_from_data(technique, str(anime), given), **given})
 
     def facegan(technique: str, given: dict, batch: int) -> dict:
         cfg = config(technique, given)

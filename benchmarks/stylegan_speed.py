@@ -137,7 +137,7 @@ def bench_train(cfg: stylegan.Config, args, device: torch.device) -> list[tuple[
         runs = runs[1:]  # the Trainer's default there
     torch.manual_seed(0)
     real = torch.rand(args.batch_size, 3, cfg.image_size, cfg.image_size, device=device) * 2 - 1
-    channels_last = device.type == "cuda" or stylegan.CPU_CHANNELS_LAST  # as the Trainer
+    channels_last = device.type == "cuda" or stylegan.TECHNIQUE.cpu_channels_last  # as the Trainer
     if channels_last:
         real = real.contiguous(memory_format=torch.channels_last)
     out = []
@@ -180,8 +180,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's)")
     p.add_argument("--float32", action="store_true", help="exact float32 (else bf16 autocast where native)")
     p.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, of {', '.join(PARTS)} (default all)")
-    p.add_argument("--batch-size", type=int, default=stylegan.default_batch_size,
-                   help=f"training batch (default {stylegan.default_batch_size}, the module's)")
+    p.add_argument("--batch-size", type=int, default=stylegan.TECHNIQUE.batch_size,
+                   help=f"training batch (default {stylegan.TECHNIQUE.batch_size}, the technique's)")
     p.add_argument("--steps", type=int, default=16, help="training steps per timed window (default 16: one R1 step "
                    "and four path-length steps in each)")
     p.add_argument("--windows", type=int, default=3, help="timed training windows; the median is shown (default 3)")

@@ -19,13 +19,11 @@ def _train(args) -> int:
 
     if args.gpus and args.gpus > 1 and not distributed.launched():
         return _launch(args.argv, args.gpus)
-    module = models.get(args.technique)
+    technique = models.spec(args.technique)
     if not args.resume and not args.data:
         raise ValueError("--data is required (an image folder), unless --resume continues a run")
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
                  if getattr(args, f.name, None) is not None}
-    if not args.resume and args.batch_size is None and hasattr(module, "default_batch_size"):
-        overrides["batch_size"] = module.default_batch_size  # e.g. 1 for U-GAT-IT, as the paper
     if args.resume and args.model:  # the same settings again are fine; others would be silently lost
         saved = (read_json(Path(args.out) / "run.json") or {}).get("model_config", {})
         if other := sorted(k for k, v in args.model.items() if saved.get(k, v) != v or k not in saved):
@@ -34,10 +32,10 @@ def _train(args) -> int:
     given = dict(args.model or {})
     if args.init and not args.resume:  # the exported model's config, then --model's changes
         from facegan import hub
-        fields = {f.name for f in dataclasses.fields(module.Config)}
+        fields = {f.name for f in dataclasses.fields(technique.Config)}
         given = {k: v for k, v in hub.read_config(hub.resolve(args.init, args.technique)).items() if k in fields
                  and k != "discriminators"} | given
-    model_cfg = None if args.resume else module.Config(**{**models.read_from_data(args.technique, args.data, given), **given})
+    model_cfg = None if args.resume else technique.Config(**{**models.read_from_data(args.technique, args.data, given), **given})
     trainer = Trainer(args.technique, args.data, args.out, model_cfg, cfg, resume=args.resume, init=args.init,
                       changes=overrides if args.resume else None)
     start = trainer.step
@@ -53,7 +51,8 @@ def _train(args) -> int:
     if trainer.main:
         where = trainer.device if distributed.world_size() == 1 else f"{distributed.world_size()} processes ({trainer.device})"
         print(f"training {args.technique} on {len(trainer.data)} images ({len(trainer.data.skipped)} unreadable "
-              f"skipped) from {trainer.data_name} on {where}, step {start} -> {trainer.cfg.steps}", file=sys.stderr)
+              f"skipped) from {trainer.data_name} on {where}, batch {trainer.cfg.batch_size}, step {start} -> "
+              f"{trainer.cfg.steps}", file=sys.stderr)
     try:
         last = trainer.run(progress)
     finally:
@@ -649,7 +648,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, help="output folder: checkpoints, samples, metrics, status")
     t.add_argument("--steps", type=arg_whole("steps", 1, checks.MAX_STEPS), help="total steps (default 10000)")
     t.add_argument("--batch-size", type=arg_whole("batch-size", 1, checks.MAX_BATCH), dest="batch_size",
-                   help="default 128 (dcgan), 1 (ugatit), 16 (stargan), 64 (acgan)")
+                   help="default: the technique's own (the paper's or the official batch; the run's first line says it)")
     t.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     t.add_argument("--init", help="start from an exported model (a checkpoint folder, a bundled name's folder or "
                                   "'<hub repo>@<revision>'): its G, EMA and D when it has one; fresh optimisers")

@@ -168,13 +168,13 @@ def load_folder(folder: str | os.PathLike, device: str | torch.device = "cpu") -
     raw = read_config(folder)
     technique = raw.get("technique")
     try:
-        module = models.get(technique)
+        spec = models.spec(technique)
     except ValueError as e:
         raise CheckpointError(f"{folder / CONFIG_NAME}: {e}") from e
-    fields = {f.name for f in dataclasses.fields(module.Config)}
+    fields = {f.name for f in dataclasses.fields(spec.Config)}
     try:
-        cfg = module.Config(**{k: v for k, v in raw.items() if k in fields})
-        model = module.Model(cfg)
+        cfg = spec.Config(**{k: v for k, v in raw.items() if k in fields})
+        model = spec.Model(cfg)
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{folder / CONFIG_NAME} is not a valid {technique} config: {e}") from e
     weights = folder / WEIGHTS_NAME

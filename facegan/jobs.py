@@ -87,7 +87,7 @@ def start(technique: str, data: str | os.PathLike | None, out: str | os.PathLike
         if not data:
             raise JobError("choose a data folder")
         try:
-            check = getattr(models.get(technique), "check_data", data_lib.check_folder)
+            check = models.spec(technique).check_data
             n_images = check(data)
         except data_lib.DataError as e:
             raise JobError(str(e)) from e
@@ -121,7 +121,7 @@ def resolve_data(technique: str, data: str | os.PathLike) -> str:
     """The data argument as absolute paths (the job runs in another folder): one folder, or, for
     a technique that takes several joined by its ``data_separator`` (StarGAN: os.pathsep, one
     per data set), each of them."""
-    sep = getattr(models.get(technique), "data_separator", None)
+    sep = models.spec(technique).data_separator
     if not sep:
         return str(Path(data).resolve())
     return sep.join(str(Path(part).resolve()) for part in str(data).split(sep) if part)

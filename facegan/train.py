@@ -41,7 +41,7 @@ from facegan.images import save_grid
 @dataclass
 class TrainConfig:
     steps: int = 10_000
-    batch_size: int = 128
+    batch_size: int | None = None  # None: the technique's (Technique.batch_size)
     seed: int = 0
     log_every: int = 50  # also how often the NaN guard looks (a host sync)
     log_seconds: float = 10.0  # ... and at least this often, so slow runs show progress
@@ -52,7 +52,7 @@ class TrainConfig:
     device: str = "auto"  # "auto" = cuda when available
     amp: bool = True  # bf16 autocast on GPU
     cpu_amp: bool = False  # bf16 autocast on the CPU too: ~1.6x faster StarGAN steps on a 2-core x86 CPU
-    channels_last: bool = True  # on GPU, and on the CPU for a technique whose module sets CPU_CHANNELS_LAST
+    channels_last: bool = True  # on GPU, and on the CPU for a technique that declares cpu_channels_last
     compile: bool = False  # torch.compile G and D (GPU)
     flip: bool = True  # random horizontal mirror
     n_samples: int = 64  # faces in each sample grid
@@ -250,12 +250,12 @@ class Trainer:
         """``changes`` (with ``resume``): settings of ``RESUME_CHANGES`` given again, e.g. a longer run or
         quality figures it did not log before; a resumed run otherwise keeps its saved configs."""
         self.out = Path(out)
-        self.module = models.get(technique)
+        self.spec = models.spec(technique)
         run = read_json(self.out / "run.json") if resume else None
         if resume and run is None:
             raise FileNotFoundError(f"nothing to resume in {self.out}: no run.json")
         if run:  # the saved configs win, except the length of the run and how it reports
-            model_config = self.module.Config(**run["model_config"])
+            model_config = self.spec.Config(**run["model_config"])
             changes = dict(changes or {}) | ({"steps": cfg.steps} if cfg else {})
             saved = run["train_config"]
             if fixed := sorted(k for k, v in changes.items() if k not in RESUME_CHANGES and saved.get(k, v) != v):
@@ -264,7 +264,9 @@ class Trainer:
             cfg = TrainConfig(**{**run["train_config"], **changes})
             data = data if _in_memory(data) else (data or run["data"])
         self.cfg = cfg or TrainConfig()
-        self.model_config = model_config or self.module.Config()
+        if self.cfg.batch_size is None:
+            self.cfg = dataclasses.replace(self.cfg, batch_size=self.spec.batch_size)
+        self.model_config = model_config or self.spec.Config()
         self.technique = technique
         self.device = distributed.init(self.cfg.device) if distributed.launched() else pick_device(self.cfg.device)
         self.main = distributed.is_main()  # the rank that writes
@@ -277,19 +279,17 @@ class Trainer:
 
         self.write_phase(f"building the model ({len(self.data)} images read)")
         torch.manual_seed(self.cfg.seed)
-        self.model = self.module.Model(self.model_config).to(self.device)
+        self.model = self.spec.Model(self.model_config).to(self.device)
         # oneDNN's fast path on the CPU too for some nets (StyleGAN: 1.9x per step), not for all
         self.channels_last = self.cfg.channels_last and (
-            self.device.type == "cuda" or getattr(self.module, "CPU_CHANNELS_LAST", False))
+            self.device.type == "cuda" or self.spec.cpu_channels_last)
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
         self.ema = EMA(self.model.generator, self.cfg.ema_decay)
         if distributed.world_size() > 1:
             distributed.global_batchnorm(self.model)  # after the EMA copy: it never trains
-        self.step_fn = self.module.TrainStep(self.model, self.model_config)
-        make_batches = getattr(self.module, "batches", None)  # a technique with other data says how to batch it
-        batches = (make_batches(self.data, self.cfg, self.model_config, self.device) if make_batches else
-                   data_lib.Batches(self.data, self.cfg.batch_size, self.cfg.seed, self.device, self.cfg.flip))
+        self.step_fn = self.spec.TrainStep(self.model, self.model_config)
+        batches = self.spec.batches(self.data, self.cfg, self.model_config, self.device)
         # the global batch of the step, then this rank's part of it
         self.batches = batches if local_batch == self.cfg.batch_size else (
             lambda step: tuple(distributed.shard(t) for t in batches(step)))
@@ -357,10 +357,7 @@ class Trainer:
                 self.run_info[f"init_{key}"] = card[key]
 
     def load_data(self, path) -> data_lib.ImageSet:
-        size = self.model_config.image_size
-        if hasattr(self.module, "load_data"):
-            return self.module.load_data(path, self.model_config, limit=self.cfg.limit or None)
-        return data_lib.load_folder(path, size, limit=self.cfg.limit or None)
+        return self.spec.load_data(path, self.model_config, limit=self.cfg.limit or None)
 
     def autocast(self):
         if self.device.type == "cuda" and self.cfg.amp:

@@ -1,16 +1,21 @@
-"""The registry of techniques: a name -> its module (Config, Generator, Discriminator, Model, TrainStep)."""
+"""The registry of techniques: a name -> its module, which declares ``TECHNIQUE``, a ``Technique``:
+what it is made of (Config, Model, TrainStep) and what the trainer, the CLI, the app and the API read
+about it (its data, its defaults). Callers read these fields; nothing probes a module for optional
+attributes. A new technique is a module with a ``TECHNIQUE`` and a line in ``TECHNIQUES``, or, from
+another package, an entry point (``discover``; tests/test_new_technique.py builds one)."""
 
 from __future__ import annotations
 
 import contextlib
 import importlib
-import inspect
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
 
 import torch
+
+from facegan import data as data_lib
 
 TECHNIQUES = {
     "dcgan": "facegan.models.dcgan",
@@ -21,28 +26,82 @@ TECHNIQUES = {
 }
 
 
+def load_images(path, cfg, limit: int | None = None) -> data_lib.ImageSet:
+    """An unlabelled image folder at the model's ``image_size`` (``Technique.load_data``'s default)."""
+    return data_lib.load_folder(path, cfg.image_size, limit=limit)
+
+
+def image_batches(data: data_lib.ImageSet, train_cfg, cfg, device) -> data_lib.Batches:
+    """Shuffled batches of images, each ``(images (B, 3, S, S) in [-1, 1], None)`` (``Technique.batches``'s default)."""
+    return data_lib.Batches(data, train_cfg.batch_size, train_cfg.seed, device, train_cfg.flip)
+
+
+@dataclass(frozen=True)
+class Technique:
+    """A technique's declaration (its module's ``TECHNIQUE``). One default per setting: the CLI, the
+    Training tab, the API and the trainer all read ``batch_size`` and ``default_data`` from here."""
+
+    name: str  # the registry name: CLI verbs, config.json, the app's tabs
+    Config: type  # a dataclass; every field checked when built; also the training settings
+    Model: type  # what a checkpoint holds: nn.Module(config) with .generator (and D unless exported without)
+    TrainStep: type  # TrainStep(model, config)(batch, autocast) -> {loss name: tensor}
+    default_data: str  # its data set under facegan.data.data_root()
+    batch_size: int  # a new run's batch when none is given
+    check_data: Callable[[str], int] = data_lib.check_folder  # cheap check before a job: images, or DataError
+    load_data: Callable = load_images  # (path, config, limit) -> the data set the trainer holds
+    batches: Callable = image_batches  # (data, train config, config, device) -> batch(step) -> tensors
+    data_fields: tuple[str, ...] = ()  # Config fields read from the data when a run does not give them ...
+    data_config: Callable[[str, Mapping], dict] | None = None  # ... by data_config(path, given)
+    data_separator: str | None = None  # --data may join several folders with it (StarGAN: one per data set)
+    cpu_channels_last: bool = False  # the trainer keeps G and D channels_last on the CPU too (oneDNN's fast path)
+
+
+ENTRY_POINTS = "facegan.techniques"  # another package's techniques: [project.entry-points."facegan.techniques"]
+
+
+def register(name: str, module_path: str) -> None:
+    """Add a technique (a module with ``TECHNIQUE``) under ``name``, in this process: after this
+    the trainer, ``hub.load`` and the app know it. An installed package declares its techniques as
+    entry points instead (``discover``), which every process, a training job's too, reads."""
+    TECHNIQUES[name] = module_path
+
+
+def discover() -> None:
+    """Add the techniques installed packages declare under the entry-point group ``ENTRY_POINTS``
+    (``name = "package.module"``); a built-in name is never replaced."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINTS):
+        TECHNIQUES.setdefault(ep.name, ep.value)
+
+
+discover()
+
+
 def get(name: str | None) -> ModuleType:
     if name not in TECHNIQUES:
         raise ValueError(f"unknown technique {name!r}; known: {', '.join(TECHNIQUES)}")
     return importlib.import_module(TECHNIQUES[name])
 
 
+def spec(name: str | None) -> Technique:
+    """The declaration of technique ``name``."""
+    return get(name).TECHNIQUE
+
+
 def technique_of(model) -> str:
     """The registry name of a technique's ``Model`` instance."""
-    return importlib.import_module(type(model).__module__).technique
+    return importlib.import_module(type(model).__module__).TECHNIQUE.name
 
 
 def read_from_data(technique: str, data: str | None, given: dict) -> dict:
-    """Config fields a technique reads from its data (``data_config``: StarGAN's labels from the
-    folders, AC-GAN's classes) for a new run whose ``given`` overrides leave some of them out; {}
-    otherwise. A ``data_config`` of two parameters also sees ``given`` (AC-GAN's group and top_k)."""
-    module = get(technique)
-    fields = getattr(module, "data_fields", ())
-    if not hasattr(module, "data_config") or not (data or "").strip() or all(f in given for f in fields):
+    """Config fields a technique reads from its data (``Technique.data_config``: StarGAN's labels
+    from the folders, AC-GAN's classes and group) for a new run whose ``given`` overrides leave
+    some of them out; {} otherwise."""
+    t = spec(technique)
+    if t.data_config is None or not (data or "").strip() or all(f in given for f in t.data_fields):
         return {}
-    if len(inspect.signature(module.data_config).parameters) > 1:
-        return module.data_config(data, given)
-    return module.data_config(data)
+    return t.data_config(data, given)
 
 
 def inference_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype:

@@ -48,13 +48,9 @@ from facegan import data as data_lib
 from facegan import distributed, latent
 from facegan.labels import ANIME_EYES, ANIME_HAIR, DatasetLabels, Group, LabelError, LabelSpec
 from facegan.latent import PRIORS
+from facegan.models import Technique
 from facegan.models.config_checks import BETA, LR, MAX_NAME, MAX_SIZE, MAX_WIDTH, WEIGHT, check_fields, refuse
 from facegan.models.projected import hinge_d, hinge_g
-
-technique = "acgan"
-default_data = "anime-faces-64"  # under facegan.data.data_root(): hair and eye colours
-default_batch_size = 64
-data_fields = ("classes",)  # Config fields that data_config reads from the data when a run does not give them
 
 BACKBONES = ("dcgan", "resnet")  # the article's two, at 64x64
 PAPER = "paper"  # the paper's own ImageNet / CIFAR-10 nets (gitlimlab/ACGAN-PyTorch's), at 128 or 32 px
@@ -635,3 +631,9 @@ class TrainStep:
     def load_state_dict(self, state: dict) -> None:
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
+
+
+TECHNIQUE = Technique("acgan", Config, Model, TrainStep,
+                      default_data="anime-faces-64",  # hair and eye colours
+                      batch_size=64, check_data=check_data, load_data=load_data, batches=batches,
+                      data_fields=("classes",), data_config=data_config)

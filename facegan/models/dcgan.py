@@ -20,11 +20,10 @@ from torch import nn
 from facegan import distributed, latent
 from facegan.latent import PRIORS
 from facegan.losses import feature_matching
+from facegan.models import Technique
 from facegan.models.config_checks import BETA, LR, MAX_SIZE, MAX_WIDTH, WEIGHT, check_fields, refuse
 
-technique = "dcgan"
 DISCRIMINATORS = ("dcgan", "projected")
-default_data = "anime-faces-64"  # under facegan.data.data_root()
 
 
 @dataclass
@@ -239,3 +238,6 @@ class TrainStep:
     def load_state_dict(self, state: dict) -> None:
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
+
+
+TECHNIQUE = Technique("dcgan", Config, Model, TrainStep, default_data="anime-faces-64", batch_size=128)  # the paper's batch

@@ -28,14 +28,10 @@ from facegan import data as data_lib
 from facegan import distributed
 from facegan.labels import CATEGORICAL, LabelSpec, anime_labels
 from facegan.losses import gradient_penalty
+from facegan.models import Technique
 from facegan.models.config_checks import BETA, LR, MAX_SIZE, MAX_WIDTH, WEIGHT, check_fields, refuse
 
-technique = "stargan"
-default_data = "anime-faces-64"  # under facegan.data.data_root(): hair and eye colour groups
-default_batch_size = 16  # the official
-data_separator = os.pathsep  # --data may name several folders, one per data set of the label spec
 MIN_SIZE = 8  # G halves the image twice; the converter's smallest
-data_fields = ("labels",)  # Config fields that data_config reads from the data when a run does not give them
 
 
 def default_labels() -> LabelSpec:
@@ -299,7 +295,7 @@ def check_data(path) -> int:
     return min(data_lib.check_labelled(p) for p in _paths(path))
 
 
-def data_config(path) -> dict:
+def data_config(path, given: Mapping | None = None) -> dict:
     """Config fields read from the data, for a run whose config does not give them: the labels
     of each folder (a tags.csv's colours, class-folder names), so ``--data anime:fer`` trains
     the mixed model without spelling out its label spec. Two class-folder sets are told apart
@@ -429,3 +425,11 @@ class TrainStep:
         self.opt_d.load_state_dict(state["opt_d"])
         self.step = int(state.get("step", 0))
         self.latest_g = dict(state.get("latest_g", {}))
+
+
+TECHNIQUE = Technique("stargan", Config, Model, TrainStep,
+                      default_data="anime-faces-64",  # hair and eye colour groups
+                      batch_size=16,  # the official
+                      check_data=check_data, load_data=load_data, batches=batches,
+                      data_fields=("labels",), data_config=data_config,
+                      data_separator=os.pathsep)  # --data may name several folders, one per data set of the labels

@@ -39,7 +39,7 @@ from torch import nn
 
 from facegan import distributed, latent
 from facegan.latent import PRIORS
-from facegan.models import stylegan1
+from facegan.models import Technique, stylegan1
 from facegan.models.acgan import diff_augment
 from facegan.models.config_checks import BETA, LR, MAX_SIZE, MAX_WIDTH, WEIGHT, check_fields, refuse
 from facegan.models.projected import hinge_d, hinge_g
@@ -56,11 +56,6 @@ from facegan.models.stylegan_layers import (  # noqa: F401 (NOISE_MODES, upsampl
     random_noise,
     upsample2d,
 )
-
-technique = "stylegan"
-default_data = "anime-faces-64"  # under facegan.data.data_root()
-default_batch_size = 32  # StyleGAN2-ADA's auto batch at 64 and 128 px on one GPU (16 at 256 px)
-CPU_CHANNELS_LAST = True  # the Trainer keeps G and D channels_last on the CPU too: 1.9x per step (oneDNN)
 
 # StyleGAN2-ADA's ``--cfg=auto`` for one GPU (stylegan2-ada-pytorch, train.py,
 # setup_training_loop_kwargs): batch mb = min(4096 // res, 32); fmaps = 1 if res >= 512 else 0.5,
@@ -708,3 +703,8 @@ class TrainStep:
         self.step = int(state["step"])
         self.pl_mean.copy_(state["pl_mean"])
         self.latest = {k: v.to(self.pl_mean.device) for k, v in state["latest"].items()}
+
+
+TECHNIQUE = Technique("stylegan", Config, Model, TrainStep, default_data="anime-faces-64",
+                      batch_size=32,  # StyleGAN2-ADA's auto batch at 64 and 128 px on one GPU (16 at 256 px)
+                      cpu_channels_last=True)  # G and D channels_last on the CPU too: 1.9x per step (oneDNN)

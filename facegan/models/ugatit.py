@@ -23,12 +23,9 @@ from facegan import distributed
 from facegan.faces import KINDS
 from facegan.images import heatmap_rgb
 from facegan.losses import cam_bce, lsgan_d, lsgan_g
+from facegan.models import Technique
 from facegan.models.config_checks import BETA, LR, MAX_NAME, MAX_SIZE, MAX_WIDTH, WEIGHT, check_fields, refuse
 
-technique = "ugatit"
-default_data = "selfie2anime/128"  # under facegan.data.data_root(): A = selfies, B = anime faces
-check_data = data_lib.check_two_domain  # what a job checks before it starts
-default_batch_size = 1  # the paper's
 DIRECTIONS = ("a2b", "b2a")
 MIN_SIZE = 32  # the generator alone runs from 8 px; below 32 there is no face left to translate
 # The global D: five stride-2 convs (S/32), then two 4x4 convs on a reflect-padded map (-1 each).
@@ -405,3 +402,8 @@ class TrainStep:
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
 
+
+TECHNIQUE = Technique("ugatit", Config, Model, TrainStep,
+                      default_data="selfie2anime/128",  # A = selfies, B = anime faces
+                      batch_size=1,  # the paper's
+                      check_data=data_lib.check_two_domain, load_data=load_data, batches=batches)
