@@ -22,7 +22,7 @@ LAYERS = [
                                         "facegan.train", "facegan.jobs"]),
     ("uses", ["facegan.directions", "facegan.project", "facegan.studio", "facegan.explorer", "facegan.classgrid",
               "facegan.editor", "facegan.translator"]),
-    ("interfaces", ["facegan.cli", "facegan.__main__", "apps", "apps.*"]),
+    ("interfaces", ["facegan.cli", "facegan.cli.*", "facegan.__main__", "apps", "apps.*"]),
 ]
 
 

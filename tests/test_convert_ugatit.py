@@ -405,7 +405,7 @@ def test_cli_refusals_are_one_line(official, tmp_path, capsys):
 def test_the_dcgan_converter_is_still_where_it_was():
     args = cli.build_parser().parse_args(["convert", "dcgan", "--from", "pytorch-examples", "--netg", "g.pth",
                                           "--out", "x"])
-    assert args.func is cli._convert_dcgan and args.source == "pytorch-examples" and args.netd is None
+    assert args.func is cli.convert._convert_dcgan and args.source == "pytorch-examples" and args.netd is None
     with pytest.raises(SystemExit):
         cli.build_parser().parse_args(["convert", "dcgan", "--from", "ugatit", "--netg", "g.pth", "--out", "x"])
 
