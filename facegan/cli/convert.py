@@ -9,19 +9,26 @@ from facegan import checks
 from facegan.checks import arg_whole
 
 
+def _warned(convert):
+    """``convert()``, the warnings it gives printed one line each, like the errors."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = convert()
+    for w in caught:
+        print(f"facegan: warning: {w.message}", file=sys.stderr)
+    return model
+
+
 def _convert_dcgan(args) -> int:
     import importlib
-    import warnings
 
     from facegan import hub
     from facegan.convert import SOURCES
 
     converter = importlib.import_module(SOURCES[args.source])
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model = converter.convert(args.netg, args.netd, nz=args.nz, ngf=args.ngf, ndf=args.ndf)
-    for w in caught:  # one line each, like the errors
-        print(f"facegan: warning: {w.message}", file=sys.stderr)
+    model = _warned(lambda: converter.convert(args.netg, args.netd, nz=args.nz, ngf=args.ngf, ndf=args.ndf))
     out = hub.save_pretrained(model, args.out, converter.model_card(model, args.netg, args.netd),
                               extra_config=converter.provenance(args.netg, args.netd))
     c = model.config
@@ -31,18 +38,12 @@ def _convert_dcgan(args) -> int:
 
 
 def _convert_ugatit(args) -> int:
-    import warnings
-
     import torch
 
     from facegan import hub
     from facegan.convert import ugatit as converter
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model = converter.convert(args.checkpoint, size=args.size, generators_only=args.generators_only)
-    for w in caught:  # one line each, like the errors
-        print(f"facegan: warning: {w.message}", file=sys.stderr)
+    model = _warned(lambda: converter.convert(args.checkpoint, size=args.size, generators_only=args.generators_only))
     out = hub.save_pretrained(model, args.out, converter.model_card(model, args.checkpoint),
                               dtype=torch.float16 if args.fp16 else None,
                               extra_config=converter.provenance(args.checkpoint, model))
@@ -54,19 +55,14 @@ def _convert_ugatit(args) -> int:
 
 
 def _convert_stargan(args) -> int:
-    import warnings
-
     import torch
 
     from facegan import hub
     from facegan.convert import stargan as converter
 
     labels = [n for n in args.labels.split(",") if n.strip()] if args.labels else None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model = converter.convert(args.checkpoint, args.c_dim, args.d_ckpt, args.image_size, labels, args.categorical)
-    for w in caught:  # one line each, like the errors
-        print(f"facegan: warning: {w.message}", file=sys.stderr)
+    model = _warned(lambda: converter.convert(args.checkpoint, args.c_dim, args.d_ckpt, args.image_size, labels,
+                                              args.categorical))
     out = hub.save_pretrained(model, args.out, converter.model_card(model, args.checkpoint, args.d_ckpt),
                               dtype=torch.float16 if args.fp16 else None,
                               extra_config=converter.provenance(args.checkpoint, args.d_ckpt))
@@ -78,19 +74,13 @@ def _convert_stargan(args) -> int:
 
 
 def _convert_acgan(args) -> int:
-    import warnings
-
     import torch
 
     from facegan import hub
     from facegan.convert import acgan as converter
 
     classes = [n.strip() for n in args.classes.split(",") if n.strip()] if args.classes else None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model = converter.convert(args.netg, args.netd, classes, args.num_classes)
-    for w in caught:  # one line each, like the errors
-        print(f"facegan: warning: {w.message}", file=sys.stderr)
+    model = _warned(lambda: converter.convert(args.netg, args.netd, classes, args.num_classes))
     out = hub.save_pretrained(model, args.out, converter.model_card(model, args.netg, args.netd),
                               dtype=torch.float16 if args.fp16 else None,
                               extra_config=converter.provenance(args.netg, args.netd))
@@ -101,18 +91,12 @@ def _convert_acgan(args) -> int:
 
 
 def _convert_stylegan(args) -> int:
-    import warnings
-
     import torch
 
     from facegan import hub
     from facegan.convert import stylegan as converter
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model = converter.convert(args.checkpoint)
-    for w in caught:  # one line each, like the errors
-        print(f"facegan: warning: {w.message}", file=sys.stderr)
+    model = _warned(lambda: converter.convert(args.checkpoint))
     out = hub.save_pretrained(model, args.out, converter.model_card(model, args.checkpoint),
                               dtype=torch.float16 if args.fp16 else None,
                               extra_config=converter.provenance(args.checkpoint, model))
