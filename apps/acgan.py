@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import functools
 
-try:
-    from apps import serving
-    from apps.common import DEFAULT, animation_outputs, checkpoint_chooser, load_model, whole
-except ImportError:  # run as a script from apps/
-    import serving
-    from common import DEFAULT, animation_outputs, checkpoint_chooser, load_model, whole
-
 import gradio as gr
 import pandas as pd
 
+from apps import serving
+from apps.common import DEFAULT, animation_outputs, checkpoint_chooser, load_model, whole
 from facegan import checks
 from facegan.classgrid import ClassGrid
 

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import functools
-import sys
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `python apps/main.py` from a plain checkout
-    sys.path.insert(0, str(ROOT))
 
 import gradio as gr
 from gradio import utils as gr_utils
 
+from apps import serving
 from facegan import checks, hub, jobs, models
 from facegan.convert import FILE_CONVERTERS
 from facegan.faces import CROPS
 from facegan.images import open_picture
-
-try:
-    from apps import serving
-except ImportError:  # run as a script from apps/
-    import serving
 
 DEFAULT = "default"  # the chooser's name for the manifest's default checkpoint
 

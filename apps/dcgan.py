@@ -8,15 +8,10 @@ from __future__ import annotations
 
 import functools
 
-try:
-    from apps import serving
-    from apps.common import animation_outputs, checkpoint_chooser, load_model, real, whole
-except ImportError:  # run as a script from apps/
-    import serving
-    from common import animation_outputs, checkpoint_chooser, load_model, real, whole
-
 import gradio as gr
 
+from apps import serving
+from apps.common import animation_outputs, checkpoint_chooser, load_model, real, whole
 from facegan import checks, latent
 from facegan.explorer import Explorer
 

@@ -10,33 +10,19 @@ from __future__ import annotations
 import functools
 import json
 
-try:
-    from apps.common import (
-        CROP_CHOICES,
-        DEFAULT,
-        PictureInput,
-        check_picture,
-        checkpoint_chooser,
-        example_pictures,
-        load_model,
-        save_png,
-        whole,
-    )
-except ImportError:  # run as a script from apps/
-    from common import (
-        CROP_CHOICES,
-        DEFAULT,
-        PictureInput,
-        check_picture,
-        checkpoint_chooser,
-        example_pictures,
-        load_model,
-        save_png,
-        whole,
-    )
-
 import gradio as gr
 
+from apps.common import (
+    CROP_CHOICES,
+    DEFAULT,
+    PictureInput,
+    check_picture,
+    checkpoint_chooser,
+    example_pictures,
+    load_model,
+    save_png,
+    whole,
+)
 from facegan import checks
 from facegan.editor import Editor, describe
 from facegan.labels import BINARY

@@ -19,38 +19,22 @@ import threading
 from pathlib import Path
 from typing import NamedTuple
 
-try:
-    from apps import serving
-    from apps.common import (
-        CROP_CHOICES,
-        DEFAULT,
-        PictureInput,
-        animation_outputs,
-        check_picture,
-        checkpoint_chooser,
-        default_checkpoint,
-        example_pictures,
-        load_model,
-        whole,
-    )
-except ImportError:  # run as a script from apps/
-    import serving
-    from common import (
-        CROP_CHOICES,
-        DEFAULT,
-        PictureInput,
-        animation_outputs,
-        check_picture,
-        checkpoint_chooser,
-        default_checkpoint,
-        example_pictures,
-        load_model,
-        whole,
-    )
-
 import gradio as gr
 from PIL import Image
 
+from apps import serving
+from apps.common import (
+    CROP_CHOICES,
+    DEFAULT,
+    PictureInput,
+    animation_outputs,
+    check_picture,
+    checkpoint_chooser,
+    default_checkpoint,
+    example_pictures,
+    load_model,
+    whole,
+)
 from facegan import checks, directions, hub, jobs
 from facegan import project as projection
 from facegan.studio import MODES, NOISE_MODES, Studio, span

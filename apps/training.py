@@ -17,13 +17,8 @@ import gradio as gr
 import pandas as pd
 from PIL import Image
 
-try:
-    from apps import serving
-    from apps.common import DEFAULT, checkpoint_choices, default_checkpoint
-except ImportError:  # run as a script from apps/
-    import serving
-    from common import DEFAULT, checkpoint_choices, default_checkpoint
-
+from apps import serving
+from apps.common import DEFAULT, checkpoint_choices, default_checkpoint
 from facegan import checks, jobs, models
 from facegan import data as data_lib
 from facegan.models import acgan

@@ -8,31 +8,18 @@ from __future__ import annotations
 
 import functools
 
-try:
-    from apps.common import (
-        CROP_CHOICES,
-        PictureInput,
-        check_picture,
-        checkpoint_chooser,
-        example_pictures,
-        load_model,
-        save_png,
-        whole,
-    )
-except ImportError:  # run as a script from apps/
-    from common import (
-        CROP_CHOICES,
-        PictureInput,
-        check_picture,
-        checkpoint_chooser,
-        example_pictures,
-        load_model,
-        save_png,
-        whole,
-    )
-
 import gradio as gr
 
+from apps.common import (
+    CROP_CHOICES,
+    PictureInput,
+    check_picture,
+    checkpoint_chooser,
+    example_pictures,
+    load_model,
+    save_png,
+    whole,
+)
 from facegan import checks
 from facegan.translator import Translator, annotate
 
