@@ -1,7 +1,8 @@
 """AC-GAN class-grid tab: a row of faces per class, the same latent down each column; a face by its
 code; interpolation inside the classes.
 
-Thin: widget values -> facegan.classgrid.ClassGrid -> pictures. The actions are the named
+Thin: widget values -> facegan.pipelines.ACGANPipeline (a facegan.classgrid.ClassGrid) -> pictures.
+The actions are the named
 endpoints ``acgan_grid``, ``acgan_face`` and ``acgan_interpolate`` that gradio_client can call.
 """
 
@@ -15,7 +16,7 @@ import pandas as pd
 from apps import serving
 from apps.common import DEFAULT, animation_outputs, checkpoint_chooser, load_model, whole
 from facegan import checks
-from facegan.classgrid import ClassGrid
+from facegan.pipelines import ACGANPipeline
 
 TECHNIQUE = "acgan"
 MAX_CELLS = 1024  # classes x columns of one grid
@@ -25,16 +26,16 @@ NOT_MEASURED = ("This checkpoint carries no measured figures: `python benchmarks
                 "<its folder> --write` measures them.")
 
 
-def class_grid(ckpt: str) -> ClassGrid:
+def class_grid(ckpt: str) -> ACGANPipeline:
     return _grid_of(load_model(TECHNIQUE, ckpt))
 
 
 @functools.lru_cache(maxsize=4)
-def _grid_of(model) -> ClassGrid:
-    return ClassGrid(model)
+def _grid_of(model) -> ACGANPipeline:
+    return ACGANPipeline(model)
 
 
-def _classes(cg: ClassGrid, chosen) -> list[str]:
+def _classes(cg: ACGANPipeline, chosen) -> list[str]:
     """The chosen class names (a list, or a comma-separated text; none: all), each one of the model's."""
     if chosen is None or chosen == "" or chosen == []:
         return list(cg.classes)
@@ -60,7 +61,7 @@ def grid(ckpt: str, classes, columns: float, seed: float):
     return g.cells(), summary, diversity_table(cg, names)
 
 
-def diversity_table(cg: ClassGrid, names: list[str]) -> pd.DataFrame:
+def diversity_table(cg: ACGANPipeline, names: list[str]) -> pd.DataFrame:
     """The checkpoint's measured figures for the chosen classes (an empty table when it has none)."""
     rows = cg.measured(names)
     if rows is None:

@@ -1,6 +1,7 @@
 """DCGAN explorer tab: faces from codes and seeds, ranking by D, offset vectors, morphing.
 
-Thin: widget values -> facegan.explorer.Explorer -> pictures. Every action is a named
+Thin: widget values -> facegan.pipelines.DCGANPipeline (a facegan.explorer.Explorer) -> pictures.
+Every action is a named
 endpoint (``dcgan_*``) that gradio_client can call.
 """
 
@@ -13,7 +14,7 @@ import gradio as gr
 from apps import serving
 from apps.common import animation_outputs, checkpoint_chooser, load_model, real, whole
 from facegan import checks, latent
-from facegan.explorer import Explorer
+from facegan.pipelines import DCGANPipeline
 
 TECHNIQUE = "dcgan"
 N_SLIDERS = 16  # article 002's UI: the 16-dim z as 0-255 sliders
@@ -25,13 +26,13 @@ MORPH_CODES = ["732d4e9480c10995a6e7dee79c05b0e9", "5dfcb27d6fd5d70a40b1d075d72b
 FACE_PX = THUMB_PX = None
 
 
-def explorer(ckpt: str) -> Explorer:
+def explorer(ckpt: str) -> DCGANPipeline:
     return _explorer_of(load_model(TECHNIQUE, ckpt))
 
 
 @functools.lru_cache(maxsize=4)
-def _explorer_of(model) -> Explorer:  # one per loaded model: it may hold a bf16 copy
-    return Explorer(model)
+def _explorer_of(model) -> DCGANPipeline:  # one per loaded model: it may hold a bf16 copy
+    return DCGANPipeline(model)
 
 
 def parse_codes(text: str, nz: int, at_least: int = 0, what: str = "codes") -> list[str]:
@@ -51,7 +52,7 @@ MAX_CODES_CHARS = 64 * 1024  # a box of codes: hundreds of them
 MAX_MORPH_FRAMES = 600  # all frames of a morph (each 256 px): bounded memory and time
 
 
-def _check_sliders(ex: Explorer) -> None:
+def _check_sliders(ex: DCGANPipeline) -> None:
     if ex.nz != N_SLIDERS:
         raise gr.Error(f"the sliders drive 16-dim models; this checkpoint has nz={ex.nz}: type a {2 * ex.nz}-digit code")
 

@@ -1,7 +1,8 @@
 """StarGAN editor tab: a face picture to every hair / eye colour (or any label group of the
 checkpoint), or to one chosen combination of labels.
 
-Thin: widget values -> facegan.editor.Editor -> pictures. The actions are the named endpoints
+Thin: widget values -> facegan.pipelines.StarGANPipeline (a facegan.editor.Editor) -> pictures.
+The actions are the named endpoints
 ``stargan_grid`` and ``stargan_edit`` that gradio_client can call.
 """
 
@@ -24,8 +25,9 @@ from apps.common import (
     whole,
 )
 from facegan import checks
-from facegan.editor import Editor, describe
+from facegan.editor import describe
 from facegan.labels import BINARY
+from facegan.pipelines import StarGANPipeline
 
 TECHNIQUE = "stargan"
 MAX_CATEGORICAL, MAX_BINARY = 6, 2  # compose mode's dropdowns: one per label group of the checkpoint
@@ -33,13 +35,13 @@ GRID_PX = 128  # the labelled grid's pictures (download), so that its captions a
 KEEP = "(as read)"  # a compose dropdown left alone: the picture's own label, as D reads it
 
 
-def editor(ckpt: str) -> Editor:
+def editor(ckpt: str) -> StarGANPipeline:
     return _editor_of(load_model(TECHNIQUE, ckpt))
 
 
 @functools.lru_cache(maxsize=4)
-def _editor_of(model) -> Editor:
-    return Editor(model)
+def _editor_of(model) -> StarGANPipeline:
+    return StarGANPipeline(model)
 
 
 def _check(picture, crop: str, face) -> int:
@@ -47,7 +49,7 @@ def _check(picture, crop: str, face) -> int:
     return whole(face, "face", 0, 99)
 
 
-def _notes(ed: Editor, what: str, read: dict, notice: str, found: int) -> str:
+def _notes(ed: StarGANPipeline, what: str, read: dict, notice: str, found: int) -> str:
     notes = [(f"**{what}** at {ed.size} px. The picture reads as *{describe(read)}* (the discriminator's "
               f"reading; the groups not edited keep it).")]
     if found > 1:

@@ -5,7 +5,8 @@ ones ("hair: blue", a checkpoint's ``directions.safetensors``, or computed here 
 kept in the app's cache, ``directions_cache()``, by the weights' sha256: never in a checkpoint
 folder); the face sent to the StarGAN and U-GAT-IT tabs.
 
-Thin: widget values -> facegan.studio.Studio -> pictures. The actions are the named endpoints
+Thin: widget values -> facegan.pipelines.StyleGANPipeline (a facegan.studio.Studio) -> pictures.
+The actions are the named endpoints
 ``stylegan_generate``, ``stylegan_mix``, ``stylegan_interpolate``, ``stylegan_variations`` and
 ``stylegan_edit`` that gradio_client can call; each ends with the rendering: psi, cutoff, noise,
 noise seed. ``stylegan_project`` (the "Your picture" sub-tab) finds an uploaded picture's face in W
@@ -37,7 +38,8 @@ from apps.common import (
 )
 from facegan import checks, directions, hub, jobs
 from facegan import project as projection
-from facegan.studio import MODES, NOISE_MODES, Studio, span
+from facegan.pipelines import StyleGANPipeline
+from facegan.studio import MODES, NOISE_MODES, span
 
 TECHNIQUE = "stylegan"
 FIGURE_PX = 128  # the mixing figure's pictures, so that its captions are legible
@@ -52,12 +54,12 @@ NO_DEFAULT = ("No StyleGAN checkpoint is bundled yet: train one in the Training 
               "and pick it under Checkpoint, or give a checkpoint folder or <hub repo>@<revision>.")
 
 
-def studio(ckpt: str) -> Studio:
+def studio(ckpt: str) -> StyleGANPipeline:
     """The studio of a chooser value, with the checkpoint's labelled directions (shipped or cached), if any."""
     return _studio_and_folder(ckpt)[0]
 
 
-def _studio_and_folder(ckpt: str) -> tuple[Studio, Path]:
+def _studio_and_folder(ckpt: str) -> tuple[StyleGANPipeline, Path]:
     if ckpt is None or (isinstance(ckpt, str) and ckpt.strip() in ("", DEFAULT)):
         try:
             default_checkpoint(TECHNIQUE)
@@ -70,8 +72,8 @@ def _studio_and_folder(ckpt: str) -> tuple[Studio, Path]:
 
 
 @functools.lru_cache(maxsize=4)
-def _studio_of(model) -> Studio:
-    return Studio(model)
+def _studio_of(model) -> StyleGANPipeline:
+    return StyleGANPipeline(model)
 
 
 # -- labelled directions: shipped in the folder, or computed here and cached by the weights' sha256

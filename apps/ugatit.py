@@ -1,6 +1,7 @@
 """U-GAT-IT converter tab: a picture to the other domain's style and back, with the CAM attention.
 
-Thin: widget values -> facegan.translator.Translator -> pictures. The action is the named
+Thin: widget values -> facegan.pipelines.UGATITPipeline (a facegan.translator.Translator) -> pictures.
+The action is the named
 endpoint ``ugatit_convert`` that gradio_client can call.
 """
 
@@ -21,19 +22,20 @@ from apps.common import (
     whole,
 )
 from facegan import checks
-from facegan.translator import Translator, annotate
+from facegan.pipelines import UGATITPipeline
+from facegan.translator import annotate
 
 TECHNIQUE = "ugatit"
 DIRECTIONS = [("A → B (selfie → anime)", "a2b"), ("B → A (anime → selfie)", "b2a")]
 
 
-def translator(ckpt: str) -> Translator:
+def translator(ckpt: str) -> UGATITPipeline:
     return _translator_of(load_model(TECHNIQUE, ckpt))
 
 
 @functools.lru_cache(maxsize=4)
-def _translator_of(model) -> Translator:
-    return Translator(model)
+def _translator_of(model) -> UGATITPipeline:
+    return UGATITPipeline(model)
 
 
 def convert(ckpt: str, picture, direction: str, crop: str, face: float):

@@ -21,7 +21,7 @@ LAYERS = [
     ("checkpoints, metrics, training", ["facegan.hub", "facegan.attributes", "facegan.metrics", "facegan.quality",
                                         "facegan.train", "facegan.jobs"]),
     ("uses", ["facegan.directions", "facegan.project", "facegan.studio", "facegan.explorer", "facegan.classgrid",
-              "facegan.editor", "facegan.translator"]),
+              "facegan.editor", "facegan.translator", "facegan.pipelines"]),
     ("interfaces", ["facegan.cli", "facegan.cli.*", "facegan.__main__", "apps", "apps.*"]),
 ]
 

@@ -12,21 +12,35 @@ from facegan.checks import arg_real, arg_whole
 
 
 def load_model(args):
-    """The model of --checkpoint, or the technique's default (with its notice on stderr)."""
+    """The model of --checkpoint (a folder, ``repo@revision``, a bundled name), or the technique's default."""
+    from facegan import pipelines
+
+    model, _, notice = pipelines.load(args.technique, args.checkpoint)
+    _say_where(args, notice)
+    return model
+
+
+def open_pipeline(args, dtype: str = "float32"):
+    """The technique's pipeline (``facegan.pipelines``) of --checkpoint, float32 by default: the CLI
+    draws exactly (a face's code gives the same picture bit for bit)."""
+    from facegan import pipelines
+
+    pipe = pipelines.PIPELINES[args.technique].from_pretrained(args.checkpoint, dtype=dtype)
+    _say_where(args, pipe.notice)
+    return pipe
+
+
+def _say_where(args, notice: str) -> None:
+    """Where the model came from, said only for a Hub reference: the one case where it is news."""
     from facegan import hub
 
-    if args.checkpoint:
-        model = hub.load(args.checkpoint)
-    else:
-        if args.technique not in hub.read_manifest(hub.MANIFEST):
-            raise ValueError(f"no default {args.technique} checkpoint is bundled yet: give --checkpoint (a checkpoint "
-                             "folder or <hub repo>@<revision>)")
-        default = hub.default_checkpoint(args.technique)
-        print(default.notice, file=sys.stderr)
-        model = hub.load_folder(default.folder)
-    if models.technique_of(model) != args.technique:
-        raise ValueError(f"{args.checkpoint} is a {models.technique_of(model)} checkpoint, not {args.technique}")
-    return model
+    ref = args.checkpoint or ""
+    try:
+        from_hub = hub.parse_ref(ref) is not None or hub.parse_file_ref(ref) is not None
+    except hub.CheckpointError:
+        from_hub = False
+    if from_hub and not Path(ref).is_dir():
+        print(notice, file=sys.stderr)
 
 
 def split_codes(text: str | list[str], flag: str = "--code", most: int = checks.MAX_FACES) -> list[str]:

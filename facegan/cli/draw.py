@@ -7,7 +7,9 @@ from pathlib import Path
 
 from facegan import checks
 from facegan.checks import arg_real, arg_whole
-from facegan.cli.common import load_model, render_flags, split_codes, write_faces
+from facegan.cli.common import load_model, open_pipeline, render_flags, split_codes, write_faces
+
+PICTURE_VERBS = {"ugatit": "facegan translate ugatit PICTURE", "stargan": "facegan edit stargan PICTURE"}
 
 
 def _generate(args) -> int:
@@ -17,48 +19,44 @@ def _generate(args) -> int:
     from facegan.explorer import Explorer
     from facegan.images import save_grid
 
+    if args.technique in PICTURE_VERBS:
+        raise ValueError(f"{args.technique} changes a picture you give it; it draws no faces from codes: use "
+                         f"{PICTURE_VERBS[args.technique]}")
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
+    if classes and args.technique != "acgan":
+        raise ValueError(f"--classes is for a class-conditional model (acgan), not {args.technique}")
     rendering = render_flags(args)  # stylegan's; refused for the others before anything is loaded
+    codes = split_codes(args.code) if args.code is not None else None
+    if codes == []:
+        raise ValueError("--code gives no code: give one or more face codes, separated by commas")
+    if args.technique == "stylegan":  # truncation and noise; a code may carry variation steps
+        st = open_pipeline(args)
+        codes = [st.code(c) for c in codes or latent.random_codes(args.count, st.model.latent_dim, args.seed)]
+        return write_faces(args, st.images(codes, *rendering), codes)
     model = load_model(args)
-    nz = model.latent_dim
-    if args.code:
-        codes = split_codes(args.code)
-    else:
-        codes = latent.random_codes(args.count, nz, args.seed)
+    codes = codes or latent.random_codes(args.count, model.latent_dim, args.seed)
     if args.good or args.bad:  # article 002's offset vector: mean(good) - mean(bad), times --strength
         if not (args.good and args.bad):
             raise ValueError("--good and --bad go together (codes of faces you like and dislike)")
-        codes = Explorer(model, dtype="float32").steer(codes, split_codes(args.good, "--good"), split_codes(args.bad, "--bad"),
-                                                       args.strength)
-    classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
-    if hasattr(model, "mix"):  # stylegan: truncation and noise; a code may carry variation steps
-        from facegan.studio import Studio
-
-        if classes:
-            raise ValueError(f"--classes is for a class-conditional model (acgan), not {args.technique}")
-        st = Studio(model, dtype="float32")
-        codes = [st.code(c) for c in codes]
-        return write_faces(args, st.images(codes, *rendering), codes)
-    prior = getattr(model.config, "prior", "uniform")
-    z = torch.stack([latent.code_to_z(c, nz, prior) for c in codes])
-    if hasattr(model, "class_index"):  # a class-conditional model (acgan): a row per class, the same z down a column
+        codes = Explorer(model, dtype="float32").steer(codes, split_codes(args.good, "--good"),
+                                                       split_codes(args.bad, "--bad"), args.strength)
+    # the model's own forward (not the Explorer's channels_last one): a converted model's faces are
+    # its reference's bit for bit
+    z = torch.stack([latent.code_to_z(c, model.latent_dim, getattr(model.config, "prior", "uniform")) for c in codes])
+    if args.technique == "acgan":  # a row per class, the same z down a column
         y = model.class_index(classes or model.classes)  # an unknown name: a message naming the known ones
         if len(y) * len(z) > checks.MAX_RANK:
             raise ValueError(f"{len(y)} classes x {len(z)} faces is more than {checks.MAX_RANK} faces: "
                              "fewer --classes or a smaller --count")
-        out = save_grid(model.grid(z, y).flatten(0, 1), args.out, ncol=len(z))
-        print(out)
+        print(save_grid(model.grid(z, y).flatten(0, 1), args.out, ncol=len(z)))
         if args.print_codes:
             print("\n".join(codes))
         return 0
-    if classes:
-        raise ValueError(f"--classes is for a class-conditional model (acgan), not {args.technique}")
     return write_faces(args, model.generate(z), codes)
-
 
 
 def _interpolate(args) -> int:
     from facegan.images import save_gif, save_mp4
-    from facegan.studio import Studio
 
     if args.technique != "stylegan":
         raise ValueError(f"interpolate is for stylegan, not {args.technique} (for dcgan: facegan morph)")
@@ -66,7 +64,7 @@ def _interpolate(args) -> int:
         if Path(out).suffix.lower() not in (".gif", ".mp4"):
             raise ValueError(f"--out {out}: an interpolation is written as .gif or .mp4")
     faces = split_codes(args.seeds, "--seeds", checks.MAX_MORPH_FACES)
-    st = Studio(load_model(args), dtype="float32")
+    st = open_pipeline(args)
     frames = st.interpolation_frames(faces, args.frames, args.mode, args.loop, args.side_by_side, args.size,
                                      *render_flags(args))
     for out in args.out:

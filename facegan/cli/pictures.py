@@ -8,7 +8,7 @@ from pathlib import Path
 
 from facegan import checks
 from facegan.checks import arg_real, arg_whole
-from facegan.cli.common import RENDERING, load_model, render_flags
+from facegan.cli.common import RENDERING, open_pipeline, render_flags
 
 
 def _project(args) -> int:
@@ -17,7 +17,6 @@ def _project(args) -> int:
 
     from facegan import project
     from facegan.images import open_picture
-    from facegan.studio import Studio
 
     if args.technique != "stylegan":
         raise ValueError(f"project is for stylegan, not {args.technique}")
@@ -25,7 +24,7 @@ def _project(args) -> int:
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {args.out} is a file: give a folder")
     picture = open_picture(args.picture, args.picture)  # pixel cap, damaged files: InputError, one line
-    st = Studio(load_model(args), dtype="float32")  # exact: the code draws the projection's picture bit for bit
+    st = open_pipeline(args)  # float32, exact: the code draws the projection's picture bit for bit
     bar = tqdm(total=args.steps, unit="step", desc="projecting", disable=args.quiet, dynamic_ncols=True)
 
     def progress(done: int, steps: int, loss: float) -> None:
@@ -53,15 +52,13 @@ def _project(args) -> int:
 
 def _translate(args) -> int:
     from facegan.images import open_picture
-    from facegan.translator import Translator
 
+    if args.technique != "ugatit":
+        raise ValueError(f"translate needs a two-domain model (ugatit), not {args.technique}")
     if not (args.out or args.attention or args.side_by_side):
         raise ValueError("say where to write: --out, --attention and/or --side-by-side")
-    model = load_model(args)
-    if not hasattr(model, "translate"):
-        raise ValueError(f"translate needs a two-domain model (ugatit), not {args.technique}")
+    tr = open_pipeline(args)  # float32, exact: the reference a converted model is checked by
     picture = open_picture(args.picture, args.picture)  # pixel cap, damaged files: InputError, one line
-    tr = Translator(model, dtype="float32")  # exact: the reference a converted model is checked by
     r = tr.translate(picture, args.direction, args.crop, args.face, display=args.size)
     if r.notice:
         print(r.notice, file=sys.stderr)
@@ -109,21 +106,10 @@ def _direction_arg(text: str) -> int | str:
     return arg_whole("direction", 0, checks.MAX_WIDTH - 1)(text)
 
 
-def _labelled_directions(args):
-    """The labelled directions that --checkpoint's folder (or the default's) ships, or None."""
-    from facegan import directions, hub
-
-    try:
-        folder = hub.resolve(args.checkpoint) if args.checkpoint else hub.default_checkpoint(args.technique).folder
-    except hub.CheckpointError:
-        return None
-    return directions.shipped(folder)
-
-
 def _edit_stylegan(args) -> int:
     """``edit stylegan``: a face (--seed / --code) along a SeFa direction of --layers or a labelled
     direction ("hair: blue", all styles by default), or its --strip."""
-    from facegan.studio import Studio, span
+    from facegan.studio import span
 
     for flag, given in (("a picture", args.picture), ("--group", args.group), ("--set", args.set),
                         ("--side-by-side", args.side_by_side)):
@@ -132,9 +118,7 @@ def _edit_stylegan(args) -> int:
     if args.seed is not None and args.code is not None:
         raise ValueError("give the face as --seed or --code, not both")
     rendering = render_flags(args)
-    model = load_model(args)
-    labelled = _labelled_directions(args) if isinstance(args.direction, str) else None
-    st = Studio(model, dtype="float32", labelled=labelled)  # exact, as generate stylegan
+    st = open_pipeline(args)  # float32, exact, as generate stylegan; with the directions the checkpoint ships
     face = args.code if args.code is not None else (args.seed if args.seed is not None else 0)
     direction = 0 if args.direction is None else args.direction
     layers = args.layers  # None: coarse for a SeFa direction, all for a labelled one
@@ -159,7 +143,7 @@ def _edit_stylegan(args) -> int:
 
 
 def _edit(args) -> int:
-    from facegan.editor import Editor, describe
+    from facegan.editor import describe
     from facegan.images import open_picture
 
     if args.technique == "stylegan":
@@ -172,10 +156,9 @@ def _edit(args) -> int:
     if bool(args.group) == bool(args.set):
         raise ValueError("say what to make: --group GROUP (every value of a group, as a grid) or "
                          "--set GROUP=VALUE [--set ...] (one edit)")
-    model = load_model(args)
-    if not hasattr(model, "classify"):
-        raise ValueError(f"edit needs a StarGAN model, not {args.technique}")
-    ed = Editor(model, dtype="float32")  # exact, as generate and rank
+    if args.technique != "stargan":
+        raise ValueError(f"edit needs a StarGAN model, not {args.technique} (edit stylegan moves a face along a direction)")
+    ed = open_pipeline(args)  # float32, exact, as generate and rank
     target = _set_labels(args.set) if args.set else None
     if args.group and args.group not in ed.groups:
         raise ValueError(f"{checks.quote(args.group)} is not a label group of this checkpoint; its groups are "
