@@ -165,7 +165,7 @@ def start(technique: str, data: str, steps: float, batch_size: float, out: str, 
         data_path = serving.resolve_data(data, spec.data_separator)
         read = models.read_from_data(technique, data_path, overrides)
         try:
-            cfg = spec.Config(**{**read, **overrides})  # unknown or bad fields are refused here, not in the job
+            cfg = models.make_config(technique, {**read, **overrides})  # refused here, not in the job
         except (ValueError, TypeError) as e:
             raise serving.refuse(f"model config is not valid for {technique}: {e}") from None
         if overrides:

@@ -35,7 +35,8 @@ def _train(args) -> int:
         fields = {f.name for f in dataclasses.fields(technique.Config)}
         given = {k: v for k, v in hub.read_config(hub.resolve(args.init, args.technique)).items() if k in fields
                  and k != "discriminators"} | given
-    model_cfg = None if args.resume else technique.Config(**{**models.read_from_data(args.technique, args.data, given), **given})
+    model_cfg = None if args.resume else models.make_config(
+        args.technique, {**models.read_from_data(args.technique, args.data, given), **given})
     trainer = Trainer(args.technique, args.data, args.out, model_cfg, cfg, resume=args.resume, init=args.init,
                       changes=overrides if args.resume else None)
     start = trainer.step

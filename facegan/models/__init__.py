@@ -99,6 +99,19 @@ def technique_of(model) -> str:
     return importlib.import_module(type(model).__module__).TECHNIQUE.name
 
 
+def make_config(technique: str, values: Mapping):
+    """The technique's Config of ``values``; a field it does not have is named, with the ones it has
+    (not Python's "unexpected keyword argument"). Bad values are each field's own check's to refuse."""
+    import dataclasses
+
+    t = spec(technique)
+    known = [f.name for f in dataclasses.fields(t.Config)]
+    if unknown := sorted(set(values) - set(known)):
+        raise ValueError(f"{technique} has no setting {', '.join(map(repr, unknown))}; its settings are "
+                         f"{', '.join(known)}")
+    return t.Config(**values)
+
+
 def read_from_data(technique: str, data: str | None, given: dict) -> dict:
     """Config fields a technique reads from its data (``Technique.data_config``: StarGAN's labels
     from the folders, AC-GAN's classes and group) for a new run whose ``given`` overrides leave
