@@ -33,3 +33,44 @@ def test_the_training_tab_names_an_unknown_setting_too(face_folder, tmp_path, mo
     monkeypatch.setenv("FACEGAN_DATA", str(face_folder.parent))
     with pytest.raises(gr.Error, match="dcgan has no setting 'unknown'"):
         training.start("dcgan", face_folder.name, 2, 4, "r", False, '{"unknown": 1}')
+
+
+@pytest.fixture
+def exported_run(tmp_path):
+    """A run folder (run.json, a sample grid) with a tiny DCGAN checkpoint in it."""
+    import json
+
+    import torch
+
+    from facegan import hub
+    from facegan.models import dcgan
+
+    run = tmp_path / "run"
+    (run / "samples").mkdir(parents=True)
+    (run / "run.json").write_text(json.dumps({"technique": "dcgan"}))
+    (run / "samples" / "latest.png").write_bytes(b"png")
+    torch.manual_seed(0)
+    return hub.save_pretrained(dcgan.Model(dcgan.Config(ngf=8, ndf=8)), run / "checkpoints" / "step-000001")
+
+
+def test_export_includes_only_files_of_the_run_unless_asked(capsys, exported_run, tmp_path):
+    out = tmp_path / "out"
+    outside = tmp_path / "secret.txt"
+    outside.write_text("not for the Hub")
+    line = one_line_error(capsys, "export", exported_run, "--out", out, "--include", outside)
+    assert "is outside" in line and "--include-outside" in line and not out.exists()
+    line = one_line_error(capsys, "export", exported_run, "--out", out, "--include", tmp_path / "missing.png")
+    assert "no such file" in line and not out.exists()  # refused before the folder is made
+    assert cli.main(["export", str(exported_run), "--out", str(out), "--include",
+                     str(exported_run.parent.parent / "samples" / "latest.png")]) == 0
+    assert (out / "latest.png").read_bytes() == b"png"
+    assert cli.main(["export", str(exported_run), "--out", str(tmp_path / "out2"), "--include", str(outside),
+                     "--include-outside"]) == 0
+    assert (tmp_path / "out2" / "secret.txt").is_file()
+
+
+def test_export_manifest_takes_a_name_and_a_folder_under_checkpoints(capsys, exported_run, tmp_path):
+    line = one_line_error(capsys, "export", exported_run, "--out", tmp_path / "o", "--manifest", "../../etc")
+    assert "an entry is a name of letters" in line and "subpath" not in line
+    line = one_line_error(capsys, "export", exported_run, "--out", tmp_path / "o", "--manifest", "dcgan-x")
+    assert "must be under" in line and not (tmp_path / "o").exists()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
+from pathlib import Path
 
-from facegan import models
+from facegan import checks, models
 
 
 def _export(args) -> int:
@@ -17,6 +19,9 @@ def _export(args) -> int:
     from facegan import hub
 
     src = hub.resolve(args.checkpoint)
+    includes = _includes(src, args.include or [], args.include_outside)  # every check before anything is written
+    if args.manifest is not None:
+        _check_manifest_entry(args.manifest, Path(args.out), hub.MANIFEST.parent)
     model = hub.load_folder(src)
     if args.generators_only:
         if not hasattr(model, "without_discriminators"):
@@ -28,7 +33,7 @@ def _export(args) -> int:
              and k != "technique"}
     out = hub.save_pretrained(model, args.out, card, dtype=torch.float16 if args.fp16 or args.int8 else None,
                               int8=args.int8, extra_config=extra)
-    for extra in args.include or []:
+    for extra in includes:
         shutil.copy(extra, out)
     sha = hub.sha256_of(out / hub.WEIGHTS_NAME)
     if args.manifest:
@@ -41,6 +46,34 @@ def _export(args) -> int:
     size = (out / hub.WEIGHTS_NAME).stat().st_size / 1e6
     print(f"{out} ({size:.1f} MB, sha256 {sha})")
     return 0
+
+
+MANIFEST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def _includes(src: Path, files: list[str], outside: bool) -> list[Path]:
+    """--include's files, each a readable file under the exported folder or its run's folder (the
+    folder ``facegan push`` uploads must not gather files of the machine unasked); --include-outside
+    allows the others."""
+    run = next((p for p in (src, *src.parents[:2]) if (p / "run.json").is_file()), src)
+    found = []
+    for name in files:
+        path = Path(name)
+        if not path.is_file():
+            raise ValueError(f"--include {name}: no such file")
+        if not outside and not path.resolve().is_relative_to(run.resolve()):
+            raise ValueError(f"--include {name} is outside {run} (the run or checkpoint exported): give "
+                             "--include-outside to copy it into the folder anyway")
+        found.append(path)
+    return found
+
+
+def _check_manifest_entry(name: str, out: Path, checkpoints: Path) -> None:
+    if not MANIFEST_NAME.fullmatch(name):
+        raise ValueError(f"--manifest {checks.quote(name)}: an entry is a name of letters, digits, '.', '_', '-' "
+                         "(e.g. stylegan or stargan-anime-fer-64)")
+    if not out.resolve().is_relative_to(checkpoints.resolve()):
+        raise ValueError(f"--manifest records a bundled folder: --out {out} must be under {checkpoints}")
 
 
 def _push(args) -> int:
@@ -63,7 +96,10 @@ def add(sub, model_args: argparse.ArgumentParser, render_args: argparse.Argument
     e.add_argument("--int8", action="store_true",
                    help="conv / linear weights as int8 with a scale per output channel, the rest float16 (about a "
                         "quarter of float32); dequantized when loaded")
-    e.add_argument("--include", nargs="*", help="extra files to copy in (e.g. a sample grid)")
+    e.add_argument("--include", nargs="*", help="extra files to copy in (e.g. a sample grid), from the run or "
+                                                "checkpoint folder exported")
+    e.add_argument("--include-outside", action="store_true", dest="include_outside",
+                   help="let --include copy files from elsewhere too")
     e.add_argument("--generators-only", action="store_true",
                    help="leave the discriminators out (ugatit, stylegan: drawing needs only the generators; about half the size)")
     e.add_argument("--manifest", help="update this entry of checkpoints/manifest.json")
