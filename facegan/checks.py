@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 
@@ -163,6 +164,35 @@ def json_object(value: Any, name: str, example: str = '{"ngf": 32}', max_chars: 
     return parsed
 
 
+DEVICES = "auto, cpu, cuda or cuda:N (the N-th GPU)"
+
+
+def device(value, name: str = "device") -> str:
+    """A device a run can ask for: auto, cpu, cuda, cuda:N."""
+    text = str(value).strip().lower()
+    if text in ("auto", "cpu", "cuda") or (text.startswith("cuda:") and text[5:].isdigit() and len(text) <= 9):
+        return text
+    raise InputError(f"{name} is {DEVICES}, not {quote(value)}")
+
+
+PICTURE_FILES = (".png", ".jpg", ".jpeg", ".webp")  # what a picture --out may be written as
+ANIMATION_FILES = (".gif", ".mp4")
+
+
+def out_file(value, name: str, kinds: tuple[str, ...]) -> str:
+    """A file to write: not empty, not a folder, named with one of ``kinds`` (so that the writer is
+    known before any work; PIL's "unknown file extension" said neither)."""
+    text = str(value).strip()
+    example = f"face{kinds[0]}" if kinds == PICTURE_FILES else f"morph{kinds[0]}"
+    if not text:
+        raise InputError(f"{name} is empty: give a file name such as {example}")
+    if Path(text).is_dir():
+        raise InputError(f"{name} {quote(text)} is a folder: give a file name in it, such as {Path(text) / example}")
+    if Path(text).suffix.lower() not in kinds:
+        raise InputError(f"{name} {quote(text)}: written as {', '.join(kinds[:-1])} or {kinds[-1]} (e.g. {example})")
+    return text
+
+
 # -- argparse: the same checks as flag types -----------------------------------------
 
 
@@ -186,6 +216,18 @@ def arg_whole(name: str, lo: int, hi: int):
 
 def arg_real(name: str, lo: float, hi: float):
     return as_flag(real, name, lo, hi)
+
+
+def arg_device(name: str):
+    return as_flag(device, name)
+
+
+def arg_picture_file(name: str):
+    return as_flag(out_file, name, PICTURE_FILES)
+
+
+def arg_animation_file(name: str):
+    return as_flag(out_file, name, ANIMATION_FILES)
 
 
 def arg_json(name: str, example: str = '{"ngf": 32}'):

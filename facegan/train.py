@@ -33,8 +33,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from facegan import checks, distributed, hub, models
 from facegan import data as data_lib
-from facegan import distributed, hub, models
 from facegan.images import save_grid
 
 
@@ -80,6 +80,7 @@ class StopTraining(Exception):
 
 
 def pick_device(name: str = "auto") -> torch.device:
+    name = checks.device(name)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)

@@ -74,3 +74,29 @@ def test_export_manifest_takes_a_name_and_a_folder_under_checkpoints(capsys, exp
     assert "an entry is a name of letters" in line and "subpath" not in line
     line = one_line_error(capsys, "export", exported_run, "--out", tmp_path / "o", "--manifest", "dcgan-x")
     assert "must be under" in line and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(("out", "says"), [
+    ("FOLDER", "is a folder: give a file name in it, such as"),
+    ("", "--out is empty: give a file name such as face.png"),
+    ("FOLDER/noext", "written as .png, .jpg, .jpeg or .webp"),
+    ("/proc/version", "written as .png, .jpg, .jpeg or .webp"),
+])
+def test_an_out_file_is_checked_before_anything_runs(capsys, tmp_path, out, says):
+    out = out.replace("FOLDER", str(tmp_path))
+    with pytest.raises(SystemExit) as e:
+        cli.main(["generate", "dcgan", "--seed", "1", "--out", out])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert says in err and "unknown file extension" not in err
+
+
+def test_a_device_that_does_not_exist_is_named(capsys, face_folder, tmp_path):
+    with pytest.raises(SystemExit):
+        cli.main(["train", "dcgan", "--data", str(face_folder), "--out", str(tmp_path / "run"), "--device", "bogus"])
+    err = capsys.readouterr().err
+    assert "--device is auto, cpu, cuda or cuda:N" in err and "xla" not in err and not (tmp_path / "run").exists()
+    from facegan.train import TrainConfig, Trainer
+
+    with pytest.raises(ValueError, match="device is auto, cpu, cuda or cuda:N"):  # the API says the same
+        Trainer("dcgan", face_folder, tmp_path / "api", cfg=TrainConfig(device="tpu", steps=1))

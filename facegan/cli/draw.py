@@ -60,9 +60,6 @@ def _interpolate(args) -> int:
 
     if args.technique != "stylegan":
         raise ValueError(f"interpolate is for stylegan, not {args.technique} (for dcgan: facegan morph)")
-    for out in args.out:
-        if Path(out).suffix.lower() not in (".gif", ".mp4"):
-            raise ValueError(f"--out {out}: an interpolation is written as .gif or .mp4")
     faces = split_codes(args.seeds, "--seeds", checks.MAX_MORPH_FACES)
     st = open_pipeline(args)
     frames = st.interpolation_frames(faces, args.frames, args.mode, args.loop, args.side_by_side, args.size,
@@ -103,9 +100,7 @@ def _morph(args) -> int:
         raise ValueError("a morph needs at least 2 codes (--code A --code B ...)")
     frames = ex.morph_frames(codes, args.frames, args.mode, not args.no_loop, args.size)
     for out in args.out:
-        suffix = Path(out).suffix.lower()
-        if suffix not in (".gif", ".mp4"):
-            raise ValueError(f"--out {out}: a morph is written as .gif or .mp4")
+        suffix = Path(out).suffix.lower()  # .gif or .mp4: the flag's type checked it
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         print((save_gif if suffix == ".gif" else save_mp4)(frames, out, args.fps))
     return 0
@@ -128,7 +123,8 @@ def add(sub, model_args: argparse.ArgumentParser, render_args: argparse.Argument
                    help="times the offset vector (default 1)")
     g.add_argument("--classes", help="acgan: the classes, comma-separated (e.g. blue,red; default all): a row of "
                                       "--count faces per class, the same latent down each column")
-    g.add_argument("--out", required=True, help="output PNG")
+    g.add_argument("--out", required=True, type=checks.arg_picture_file("--out"),
+                   help="output PNG (or .jpg, .webp)")
     g.add_argument("--print-codes", action="store_true", help="print the code of every face")
     g.set_defaults(func=_generate)
 
@@ -140,14 +136,17 @@ def add(sub, model_args: argparse.ArgumentParser, render_args: argparse.Argument
                    help=f"faces scored (default 128, at most {checks.MAX_RANK})")
     r.add_argument("--top", type=arg_whole("top", 1, checks.MAX_RANK), default=10,
                    help="how many best (and worst) faces")
-    r.add_argument("--out", required=True, help="PNG grid of the best faces")
-    r.add_argument("--worst", help="PNG grid of the worst faces, worst first")
+    r.add_argument("--out", required=True, type=checks.arg_picture_file("--out"),
+                   help="PNG grid of the best faces")
+    r.add_argument("--worst", type=checks.arg_picture_file("--worst"),
+                   help="PNG grid of the worst faces, worst first")
     r.set_defaults(func=_rank)
 
     m = sub.add_parser("morph", parents=[model_args], help="a GIF / MP4 through 2+ faces",
                        description="Interpolate through the faces of 2 or more codes (lerp or slerp).")
     m.add_argument("--code", action="append", required=True, help="a face's code; give 2 or more")
-    m.add_argument("--out", nargs="+", required=True, help="output .gif and/or .mp4")
+    m.add_argument("--out", nargs="+", required=True, type=checks.arg_animation_file("--out"),
+                   help="output .gif and/or .mp4")
     m.add_argument("--frames", type=arg_whole("frames", 2, checks.MAX_FRAMES), default=24,
                    help="frames per face (default 24)")
     m.add_argument("--mode", choices=["slerp", "lerp"], default="slerp")
@@ -163,7 +162,8 @@ def add(sub, model_args: argparse.ArgumentParser, render_args: argparse.Argument
                                     "with --side-by-side k the list is read k faces at a time, k faces walking "
                                     "side by side.")
     ip.add_argument("--seeds", required=True, help="seeds or face codes, comma-separated, e.g. 1,2,3")
-    ip.add_argument("--out", nargs="+", required=True, help="output .gif and/or .mp4")
+    ip.add_argument("--out", nargs="+", required=True, type=checks.arg_animation_file("--out"),
+                    help="output .gif and/or .mp4")
     ip.add_argument("--frames", type=arg_whole("frames", 2, checks.MAX_FRAMES), default=24,
                     help="frames from each face to the next (default 24)")
     ip.add_argument("--mode", choices=["lerp-w", "slerp-z"], default="lerp-w",

@@ -217,14 +217,16 @@ def add(sub, model_args: argparse.ArgumentParser, render_args: argparse.Argument
                        description="Translate a face picture with a two-domain model: crop the face (optional), "
                                    "translate, write the result, the CAM attention over the input, or both side by side.")
     x.add_argument("picture", help="input picture (any size; RGB, greyscale or RGBA)")
-    x.add_argument("--out", help="the translated face (PNG)")
+    x.add_argument("--out", type=checks.arg_picture_file("--out"), help="the translated face (PNG)")
     x.add_argument("--direction", choices=["a2b", "b2a"], default="a2b", help="a2b: selfie -> anime (default)")
     x.add_argument("--crop", choices=["auto", "anime", "photo", "none"], default="auto",
                    help="face crop: auto (the source domain's detector, then the other), anime, photo or none")
     x.add_argument("--face", type=arg_whole("face", 0, checks.MAX_FACE_INDEX), default=0,
                    help="which detected face, largest first (default 0)")
-    x.add_argument("--attention", help="also write the CAM attention over the input (PNG)")
-    x.add_argument("--side-by-side", dest="side_by_side", help="also write input | result | attention (PNG)")
+    x.add_argument("--attention", type=checks.arg_picture_file("--attention"),
+                   help="also write the CAM attention over the input (PNG)")
+    x.add_argument("--side-by-side", dest="side_by_side", type=checks.arg_picture_file("--side-by-side"),
+                   help="also write input | result | attention (PNG)")
     x.add_argument("--size", type=arg_whole("size", 16, checks.MAX_DISPLAY), default=256,
                    help="output size in pixels (default 256)")
     x.set_defaults(func=_translate)
@@ -239,8 +241,8 @@ def add(sub, model_args: argparse.ArgumentParser, render_args: argparse.Argument
                                     "(--direction \"hair: blue\"), by --strength, or write the --strip of it from "
                                     "-strength to +strength.")
     ed.add_argument("picture", nargs="?", help="stargan: input picture (any size; RGB, greyscale or RGBA)")
-    ed.add_argument("--out", required=True, help="the grid (--group), the edited face (--set, or stylegan's), "
-                                                 "or stylegan's --strip, PNG")
+    ed.add_argument("--out", required=True, type=checks.arg_picture_file("--out"),
+                    help="the grid (--group), the edited face (--set, or stylegan's), or stylegan's --strip, PNG")
     ed.add_argument("--group", help="a label group (e.g. hair): every value of it, as a labelled grid")
     ed.add_argument("--set", action="append", metavar="GROUP=VALUE",
                     help="a target label, e.g. --set hair=blue --set eyes=red; a binary group takes the "

@@ -103,7 +103,7 @@ def add(sub, model_args: argparse.ArgumentParser, render_args: argparse.Argument
     t.add_argument("--init", help="start from an exported model (a checkpoint folder, a bundled name's folder or "
                                   "'<hub repo>@<revision>'): its G, EMA and D when it has one; fresh optimisers")
     t.add_argument("--seed", type=arg_whole("seed", 0, checks.MAX_SEED))
-    t.add_argument("--device", help="auto (default), cpu, cuda, cuda:1")
+    t.add_argument("--device", type=checks.arg_device("--device"), help="auto (default), cpu, cuda, cuda:1")
     t.add_argument("--log-every", type=arg_whole("log-every", 1, checks.MAX_EVERY), dest="log_every")
     t.add_argument("--sample-every", type=arg_whole("sample-every", 1, checks.MAX_EVERY), dest="sample_every")
     t.add_argument("--checkpoint-every", type=arg_whole("checkpoint-every", 1, checks.MAX_EVERY),
