@@ -226,9 +226,5 @@ def arg_picture_file(name: str):
     return as_flag(out_file, name, PICTURE_FILES)
 
 
-def arg_animation_file(name: str):
-    return as_flag(out_file, name, ANIMATION_FILES)
-
-
 def arg_json(name: str, example: str = '{"ngf": 32}'):
     return as_flag(json_object, name, example)

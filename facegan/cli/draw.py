@@ -60,6 +60,8 @@ def _interpolate(args) -> int:
 
     if args.technique != "stylegan":
         raise ValueError(f"interpolate is for stylegan, not {args.technique} (for dcgan: facegan morph)")
+    for out in args.out:
+        checks.out_file(out, "--out", checks.ANIMATION_FILES)
     faces = split_codes(args.seeds, "--seeds", checks.MAX_MORPH_FACES)
     st = open_pipeline(args)
     frames = st.interpolation_frames(faces, args.frames, args.mode, args.loop, args.side_by_side, args.size,
@@ -94,13 +96,15 @@ def _morph(args) -> int:
     from facegan.explorer import Explorer
     from facegan.images import save_gif, save_mp4
 
+    for out in args.out:
+        checks.out_file(out, "--out", checks.ANIMATION_FILES)  # before the model is loaded
     ex = Explorer(load_model(args), dtype="float32")
     codes = split_codes(args.code, most=checks.MAX_MORPH_FACES)
     if len(codes) < 2:
         raise ValueError("a morph needs at least 2 codes (--code A --code B ...)")
     frames = ex.morph_frames(codes, args.frames, args.mode, not args.no_loop, args.size)
     for out in args.out:
-        suffix = Path(out).suffix.lower()  # .gif or .mp4: the flag's type checked it
+        suffix = Path(out).suffix.lower()  # .gif or .mp4: checked above
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         print((save_gif if suffix == ".gif" else save_mp4)(frames, out, args.fps))
     return 0
@@ -145,8 +149,7 @@ def add(sub, model_args: argparse.ArgumentParser, render_args: argparse.Argument
     m = sub.add_parser("morph", parents=[model_args], help="a GIF / MP4 through 2+ faces",
                        description="Interpolate through the faces of 2 or more codes (lerp or slerp).")
     m.add_argument("--code", action="append", required=True, help="a face's code; give 2 or more")
-    m.add_argument("--out", nargs="+", required=True, type=checks.arg_animation_file("--out"),
-                   help="output .gif and/or .mp4")
+    m.add_argument("--out", nargs="+", required=True, help="output .gif and/or .mp4")
     m.add_argument("--frames", type=arg_whole("frames", 2, checks.MAX_FRAMES), default=24,
                    help="frames per face (default 24)")
     m.add_argument("--mode", choices=["slerp", "lerp"], default="slerp")
@@ -162,8 +165,7 @@ def add(sub, model_args: argparse.ArgumentParser, render_args: argparse.Argument
                                     "with --side-by-side k the list is read k faces at a time, k faces walking "
                                     "side by side.")
     ip.add_argument("--seeds", required=True, help="seeds or face codes, comma-separated, e.g. 1,2,3")
-    ip.add_argument("--out", nargs="+", required=True, type=checks.arg_animation_file("--out"),
-                    help="output .gif and/or .mp4")
+    ip.add_argument("--out", nargs="+", required=True, help="output .gif and/or .mp4")
     ip.add_argument("--frames", type=arg_whole("frames", 2, checks.MAX_FRAMES), default=24,
                     help="frames from each face to the next (default 24)")
     ip.add_argument("--mode", choices=["lerp-w", "slerp-z"], default="lerp-w",
