@@ -137,7 +137,7 @@ def resolve_data(text: str, separator: str | None = None) -> str:
     found = []
     for part in parts:
         cands = [_resolve(part)] if os.path.isabs(part) else [(r / part).resolve() for r in roots]
-        hit = next((c for c in cands if _inside(c, roots) and c.is_dir()), None)
+        hit = next((c for c in cands if _inside(c, roots) and c.is_dir() and _in_a_set(c, roots)), None)
         if hit is None:
             raise checks.InputError(
                 f"data folder {checks.quote(part)} is not one of this app's data sets: give a folder under the "
@@ -147,13 +147,28 @@ def resolve_data(text: str, separator: str | None = None) -> str:
     return (separator or "").join(found)
 
 
+def _in_a_set(folder: Path, roots: list[Path]) -> bool:
+    """``folder`` is one of the data roots' sets (a folder of a root, as ``data_sets`` lists them) or
+    inside one; a root itself (``.``) or a folder beside the sets that holds other things than pictures
+    (``detectors/``) is not. (A folder without files is let through, to be refused as one without images.)"""
+    for root in roots:
+        if folder.is_relative_to(root) and folder != root:
+            top = root / folder.relative_to(root).parts[0]
+            return _has_pictures(top) or next((f for f in top.rglob("*") if f.is_file()), None) is None
+    return False
+
+
+def _has_pictures(folder: Path) -> bool:
+    return next((f for f in folder.rglob("*") if f.suffix.lower() in data_lib.IMAGE_EXTENSIONS), None) is not None
+
+
 def data_sets() -> list[str]:
     """The data folders a user may name (the data roots' folders that hold pictures), public form."""
     out = []
     for root in data_roots():
         if root.is_dir():
             for child in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-                if next((f for f in child.rglob("*") if f.suffix.lower() in data_lib.IMAGE_EXTENSIONS), None):
+                if _has_pictures(child):
                     out.append(public(child))
     return out
 

@@ -100,3 +100,25 @@ def test_a_device_that_does_not_exist_is_named(capsys, face_folder, tmp_path):
 
     with pytest.raises(ValueError, match="device is auto, cpu, cuda or cuda:N"):  # the API says the same
         Trainer("dcgan", face_folder, tmp_path / "api", cfg=TrainConfig(device="tpu", steps=1))
+
+
+def test_the_training_api_takes_only_a_listed_data_set(tmp_path, monkeypatch):
+    """/train_start with data "." trained on the whole data root (detectors/ too)."""
+    import gradio as gr
+    from PIL import Image
+
+    from apps import serving, training
+
+    root = tmp_path / "data"
+    (root / "faces").mkdir(parents=True)
+    Image.new("RGB", (64, 64)).save(root / "faces" / "a.png")
+    (root / "detectors").mkdir()
+    (root / "detectors" / "model.xml").write_text("<x/>")
+    monkeypatch.setenv("FACEGAN_DATA", str(root))
+    monkeypatch.setenv("FACEGAN_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setattr(serving, "SETTINGS", serving.Settings())  # no operator folders (another test's app may set some)
+    assert serving.data_sets() == ["faces"]
+    for data in (".", "detectors", "./", "faces/.."):
+        with pytest.raises((gr.Error, ValueError), match="is not one of this app's data sets"):  # gr.Error at the API
+            training.start("dcgan", data, 2, 1, "r", False)
+    assert serving.resolve_data("faces") == str((root / "faces").resolve())
