@@ -144,6 +144,21 @@ def _depth(text: str) -> int:
     return deepest
 
 
+class _RepeatedKey(Exception):
+    def __init__(self, key: str):
+        self.key = key
+
+
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict:
+    """json's object hook: {"hair": "blue", "hair": "red"} is refused (json.loads keeps the last)."""
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise _RepeatedKey(key)
+        out[key] = value
+    return out
+
+
 def json_object(value: Any, name: str, example: str = '{"ngf": 32}', max_chars: int = MAX_JSON_CHARS) -> dict:
     """A JSON object from a user (a model config, target labels): size and nesting bounded
     before parsing, so 100,000 nested brackets are a message, not a RecursionError."""
@@ -156,7 +171,9 @@ def json_object(value: Any, name: str, example: str = '{"ngf": 32}', max_chars: 
         raise InputError(f"{name} is nested more than {MAX_JSON_DEPTH} levels deep: give a flat JSON object "
                          f"such as {example}")
     try:
-        parsed = json.loads(raw)
+        parsed = json.loads(raw, object_pairs_hook=_no_repeated_keys)
+    except _RepeatedKey as e:
+        raise InputError(f"{name} gives {quote(e.key)} twice: give each once, such as {example}") from None
     except (ValueError, RecursionError) as e:
         raise InputError(f"{name} is not JSON ({str(e)[:80]}): give an object such as {example}") from None
     if not isinstance(parsed, dict):

@@ -122,3 +122,17 @@ def test_the_training_api_takes_only_a_listed_data_set(tmp_path, monkeypatch):
         with pytest.raises((gr.Error, ValueError), match="is not one of this app's data sets"):  # gr.Error at the API
             training.start("dcgan", data, 2, 1, "r", False)
     assert serving.resolve_data("faces") == str((root / "faces").resolve())
+
+
+def test_a_json_object_that_repeats_a_key_is_refused(capsys, face_folder, tmp_path):
+    """/stargan_edit's target labels (and every JSON object a user gives): json keeps the last of a
+    repeated key; facegan refuses it, as the CLI refuses --set twice."""
+    from facegan import checks
+    from facegan.editor import parse_target
+
+    with pytest.raises(checks.InputError, match="target labels gives 'hair' twice"):
+        parse_target('{"hair": "blue", "hair": "red"}')
+    assert parse_target('{"hair": "blue", "eyes": "red"}') == {"hair": "blue", "eyes": "red"}
+    line = one_line_error(capsys, "train", "dcgan", "--data", face_folder, "--out", tmp_path / "run",
+                          "--model", '{"ngf": 8, "ngf": 16}')
+    assert "gives 'ngf' twice" in line
