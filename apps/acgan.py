@@ -90,7 +90,7 @@ def interpolate(ckpt: str, a: str, b: str, classes, steps: float, mode: str, loo
         raise gr.Error(f"interpolation is 'lerp' or 'slerp', not {checks.quote(mode)}")
     a, b = (checks.text(v, "face", 1000).strip() for v in (a, b))
     gif, mp4 = cg.interpolate(a, b, names, whole(steps, "steps", 2, checks.MAX_FRAMES), mode,
-                              whole(fps, "fps", 1, checks.MAX_FPS), bool(loop), out_dir=serving.scratch_dir())
+                              whole(fps, "fps", 1, checks.MAX_FPS), checks.yes_no(loop, "loop"), out_dir=serving.scratch_dir())
     return str(gif), str(mp4), [str(gif), str(mp4)]
 
 

@@ -147,7 +147,7 @@ def morph(ckpt: str, codes: str, frames: float, mode: str, loop: bool, fps: floa
         raise gr.Error(f"morph: {len(code_list)} faces x {frames} frames is more than {MAX_MORPH_FRAMES} frames "
                        "in all: fewer faces or frames per face")
     fps = whole(fps, "fps", 1, checks.MAX_FPS)
-    gif, mp4 = ex.morph(code_list, frames, mode, fps, bool(loop), out_dir=serving.scratch_dir())
+    gif, mp4 = ex.morph(code_list, frames, mode, fps, checks.yes_no(loop, "loop"), out_dir=serving.scratch_dir())
     return str(gif), str(mp4), [str(gif), str(mp4)]
 
 

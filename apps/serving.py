@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import math
 import os
 import re
 import shutil
@@ -268,9 +269,12 @@ def _refusing_preprocess(preprocess):
     from gradio.exceptions import InvalidPathError
 
     @functools.wraps(preprocess)
-    async def wrapper(*args, **kwargs):
+    async def wrapper(block_fn, inputs, *args, **kwargs):
+        if isinstance(inputs, list) and len(inputs) > len(block_fn.inputs):  # gradio drops the extra ones unsaid
+            raise refuse(f"this endpoint takes {len(block_fn.inputs)} inputs, got {len(inputs)}: send what the "
+                         "endpoint's API page describes")
         try:
-            return await preprocess(*args, **kwargs)
+            return await preprocess(block_fn, inputs, *args, **kwargs)
         except InvalidPathError:  # a FileData naming a server file: the same message whatever is there
             raise refuse(NOT_UPLOADED) from None
         except gr.Error as e:
@@ -289,6 +293,20 @@ def _one_choice(preprocess, label: str):
     def wrapper(payload):
         if payload is not None and not isinstance(payload, (str, int, float)):
             raise refuse(f"{label}: choose one value, not a {type(payload).__name__}")
+        return preprocess(payload)
+
+    return wrapper
+
+
+def _text_value(preprocess, label: str):
+    """Textbox: gradio makes text of whatever is sent (NaN becomes a run named "nan"); a number is
+    let through as its digits (a seed sent as 3), anything else, and NaN or infinity, is refused."""
+
+    @functools.wraps(preprocess)
+    def wrapper(payload):
+        if isinstance(payload, bool) or not isinstance(payload, (str, int, float, type(None))) or (
+                isinstance(payload, float) and not math.isfinite(payload)):
+            raise refuse(f"{label}: text, not {checks.quote(payload, 40)}")
         return preprocess(payload)
 
     return wrapper
@@ -350,6 +368,8 @@ def harden(demo: gr.Blocks) -> gr.Blocks:
             block.preprocess = _raw_number.__get__(block)
         elif isinstance(block, gr.Radio) or (isinstance(block, gr.Dropdown) and not block.multiselect):
             block.preprocess = _one_choice(block.preprocess, block.label or "choice")
+        elif isinstance(block, gr.Textbox):
+            block.preprocess = _text_value(block.preprocess, block.label or "text")
     demo.preprocess_data = _refusing_preprocess(demo.preprocess_data)
     demo.call_function = _refusing_call(demo.call_function)
     demo.launch = _launch_with_handlers(demo.launch)

@@ -190,7 +190,7 @@ def mix(ckpt: str, rows, columns, layers, psi: float, cutoff, noise: str, noise_
 def interpolate(ckpt: str, faces, frames: float, mode: str, loop: bool, fps: float, side_by_side: float,
                 psi: float, cutoff, noise: str, noise_seed: float):
     """stylegan_interpolate: faces (seeds / codes) -> (GIF, MP4, both as files)."""
-    gif, mp4 = studio(ckpt).interpolate(faces, frames, mode, bool(loop), side_by_side, fps, FRAME_PX, psi, cutoff,
+    gif, mp4 = studio(ckpt).interpolate(faces, frames, mode, checks.yes_no(loop, "loop"), side_by_side, fps, FRAME_PX, psi, cutoff,
                                         noise, noise_seed, out_dir=serving.scratch_dir())
     return str(gif), str(mp4), [str(gif), str(mp4)]
 

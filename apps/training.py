@@ -155,7 +155,7 @@ def start(technique: str, data: str, steps: float, batch_size: float, out: str, 
     folder = serving.run_folder(name)
     steps = checks.whole(steps, "steps", 1, checks.MAX_STEPS)
     batch_size = checks.whole(batch_size, "batch size", 1, checks.MAX_BATCH)
-    resume = bool(resume)
+    resume = checks.yes_no(resume, "resume")
     gpus = checks.whole(gpus, "GPUs", 1, 1024)  # more than the machine has: refused by jobs.start
     eval_every = checks.whole(eval_every, "quick figure every", 0, 10**12)
     extra, data_path = (["--eval-every", str(eval_every)] if eval_every else []), None

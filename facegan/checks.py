@@ -144,6 +144,13 @@ def _depth(text: str) -> int:
     return deepest
 
 
+def yes_no(value, name: str) -> bool:
+    """A checkbox's value from an API caller: true or false (not "yes", 1.5 or a list)."""
+    if isinstance(value, bool):
+        return value
+    raise InputError(f"{name} is true or false, not {quote(value)}")
+
+
 class _RepeatedKey(Exception):
     def __init__(self, key: str):
         self.key = key

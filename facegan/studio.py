@@ -226,15 +226,15 @@ class Studio:
             raise InputError("give a face: a seed (a whole number) or a face code")
         return len(text) != 2 * self.nz and bool(_NUMBER.fullmatch(text))
 
-    def seed_code(self, seed: int) -> str:
-        return latent.random_codes(1, self.nz, checks.whole(seed, "seed", 0, checks.MAX_SEED))[0]
+    def seed_code(self, seed: int, name: str = "seed") -> str:
+        return latent.random_codes(1, self.nz, checks.whole(seed, name, 0, checks.MAX_SEED))[0]
 
     def parse(self, face: int | str) -> Code:
         """A seed (a whole number, or its text) or a face code -> its Code; InputError (a
         ValueError naming what is wrong) otherwise. A text of exactly 2 * z_dim hex digits is a
         code, ``w:`` / ``wp:`` and hex a projected face's."""
         if self.is_seed(face):
-            return Code(self.seed_code(face))
+            return Code(self.seed_code(face, "face: a seed"))
         text = checks.text(face, "face", MAX_CODE_CHARS).strip()
         head, *parts = text.split("+")
         space, hexes = self._head(head.strip())
@@ -283,14 +283,16 @@ class Studio:
         code = self.parse(face)
         return SPACES[code.space] + code.hex[:8] + "…" + (f" +{len(code.steps)}" if code.steps else "")
 
-    def faces(self, faces, what: str = "faces", most: int = checks.MAX_FACES, at_least: int = 1) -> list[Code]:
-        """A list of seeds / codes, or one text of them separated by commas, spaces or new lines."""
+    def faces(self, faces, what: str = "faces", most: int = checks.MAX_FACES, at_least: int = 1,
+              why: str = "") -> list[Code]:
+        """A list of seeds / codes, or one text of them separated by commas, spaces or new lines;
+        ``why``: what sets the bounds, said in the message."""
         if isinstance(faces, str):
             faces = checks.text(faces, what, MAX_LIST_CHARS).replace(",", " ").split()
         if not isinstance(faces, (list, tuple)):
             raise InputError(f"{what}: seeds or face codes, separated by commas")
         if not at_least <= len(faces) <= most:
-            raise InputError(f"{what}: {at_least} to {most} faces (seeds or face codes), got {len(faces)}")
+            raise InputError(f"{what}: {at_least} to {most} faces (seeds or face codes{why}), got {len(faces):,}")
         return [self.parse(f) for f in faces]
 
     # -- W and rendering ------------------------------------------------------------
@@ -550,7 +552,8 @@ class Studio:
         to the next (and back to the first with ``loop``). With ``side_by_side`` k the list is read k
         faces at a time: the first k faces are the first key frame, the next k the second, ..."""
         side = checks.whole(side_by_side, "side by side", 1, checks.MAX_SIDE_BY_SIDE)
-        codes = self.faces(_items(faces), "faces", checks.MAX_MORPH_FACES, at_least=2 * side)
+        codes = self.faces(_items(faces), "faces", checks.MAX_MORPH_FACES, at_least=2 * side,
+                           why=f"; at least 2 for each of the {side} walking side by side" if side > 1 else "")
         if len(codes) % side:
             raise InputError(f"{len(codes)} faces do not make key frames of {side} side by side: give a multiple "
                              f"of {side}")

@@ -1132,3 +1132,15 @@ def test_a_nul_or_a_surrogate_in_a_data_folder_names_the_field(server, data):
 def test_the_server_still_answers_after_all_that(server):
     settled_log(server)
     assert_alive(server)
+
+
+def test_values_of_the_wrong_type_and_extra_inputs_are_refused_by_name(server):
+    """/dcgan_face with an extra input (gradio drops it unsaid), /dcgan_morph with loop "yes",
+    /train_status with NaN (a run named "nan"): each a message naming the field; the app answers on."""
+    reply = server.call("dcgan_face", ["default", CODE, "extra"])
+    assert reply.kind in ("error", "http") and "this endpoint takes 2 inputs, got 3" in reply.text
+    reply = server.call("dcgan_morph", ["default", f"{CODE} {OTHER}", 2, "lerp", "yes", 5])
+    assert reply.kind == "error" and "loop is true or false, not 'yes'" in reply.text
+    reply = server.call("train_status", body='{"data": [NaN]}')
+    assert reply.kind == "error" and "Watching: text, not nan" in reply.text  # not a run named "nan"
+    assert_alive(server)

@@ -137,3 +137,26 @@ def test_a_json_object_that_repeats_a_key_is_refused(capsys, face_folder, tmp_pa
         cli.main(["train", "dcgan", "--data", str(face_folder), "--out", str(tmp_path / "run"),
                   "--model", '{"ngf": 8, "ngf": 16}'])
     assert "argument --model: the model config gives 'ngf' twice" in capsys.readouterr().err
+
+
+def test_studio_messages_use_the_fields_name_and_the_bound_broken():
+    from facegan import checks
+    from facegan.pipelines import StyleGANPipeline
+
+    st = StyleGANPipeline.from_pretrained(dtype="float32")
+    with pytest.raises(checks.InputError, match="face: a seed must be between 0 and"):
+        st.face(-1)
+    with pytest.raises(checks.InputError, match="faces: 16 to 32 faces .*at least 2 for each of the 8 walking side "
+                                                "by side.*got 1,000"):
+        st.interpolate(list(range(1000)), 4, "lerp-w", False, 8, 10, 64)
+    with pytest.raises(checks.InputError, match="faces: 16 to 32 faces .*got 3"):
+        st.interpolate([1, 2, 3], 4, "lerp-w", False, 8, 10, 64)
+
+
+def test_checkbox_and_text_values_of_the_wrong_type_are_refused():
+    from facegan import checks
+
+    assert checks.yes_no(True, "loop") is True
+    for bad in ("yes", 1, None, [True]):
+        with pytest.raises(checks.InputError, match="loop is true or false"):
+            checks.yes_no(bad, "loop")
