@@ -107,11 +107,14 @@ def generate(ckpt: str, seed: float, count: float):
     return list(zip(ex.faces(codes, THUMB_PX), codes))
 
 
+MAX_RANK_SHOWN = 32  # best and worst faces shown by a ranking (the slider's top)
+
+
 def rank(ckpt: str, n: float, k: float, seed: float):
     """dcgan_rank: ``n`` faces from ``seed`` scored by D -> (best k, worst k) galleries."""
     ex = explorer(ckpt)
     n = whole(n, "N", 1, checks.MAX_RANK)
-    k = whole(k, "k", 1, n)
+    k = whole(k, "k", 1, min(n, MAX_RANK_SHOWN))  # thumbnails are what costs: 2 x 4096 took over 60 s
     r = ex.rank(ex.random_codes(n, whole(seed, "seed", 0, MAX_SEED)))
     pics = ex.faces(r.codes[:k] + r.codes[-k:], THUMB_PX)
     label = [f"{c} · D {s:.3f}" for c, s in zip(r.codes, r.scores)]
@@ -201,7 +204,7 @@ def render():
                         "(article 002: often, but not always, the better and the worse faces).")
             with gr.Row():
                 rank_n = gr.Slider(8, 512, value=128, step=1, label="N faces")
-                rank_k = gr.Slider(1, 32, value=10, step=1, label="k")
+                rank_k = gr.Slider(1, MAX_RANK_SHOWN, value=10, step=1, label="k")
                 rank_seed = gr.Number(0, label="Seed", precision=0, minimum=0)
                 rank_btn = gr.Button("Rank", variant="primary")
             # captions "<code> · D <score>" cut from the left, so that the score is shown whole
