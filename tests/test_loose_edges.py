@@ -175,3 +175,17 @@ def test_the_largest_ranking_shows_at_most_32_best_and_worst():
     assert len(best) == len(worst) == 32
     scores = [float(label.rsplit("D ", 1)[1]) for _, label in best + worst[::-1]]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_a_picture_or_junk_given_as_weights_says_what_it_is(capsys, tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
+    (tmp_path / "junk.pth").write_bytes(b"not a checkpoint at all")
+    (tmp_path / "empty.pth").write_bytes(b"")
+    for name, says in (("a.png", "it is a PNG picture"), ("junk.pth", "neither a zip archive's nor a pickle's"),
+                       ("empty.pth", "it is empty")):
+        line = one_line_error(capsys, "convert", "dcgan", "--from", "pytorch-examples", "--netg", tmp_path / name,
+                              "--out", tmp_path / "out")
+        assert "is not a readable PyTorch state_dict file" in line and says in line and "operand" not in line
+    assert not (tmp_path / "out").exists()

@@ -13,12 +13,35 @@ from facegan.files import CheckpointError, sha256_of
 _PICKLED = re.compile(r"GLOBAL ([\w.]+)")  # torch names the first refused global in a few wordings
 
 
+MAGIC = [(b"\x89PNG", "a PNG picture"), (b"\xff\xd8\xff", "a JPEG picture"), (b"GIF8", "a GIF picture"),
+         (b"RIFF", "a RIFF file (a WebP picture or a sound)"), (b"%PDF", "a PDF document"),
+         (b"\x1f\x8b", "a gzip archive"), (b"{", "JSON or text")]
+
+
+def not_pytorch(path: str | Path) -> str | None:
+    """What a file is when its first bytes show it is not torch.save's (a zip archive, ``PK``, or a
+    pickle, protocol 2 and later ``\\x80``; old ones start with another opcode): None when it may be."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if not head:
+        return "empty"
+    if head.startswith(b"PK") or head[:1] == b"\x80":
+        return None
+    for magic, what in MAGIC:
+        if head.startswith(magic):
+            return what
+    return None if head[:1] in b"(}]cq" else "a file whose first bytes are neither a zip archive's nor a pickle's"
+
+
 def load_data_only(path: str | Path, label: str, how_to_save: str, kind: str = "checkpoint"):
     """``torch.load(weights_only=True)`` (torch's restricted unpickler: tensors and containers,
     never code), every failure a CheckpointError that starts with ``label`` and says why.
     ``how_to_save``: how the source saves a state_dict, for files that pickle whole modules."""
     if not Path(path).is_file():
         raise CheckpointError(f"{label}: no such file")
+    if (other := not_pytorch(path)) is not None:
+        raise CheckpointError(f"{label} is not a readable PyTorch {kind}: it is {other} (torch.save writes a zip "
+                              "archive or a pickle)")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # UnpicklingError, RuntimeError (damaged zip), EOFError, ...
