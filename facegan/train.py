@@ -72,10 +72,6 @@ class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
 
 
-class StopTraining(Exception):
-    pass
-
-
 # ----------------------------------------------------------------------------- helpers
 
 

@@ -81,6 +81,13 @@ def test_labelled_finds_directions_that_raise_the_labels_probability(model, foun
     assert (found.vectors[3:] @ found.normals[:3].T).abs().max() < 1e-5
 
 
+def test_unconditional_directions_are_the_boundaries_normals(model, found):
+    plain = directions.labelled(model, LinearReader(), n=400, seed=0, conditional=False)
+    assert plain.info["conditioned_on"] == {} and torch.allclose(plain.vectors, plain.normals)
+    assert torch.equal(plain.normals, found.normals)  # the same fit; only the orthogonalisation differs
+    assert not torch.allclose(plain.vectors, found.vectors)
+
+
 def test_labelled_is_reproducible_and_saves_and_loads_exactly(model, found, tmp_path):
     again = directions.labelled(model, LinearReader(), n=400, seed=0)
     assert torch.equal(again.vectors, found.vectors)

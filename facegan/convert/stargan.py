@@ -55,7 +55,6 @@ from facegan.models import stargan
 SOURCE = "yunjey/stargan"
 SOURCE_URL = "https://github.com/yunjey/stargan"
 DEFAULT_SIZE = 128  # the official --image_size (CelebA and RaFD)
-CELEBA_ATTRS = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young")  # the official --selected_attrs
 DATASET = "official"  # the converted spec's data set name
 _RES = re.compile(r"main\.(\d+)\.main\.0\.weight$")
 _D_CONV = re.compile(r"main\.(\d+)\.weight$")
