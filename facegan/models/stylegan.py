@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from facegan import distributed, latent
+from facegan import checks, distributed, latent
 from facegan.latent import PRIORS
 from facegan.models import Technique, stylegan1
 from facegan.models.acgan import diff_augment
@@ -414,9 +414,10 @@ class Discriminator(nn.Module):
 
 
 def _check_psi(psi) -> float:
-    if isinstance(psi, bool) or not isinstance(psi, (int, float)) or not math.isfinite(psi) or abs(psi) > 10:
-        raise ValueError(f"psi (truncation) must be a number between -10 and 10, got {psi!r}")
-    return float(psi)
+    """psi, a number (not its text), within the one limit every interface uses (checks.MAX_PSI)."""
+    if isinstance(psi, bool) or not isinstance(psi, (int, float)):
+        raise ValueError(f"psi (truncation) must be a number, got {psi!r}")
+    return checks.real(psi, "psi", -checks.MAX_PSI, checks.MAX_PSI)
 
 
 def _discriminator(cfg: Config) -> nn.Module:
