@@ -159,7 +159,8 @@ def compute_directions(ckpt: str, progress=gr.Progress()):  # noqa: B008 - how g
 
 def generate(ckpt: str, face, psi: float, cutoff, noise: str, noise_seed: float):
     """stylegan_generate: a seed or a face code -> (face, its code)."""
-    f = studio(ckpt).face(face, psi, cutoff, noise, noise_seed)
+    st = studio(ckpt)
+    f = st.face(face, render=st.rendering(psi, cutoff, noise, noise_seed))
     return f.picture, f.code
 
 
@@ -179,7 +180,7 @@ def mix(ckpt: str, rows, columns, layers, psi: float, cutoff, noise: str, noise_
     """stylegan_mix: row faces, column faces, the styles copied -> (the labelled figure, the cells
     as a gallery of (picture, "row → column"), a summary)."""
     st = studio(ckpt)
-    m = st.mix(rows, columns, layers, psi, cutoff, noise, noise_seed)
+    m = st.mix(rows, columns, layers, render=st.rendering(psi, cutoff, noise, noise_seed))
     px = sorted({2 ** (i // 2 + 2) for i in m.layers})
     summary = (f"{len(m.rows)} x {len(m.columns)}: each column's face with styles {span(m.layers)} "
                f"({', '.join(f'{p} px' for p in px)}) copied from the row's face (of {st.num_ws} styles; "
@@ -190,8 +191,9 @@ def mix(ckpt: str, rows, columns, layers, psi: float, cutoff, noise: str, noise_
 def interpolate(ckpt: str, faces, frames: float, mode: str, loop: bool, fps: float, side_by_side: float,
                 psi: float, cutoff, noise: str, noise_seed: float):
     """stylegan_interpolate: faces (seeds / codes) -> (GIF, MP4, both as files)."""
-    gif, mp4 = studio(ckpt).interpolate(faces, frames, mode, checks.yes_no(loop, "loop"), side_by_side, fps, FRAME_PX, psi, cutoff,
-                                        noise, noise_seed, out_dir=serving.scratch_dir())
+    st = studio(ckpt)
+    gif, mp4 = st.interpolate(faces, frames, mode, checks.yes_no(loop, "loop"), side_by_side, fps, FRAME_PX,
+                              out_dir=serving.scratch_dir(), render=st.rendering(psi, cutoff, noise, noise_seed))
     return str(gif), str(mp4), [str(gif), str(mp4)]
 
 
@@ -199,8 +201,9 @@ def variations(ckpt: str, face, count: float, step: float, seed: float, psi: flo
                noise_seed: float):
     """stylegan_variations: a face -> gallery of (face, code): the face itself, then its variations."""
     st = studio(ckpt)
-    centre = st.face(face, psi, cutoff, noise, noise_seed)
-    around = st.variations(centre.code, count, step, seed, psi, cutoff, noise, noise_seed)
+    r = st.rendering(psi, cutoff, noise, noise_seed)
+    centre = st.face(face, render=r)
+    around = st.variations(centre.code, count, step, seed, render=r)
     return [(centre.picture, centre.code), *((v.picture, v.code) for v in around)]
 
 
@@ -212,8 +215,9 @@ def edit(ckpt: str, face, direction, layers, strength: float, psi: float, cutoff
     st = studio(ckpt)
     if layers is None or (isinstance(layers, str) and not layers.strip()):
         layers = None  # the direction's default: coarse for SeFa's, all for a labelled one
-    e = st.edit(face, direction, layers, strength, psi, cutoff, noise, noise_seed)
-    strip = st.edit_strip(e.code, e.direction, e.layers, e.strength, STRIP_STEPS, psi, cutoff, noise, noise_seed)
+    r = st.rendering(psi, cutoff, noise, noise_seed)
+    e = st.edit(face, direction, layers, strength, render=r)
+    strip = st.edit_strip(e.code, e.direction, e.layers, e.strength, STRIP_STEPS, render=r)
     px = sorted({2 ** (i // 2 + 2) for i in e.layers})
     where = f"styles {span(e.layers)} ({', '.join(f'{p} px' for p in px)})"
     if isinstance(e.direction, str):

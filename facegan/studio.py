@@ -94,6 +94,19 @@ def _number(x: float) -> str:
     return short if float(short) == x else repr(x)
 
 
+@dataclass(frozen=True)
+class Rendering:
+    """How StyleGAN faces are drawn: truncation ``psi`` towards W's average (1: none, 0: the average
+    face) of the first ``cutoff`` styles (None: all), and the noise maps, "const" (the checkpoint's:
+    a code is always the same face), "random" (drawn from ``noise_seed``) or "none". Made and checked
+    once by ``Studio.rendering``, then passed on as one value (``render=``)."""
+
+    psi: float = 1.0
+    cutoff: int | None = None
+    noise: str = "const"
+    noise_seed: int = 0
+
+
 @dataclass
 class Face:
     picture: Image.Image  # at the model's size
@@ -331,8 +344,14 @@ class Studio:
             raise InputError("a W+ face (wp: code) has a w per style, not one point in W")
         return self.ws(codes)[:, 0]
 
-    def check_rendering(self, psi: float = 1.0, cutoff: int | None = None, noise: str = "const",
-                        noise_seed: int = 0) -> tuple[float, int | None, str, int]:
+    def rendering(self, psi: float = 1.0, cutoff: int | None = None, noise: str = "const", noise_seed: int = 0,
+                  render: Rendering | None = None) -> Rendering:
+        """The rendering of these values, checked for this checkpoint (cutoff at most its styles);
+        ``render``, when given, is taken instead (checked again: it may come from another studio)."""
+        if render is not None:
+            if (psi, cutoff, noise, noise_seed) != (1.0, None, "const", 0):
+                raise InputError("give the rendering as render= or as psi, cutoff, noise, noise_seed, not both")
+            psi, cutoff, noise, noise_seed = render.psi, render.cutoff, render.noise, render.noise_seed
         psi = checks.real(psi, "psi", -checks.MAX_PSI, checks.MAX_PSI)
         if isinstance(cutoff, str) and cutoff.strip().lower() in ("", "all"):
             cutoff = None  # the app's empty box
@@ -340,40 +359,41 @@ class Studio:
             cutoff = checks.whole(cutoff, "cutoff (truncated styles)", 0, self.num_ws)
         if noise not in NOISE_MODES:
             raise InputError(f"noise is one of {', '.join(NOISE_MODES)}, not {quote(noise)}")
-        return psi, cutoff, noise, checks.whole(noise_seed, "noise seed", 0, checks.MAX_SEED)
+        return Rendering(psi, cutoff, noise, checks.whole(noise_seed, "noise seed", 0, checks.MAX_SEED))
 
     @torch.inference_mode()
     def draw(self, ws: torch.Tensor, psi: float = 1.0, cutoff: int | None = None, noise: str = "const",
-             noise_seed: int = 0) -> torch.Tensor:
+             noise_seed: int = 0, *, render: Rendering | None = None) -> torch.Tensor:
         """ws (N, num_ws, w_dim) -> images (N, 3, S, S) in [-1, 1] on the CPU, truncated and with
         the noise as the class docstring says, in batches (one by one for seeded random noise, so
         that every picture gets the same noise wherever it is drawn)."""
-        psi, cutoff, noise, noise_seed = self.check_rendering(psi, cutoff, noise, noise_seed)
+        r = self.rendering(psi, cutoff, noise, noise_seed, render)
         ws = ws.to(self.device, torch.float32)
-        if psi != 1 and cutoff != 0:
-            ws = self.model.truncate(ws, psi, cutoff)
+        if r.psi != 1 and r.cutoff != 0:
+            ws = self.model.truncate(ws, r.psi, r.cutoff)
         out = []
         with models.autocast(self.device, self.dtype):
-            for part in ws.split(1 if noise == "random" else self.batch):
-                g = torch.Generator().manual_seed(noise_seed) if noise == "random" else None
-                out.append(self.model.synthesis(part, noise, g).float().cpu())
+            for part in ws.split(1 if r.noise == "random" else self.batch):
+                g = torch.Generator().manual_seed(r.noise_seed) if r.noise == "random" else None
+                out.append(self.model.synthesis(part, r.noise, g).float().cpu())
         return torch.cat(out)
 
     def _broadcast(self, w: torch.Tensor) -> torch.Tensor:
         return w[:, None].expand(-1, self.num_ws, -1)
 
     def images(self, faces, psi: float = 1.0, cutoff: int | None = None, noise: str = "const",
-               noise_seed: int = 0) -> torch.Tensor:
+               noise_seed: int = 0, *, render: Rendering | None = None) -> torch.Tensor:
         """Seeds / codes -> (N, 3, S, S) in [-1, 1]."""
         codes = self.faces(faces)
-        self.check_rendering(psi, cutoff, noise, noise_seed)
-        return self.draw(self.ws(codes), psi, cutoff, noise, noise_seed)
+        r = self.rendering(psi, cutoff, noise, noise_seed, render)  # checked once, before any work
+        return self.draw(self.ws(codes), render=r)
 
     def face(self, face: int | str, psi: float = 1.0, cutoff: int | None = None, noise: str = "const",
-             noise_seed: int = 0) -> Face:
+             noise_seed: int = 0, *, render: Rendering | None = None) -> Face:
         """One face (a seed or a code) and its code."""
         code = self.parse(face)
-        return Face(img_lib.to_pil(self.images([code.text], psi, cutoff, noise, noise_seed))[0], code.text)
+        r = self.rendering(psi, cutoff, noise, noise_seed, render)
+        return Face(img_lib.to_pil(self.images([code.text], render=r))[0], code.text)
 
     # -- style mixing -------------------------------------------------------------
 
@@ -409,18 +429,18 @@ class Studio:
         return sorted(out)
 
     def mix(self, rows, columns, layers="coarse", psi: float = 1.0, cutoff: int | None = None,
-            noise: str = "const", noise_seed: int = 0) -> Mixing:
+            noise: str = "const", noise_seed: int = 0, *, render: Rendering | None = None) -> Mixing:
         """StyleGAN's Figure 3 from row and column faces (lists of seeds / codes, or texts of them)."""
         row_faces = _items(rows)
         col_faces = _items(columns)
         r = self.faces(row_faces, "row faces", checks.MAX_MIX_SIDE)
         c = self.faces(col_faces, "column faces", checks.MAX_MIX_SIDE)
         chosen = self.layers(layers)
-        self.check_rendering(psi, cutoff, noise, noise_seed)
+        rendering = self.rendering(psi, cutoff, noise, noise_seed, render)  # checked once, before any work
         w_r, w_c = self.ws(r), self.ws(c)
         mixed = self.model.mix(w_c[None].expand(len(r), -1, -1, -1).flatten(0, 1),
                                w_r[:, None].expand(-1, len(c), -1, -1).flatten(0, 1), chosen)
-        pics = img_lib.to_pil(self.draw(torch.cat([w_r, w_c, mixed]), psi, cutoff, noise, noise_seed))
+        pics = img_lib.to_pil(self.draw(torch.cat([w_r, w_c, mixed]), render=rendering))
         cells = pics[len(r) + len(c):]
         return Mixing([x.text for x in r], [x.text for x in c], [self.label(f) for f in row_faces],
                       [self.label(f) for f in col_faces], chosen, pics[:len(r)], pics[len(r):len(r) + len(c)],
@@ -508,15 +528,16 @@ class Studio:
         return torch.stack(moved)
 
     def edit(self, face: int | str, direction: int | str = 0, layers=None, strength: float = 3.0, psi: float = 1.0,
-             cutoff: int | None = None, noise: str = "const", noise_seed: int = 0) -> Edit:
+             cutoff: int | None = None, noise: str = "const", noise_seed: int = 0, *,
+             render: Rendering | None = None) -> Edit:
         """``face`` (a seed or a code) moved by ``strength`` (|strength| <= checks.MAX_EDIT_STRENGTH)
         along a unit direction in W, in the styles ``layers`` only, then drawn with the rendering as
         ``face`` draws. ``direction``: a SeFa direction of those styles (a number, 0: the strongest;
         ``layers`` default "coarse") or a labelled direction's name ("hair: blue"; default all styles)."""
         code, found, direction, chosen, strength = self._check_edit(face, direction, layers, strength)
-        self.check_rendering(psi, cutoff, noise, noise_seed)
+        r = self.rendering(psi, cutoff, noise, noise_seed, render)  # checked once, before any work
         ws = self.edited_ws(code, found, direction, [strength], chosen)
-        picture = img_lib.to_pil(self.draw(ws, psi, cutoff, noise, noise_seed))[0]
+        picture = img_lib.to_pil(self.draw(ws, render=r))[0]
         if isinstance(found, LabelledDirections):
             return Edit(picture, code.text, chosen, direction, strength, len(found), None, None,
                         float(found.accuracy[found.index(direction)]))
@@ -525,17 +546,17 @@ class Studio:
 
     def edit_strip(self, face: int | str, direction: int | str = 0, layers=None, strength: float = 3.0,
                    steps: int = 7, psi: float = 1.0, cutoff: int | None = None, noise: str = "const",
-                   noise_seed: int = 0) -> EditStrip:
+                   noise_seed: int = 0, *, render: Rendering | None = None) -> EditStrip:
         """The face at ``steps`` strengths evenly from -|strength| to +|strength| (the middle one,
         for an odd count, 0: the face itself); each picture is what ``edit`` draws at its strength."""
         code, found, direction, chosen, strength = self._check_edit(face, direction, layers, strength)
         steps = checks.whole(steps, "strip steps", 2, checks.MAX_STRIP_STEPS)
-        self.check_rendering(psi, cutoff, noise, noise_seed)
+        r = self.rendering(psi, cutoff, noise, noise_seed, render)  # checked once, before any work
         s = abs(strength)
         strengths = [s * (2 * i - (steps - 1)) / (steps - 1) for i in range(steps)]  # -s, 0 (odd steps), s exactly
         ws = self.edited_ws(code, found, direction, strengths, chosen)
         # one by one, as edit draws: a face drawn in a batch may differ in the last bit
-        pics = [img_lib.to_pil(self.draw(ws[i:i + 1], psi, cutoff, noise, noise_seed))[0] for i in range(steps)]
+        pics = [img_lib.to_pil(self.draw(ws[i:i + 1], render=r))[0] for i in range(steps)]
         return EditStrip(code.text, chosen, direction, strengths, pics)
 
     # -- interpolation --------------------------------------------------------------
@@ -547,7 +568,8 @@ class Studio:
 
     def interpolation_frames(self, faces, frames: int = 24, mode: str = "lerp-w", loop: bool = False,
                              side_by_side: int = 1, size: int = 128, psi: float = 1.0, cutoff: int | None = None,
-                             noise: str = "const", noise_seed: int = 0) -> np.ndarray:
+                             noise: str = "const", noise_seed: int = 0, *,
+                             render: Rendering | None = None) -> np.ndarray:
         """(T, size, side_by_side * size, 3) uint8: the faces' walk, ``frames`` frames from each face
         to the next (and back to the first with ``loop``). With ``side_by_side`` k the list is read k
         faces at a time: the first k faces are the first key frame, the next k the second, ..."""
@@ -561,7 +583,7 @@ class Studio:
         size = checks.whole(size, "size", 16, checks.MAX_DISPLAY)
         if mode not in MODES:
             raise InputError(f"interpolation is {' or '.join(MODES)}, not {quote(mode)}")
-        self.check_rendering(psi, cutoff, noise, noise_seed)
+        r = self.rendering(psi, cutoff, noise, noise_seed, render)  # checked once, before any work
         points = len(codes) // side
         t = self.frame_count(points, frames, bool(loop))
         if t > checks.MAX_ANIMATION_FRAMES or t * side > checks.MAX_ANIMATION_FACES:
@@ -582,18 +604,19 @@ class Studio:
                 paths = [self._broadcast(self._map(latent.path(self._z(col), frames, "slerp", bool(loop)))).flatten(1)
                          for col in columns]
         ws = torch.stack(paths, 1).flatten(0, 1).view(-1, self.num_ws, self.w_dim)  # (T * side, ...), frame by frame
-        x = img_lib.to_uint8(self.draw(ws, psi, cutoff, noise, noise_seed))
+        x = img_lib.to_uint8(self.draw(ws, render=r))
         x = img_lib.upscale(x, size).reshape(t, side, size, size, 3)
         return np.ascontiguousarray(x.transpose(0, 2, 1, 3, 4).reshape(t, size, side * size, 3))
 
     def interpolate(self, faces, frames: int = 24, mode: str = "lerp-w", loop: bool = False, side_by_side: int = 1,
                     fps: int = 20, size: int = 128, psi: float = 1.0, cutoff: int | None = None,
                     noise: str = "const", noise_seed: int = 0,
-                    out_dir: str | os.PathLike | None = None) -> tuple[Path, Path]:
+                    out_dir: str | os.PathLike | None = None, *,
+                    render: Rendering | None = None) -> tuple[Path, Path]:
         """A GIF and an MP4 of ``interpolation_frames``; returns their paths."""
         fps = checks.whole(fps, "fps", 1, checks.MAX_FPS)
-        video = self.interpolation_frames(faces, frames, mode, loop, side_by_side, size, psi, cutoff, noise,
-                                          noise_seed)
+        r = self.rendering(psi, cutoff, noise, noise_seed, render)
+        video = self.interpolation_frames(faces, frames, mode, loop, side_by_side, size, render=r)
         out = Path(out_dir or ".")
         out.mkdir(parents=True, exist_ok=True)
         stem = f"stylegan-{mode}-{len(_items(faces))}-faces"
@@ -602,7 +625,8 @@ class Studio:
     # -- variations -----------------------------------------------------------------
 
     def variations(self, face: int | str, count: int = 8, step: float = 0.3, seed: int = 0, psi: float = 1.0,
-                   cutoff: int | None = None, noise: str = "const", noise_seed: int = 0) -> list[Face]:
+                   cutoff: int | None = None, noise: str = "const", noise_seed: int = 0, *,
+                   render: Rendering | None = None) -> list[Face]:
         """``count`` faces around ``face``, each with the code that reproduces it (``face``'s code
         + ``+<seed>:<index>:<step>``)."""
         code = self.parse(face)
@@ -612,9 +636,9 @@ class Studio:
         if len(code.steps) >= checks.MAX_VARIATION_STEPS:
             raise InputError(f"this face is already {len(code.steps)} variation steps from its seed's face, the most "
                              "a code holds")
-        self.check_rendering(psi, cutoff, noise, noise_seed)
+        r = self.rendering(psi, cutoff, noise, noise_seed, render)  # checked once, before any work
         codes = [Code(code.hex, (*code.steps, (seed, i, step)), code.space) for i in range(count)]
-        pics = img_lib.to_pil(self.draw(self.ws(codes), psi, cutoff, noise, noise_seed))
+        pics = img_lib.to_pil(self.draw(self.ws(codes), render=r))
         return [Face(p, c.text) for p, c in zip(pics, codes)]
 
     # -- your own picture -------------------------------------------------------------

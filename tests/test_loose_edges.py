@@ -189,3 +189,20 @@ def test_a_picture_or_junk_given_as_weights_says_what_it_is(capsys, tmp_path):
                               "--out", tmp_path / "out")
         assert "is not a readable PyTorch state_dict file" in line and says in line and "operand" not in line
     assert not (tmp_path / "out").exists()
+
+
+def test_a_rendering_is_one_checked_value():
+    from facegan import checks
+    from facegan.pipelines import StyleGANPipeline
+    from facegan.studio import Rendering
+
+    st = StyleGANPipeline.from_pretrained(dtype="float32")
+    r = st.rendering(0.7, "", "random", 3)
+    assert r == Rendering(psi=0.7, cutoff=None, noise="random", noise_seed=3)
+    assert st.face(5, render=r).picture.tobytes() == st.face(5, psi=0.7, noise="random", noise_seed=3).picture.tobytes()
+    with pytest.raises(checks.InputError, match="not both"):
+        st.face(5, psi=0.5, render=r)
+    with pytest.raises(checks.InputError, match=f"cutoff .* between 0 and {st.num_ws}"):
+        st.rendering(cutoff=st.num_ws + 1)
+    with pytest.raises(checks.InputError, match="psi must be between -2.0 and 2.0"):
+        st.face(5, render=Rendering(psi=3))  # a value made elsewhere is checked for this checkpoint too

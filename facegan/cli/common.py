@@ -72,13 +72,13 @@ def write_faces(args, images, codes: list[str]) -> int:
 RENDERING = ("psi", "cutoff", "noise", "noise_seed")
 
 
-def render_flags(args) -> tuple:
-    """--psi, --cutoff, --noise, --noise-seed (stylegan's; their defaults when not given)."""
-    given = [name for name in RENDERING if getattr(args, name, None) is not None]
+def render_flags(args) -> dict:
+    """The --psi, --cutoff, --noise, --noise-seed given (stylegan's), for ``Studio.rendering``,
+    which has the defaults and the checks."""
+    given = {name: getattr(args, name) for name in RENDERING if getattr(args, name, None) is not None}
     if given and args.technique != "stylegan":
-        raise ValueError(f"--{given[0].replace('_', '-')} is for stylegan, not {args.technique}")
-    defaults = {"psi": 1.0, "cutoff": None, "noise": "const", "noise_seed": 0}
-    return tuple(defaults[n] if getattr(args, n, None) is None else getattr(args, n) for n in RENDERING)
+        raise ValueError(f"--{next(iter(given)).replace('_', '-')} is for stylegan, not {args.technique}")
+    return given
 
 
 def parents() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:

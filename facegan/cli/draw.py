@@ -32,7 +32,7 @@ def _generate(args) -> int:
     if args.technique == "stylegan":  # truncation and noise; a code may carry variation steps
         st = open_pipeline(args)
         codes = [st.code(c) for c in codes or latent.random_codes(args.count, st.model.latent_dim, args.seed)]
-        return write_faces(args, st.images(codes, *rendering), codes)
+        return write_faces(args, st.images(codes, render=st.rendering(**rendering)), codes)
     model = load_model(args)
     codes = codes or latent.random_codes(args.count, model.latent_dim, args.seed)
     if args.good or args.bad:  # article 002's offset vector: mean(good) - mean(bad), times --strength
@@ -65,7 +65,7 @@ def _interpolate(args) -> int:
     faces = split_codes(args.seeds, "--seeds", checks.MAX_MORPH_FACES)
     st = open_pipeline(args)
     frames = st.interpolation_frames(faces, args.frames, args.mode, args.loop, args.side_by_side, args.size,
-                                     *render_flags(args))
+                                     render=st.rendering(**render_flags(args)))
     for out in args.out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         print((save_gif if Path(out).suffix.lower() == ".gif" else save_mp4)(frames, out, args.fps))

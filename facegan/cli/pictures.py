@@ -117,16 +117,17 @@ def _edit_stylegan(args) -> int:
             raise ValueError(f"edit stylegan takes a face as --seed or --code, not {flag} (that is stargan's)")
     if args.seed is not None and args.code is not None:
         raise ValueError("give the face as --seed or --code, not both")
-    rendering = render_flags(args)
+    flags = render_flags(args)
     st = open_pipeline(args)  # float32, exact, as generate stylegan; with the directions the checkpoint ships
+    rendering = st.rendering(**flags)
     face = args.code if args.code is not None else (args.seed if args.seed is not None else 0)
     direction = 0 if args.direction is None else args.direction
     layers = args.layers  # None: coarse for a SeFa direction, all for a labelled one
     strength = 3.0 if args.strength is None else args.strength
-    e = st.edit(face, direction, layers, strength, *rendering)  # every check before anything is written
+    e = st.edit(face, direction, layers, strength, render=rendering)  # every check before anything is written
     out = Path(args.out)
     if args.strip:
-        strip = st.edit_strip(e.code, e.direction, e.layers, e.strength, args.strip, *rendering)
+        strip = st.edit_strip(e.code, e.direction, e.layers, e.strength, args.strip, render=rendering)
         picture = strip.figure(args.size or max(st.size, 128))
     else:
         picture = e.picture
