@@ -94,3 +94,13 @@ def shared_data() -> Path:
     if path is None:
         pytest.skip("real data not found: set FACEGAN_DATA or provide ../shared/data beside the repository")
     return path
+
+
+def one_line_error(capsys, *args) -> str:
+    """``facegan ARGS`` in this process: exit 2 and one line on stderr, ``facegan: error: ...``; that line."""
+    from facegan import cli
+
+    assert cli.main([str(a) for a in args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("facegan: error: "), err
+    return err[0]

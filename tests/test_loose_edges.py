@@ -4,15 +4,9 @@ user's terms, and refuses before anything is written)."""
 from __future__ import annotations
 
 import pytest
+from conftest import one_line_error
 
 from facegan import cli, models
-
-
-def one_line_error(capsys, *args) -> str:
-    assert cli.main([str(a) for a in args]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("facegan: error: "), err
-    return err[0]
 
 
 def test_an_unknown_model_setting_is_named_with_the_known_ones(capsys, face_folder, tmp_path):

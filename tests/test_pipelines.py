@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import one_line_error
 
 from facegan import cli, hub, pipelines
 from facegan.models import dcgan
 from facegan.studio import Studio
-
-
-def one_line_error(capsys, *args) -> str:
-    assert cli.main([str(a) for a in args]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("facegan: error: "), err
-    return err[0]
 
 
 @pytest.mark.parametrize("technique", list(pipelines.PIPELINES))
