@@ -1,0 +1,138 @@
+"""The end of a training-campaign session: the run's model as a candidate, measured against the bundled one.
+
+    python benchmarks/campaign.py RUN [--bundled checkpoints/stylegan-anime-64] [--real-n 10000]
+                                      [--bundled-json q-bundled.json] [--replace] [--session NOTE]
+
+1. The run's last checkpoint is exported (``facegan export --fp16``: with D, so the next session
+   continues from it with ``--init``) into ``RUN/candidate``.
+2. Its pictures for the card: ``samples.png`` (seeds 0-31, psi 0.7), ``mixing.png`` (Figure 3: coarse
+   styles of seeds 1-4 into seeds 5-9), ``morph.gif`` (seeds 1-9, three side by side); StyleGAN's
+   labelled directions are fitted again (``benchmarks/stylegan_directions.py --write``).
+3. Both models are measured with the 10k protocol (``facegan.quality.measure``, psi 1, the same seeded
+   real faces); ``--bundled-json`` reuses a measurement of the bundled model made with the same protocol.
+4. With ``--replace``, and only when Inception FID *and* anime-FD both improved, the candidate
+   replaces the bundled folder (atomically), with the manifest's sha256, the cost in ``config.json``'s
+   summary (images seen and CPU-hours from the run's status, which count what the model it started from
+   had cost) and a line of history appended to the card's table. Without it, or when a figure got worse,
+   nothing in ``checkpoints/`` changes; the figures are printed either way (and ``RUN/campaign.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from facegan import data, hub, quality  # noqa: E402
+from facegan.train import latest_checkpoint, read_json  # noqa: E402
+
+HISTORY = "## Sessions"  # the card's section that each replacement appends a row to
+
+
+def facegan(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "facegan", *map(str, args)], check=True, cwd=ROOT)
+
+
+def pictures(folder: Path) -> None:
+    from facegan.pipelines import StyleGANPipeline
+
+    facegan("generate", "stylegan", "--checkpoint", folder, "--seed", "0", "--count", "32", "--columns", "8",
+            "--psi", "0.7", "--out", folder / "samples.png")
+    facegan("interpolate", "stylegan", "--checkpoint", folder, "--seeds", "1,2,3,4,5,6,7,8,9", "--side-by-side",
+            "3", "--loop", "--psi", "0.7", "--frames", "12", "--size", "80", "--out", folder / "morph.gif")
+    st = StyleGANPipeline.from_pretrained(folder, dtype="float32")
+    st.mix([1, 2, 3, 4], [5, 6, 7, 8, 9], "coarse", psi=0.7).figure(128).save(folder / "mixing.png")
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "stylegan_directions.py"), "--checkpoint",
+                    str(folder), "--write"], check=True, cwd=ROOT)
+
+
+def measured(folder: Path, real_n: int | None) -> dict:
+    model = hub.load_folder(folder)
+    row = quality.measure(model, data.data_set("anime-faces-64"), folder.name, real_n=real_n,
+                          progress=lambda text: print(text, flush=True))
+    return {k: v for k, v in vars(row).items() if not k.startswith("_")}
+
+
+def line(name: str, r: dict) -> str:
+    return (f"{name}: FID {r['fid']:.1f}, KID {r['kid']:.3f}, anime-FD {r['anime_fd']:.2f}, precision "
+            f"{r['precision']:.2f}, recall {r['recall']:.2f}, faces found {r['faces_found']:.0%}")
+
+
+def replace(candidate: Path, bundled: Path, status: dict, new: dict, old: dict, session: str) -> None:
+    cost = status.get("images_seen"), status.get("cpu_hours")
+    config = hub.read_config(candidate)
+    config[hub.SUMMARY_KEY] = {
+        "images_seen": int(cost[0]), "cpu_hours": round(float(cost[1]), 2),
+        "figures": (f"FID {new['fid']:.1f}, anime-FD {new['anime_fd']:.2f}, precision {new['precision']:.2f}, "
+                    f"recall {new['recall']:.2f} (psi 1; 10,000 faces vs {new['n_real']:,} real)"),
+        "interim": True}
+    (candidate / hub.CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+    card = (bundled / hub.CARD_NAME).read_text()
+    row = (f"| {time.strftime('%Y-%m-%d')} | {session} | {int(cost[0]):,} | {float(cost[1]):.2f} | "
+           f"{old['fid']:.1f} -> **{new['fid']:.1f}** | {old['anime_fd']:.2f} -> **{new['anime_fd']:.2f}** | "
+           f"{new['precision']:.2f} / {new['recall']:.2f} | {new['faces_found']:.0%} |")
+    if HISTORY not in card:
+        card += (f"\n{HISTORY}\n\nEach row: a session of `benchmarks/campaign.py --replace` (10k protocol, psi 1, "
+                 "against the same seeded real faces as the model it replaced).\n\n"
+                 "| date | session | images seen | CPU-hours (all) | Inception FID | anime-FD | precision / recall "
+                 "| faces found |\n|---|---|---|---|---|---|---|---|\n")
+    (candidate / hub.CARD_NAME).write_text(card.rstrip("\n") + "\n" + row + "\n")
+    staged = bundled.parent / f".{bundled.name}.new"
+    shutil.rmtree(staged, ignore_errors=True)
+    shutil.copytree(candidate, staged)
+    hub.replace_dir(staged, bundled)
+    manifest = json.loads(hub.MANIFEST.read_text())
+    for entry in manifest.values():
+        if entry.get("bundled") == bundled.name:
+            entry["sha256"] = hub.sha256_of(bundled / hub.WEIGHTS_NAME)
+    hub.MANIFEST.write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("run", type=Path, help="the session's run folder (facegan train --out)")
+    p.add_argument("--bundled", type=Path, default=ROOT / "checkpoints" / "stylegan-anime-64")
+    p.add_argument("--real-n", type=int, default=10_000, help="real faces the statistics are of (0: all)")
+    p.add_argument("--bundled-json", type=Path, help="the bundled model's figures, measured before (campaign.json "
+                                                     "of an earlier call, or benchmarks/quality.py --json)")
+    p.add_argument("--replace", action="store_true", help="replace the bundled folder when both figures improved")
+    p.add_argument("--session", default="", help="what the session ran, for the card's history row")
+    args = p.parse_args()
+    ckpt = latest_checkpoint(args.run)
+    if ckpt is None:
+        raise SystemExit(f"campaign: {args.run} has no checkpoint")
+    candidate = args.run / "candidate"
+    shutil.rmtree(candidate, ignore_errors=True)
+    facegan("export", ckpt, "--out", candidate, "--fp16")
+    pictures(candidate)
+    real_n = args.real_n or None
+    if args.bundled_json:
+        old = json.loads(args.bundled_json.read_text())
+        old = old["bundled"] if "bundled" in old else (old[0] if isinstance(old, list) else old)
+    else:
+        old = measured(args.bundled, real_n)
+    new = measured(candidate, real_n)
+    status = read_json(args.run / "status.json") or {}
+    better = new["fid"] < old["fid"] and new["anime_fd"] < old["anime_fd"]
+    (args.run / "campaign.json").write_text(json.dumps({"bundled": old, "candidate": new, "better": better,
+                                                        "checkpoint": str(ckpt)}, indent=1, default=float))
+    print(line("bundled  ", old))
+    print(line("candidate", new))
+    print(f"images seen {status.get('images_seen', 0):,}, CPU-hours {status.get('cpu_hours', 0):.2f} (all sessions)")
+    if not better:
+        print("not replaced: FID and anime-FD did not both improve")
+    elif args.replace:
+        replace(candidate, args.bundled, status, new, old, args.session or f"{ckpt.name} of {args.run.name}")
+        print(f"replaced {args.bundled}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
