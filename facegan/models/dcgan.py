@@ -21,6 +21,9 @@ from facegan import distributed, latent
 from facegan.latent import PRIORS
 from facegan.losses import feature_matching
 from facegan.models import Technique
+from facegan.models.blocks import diff_augment
+from facegan.models.blocks import down as _down
+from facegan.models.blocks import up as _up
 from facegan.models.config_checks import BETA, LR, MAX_SIZE, MAX_WIDTH, WEIGHT, check_fields, refuse
 
 DISCRIMINATORS = ("dcgan", "projected")
@@ -51,18 +54,6 @@ class Config:
                      choices={"prior": PRIORS, "disc": DISCRIMINATORS})
         if self.image_size != 64:
             raise refuse("image_size", "64 (DCGAN is built for 64x64 images)", self.image_size)
-
-
-def _up(cin: int, cout: int) -> list[nn.Module]:
-    return [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)]
-
-
-def _down(cin: int, cout: int, norm: bool = True) -> list[nn.Module]:
-    layers: list[nn.Module] = [nn.Conv2d(cin, cout, 4, 2, 1, bias=not norm)]
-    if norm:
-        layers.append(nn.BatchNorm2d(cout))
-    layers.append(nn.LeakyReLU(0.2, True))
-    return layers
 
 
 def _init_weights(m: nn.Module) -> None:
@@ -213,7 +204,6 @@ class TrainStep:
     def projected_step(self, real: torch.Tensor, z: torch.Tensor, autocast) -> dict[str, torch.Tensor]:
         """Projected GAN's step: hinge loss over every head's logits, DiffAugment on every image D
         sees (real and fake, in both steps); no feature matching (D's features are F's)."""
-        from facegan.models.acgan import diff_augment
         from facegan.models.projected import hinge_d, hinge_g
 
         G, D = self.G, self.D

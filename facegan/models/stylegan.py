@@ -40,7 +40,7 @@ from torch import nn
 from facegan import checks, distributed, latent
 from facegan.latent import PRIORS
 from facegan.models import Technique, stylegan1
-from facegan.models.acgan import diff_augment
+from facegan.models.blocks import diff_augment
 from facegan.models.config_checks import BETA, LR, MAX_SIZE, MAX_WIDTH, WEIGHT, check_fields, refuse
 from facegan.models.projected import hinge_d, hinge_g
 from facegan.models.stylegan_layers import (  # noqa: F401 (NOISE_MODES, upsample2d: this module's API too)
