@@ -105,12 +105,14 @@ class Bundle:
     share: float  # of the training window
     tiny: dict  # model-config overrides in the tiny mode
     tiny_batch: int
+    init: bool = False  # continue the bundled model (--init, with its D), as the CPU campaign does; not --tiny
 
 
 TINY_STARGAN = {"g_conv_dim": 4, "d_conv_dim": 4, "g_repeat_num": 1}
 BUNDLES = (
-    Bundle("stylegan-anime-64", "stylegan", ("anime-faces-64",), ("--int8",), 32, 1.0,
-           {"image_size": 16, "z_dim": 32, "w_dim": 32, "channel_base": 256, "channel_max": 32}, 4),
+    # the campaign's model and recipe (README "Training details (StyleGAN)"): continued, exported with D
+    Bundle("stylegan-anime-64", "stylegan", ("anime-faces-64",), ("--fp16",), 32, 1.0,
+           {"image_size": 16, "z_dim": 32, "w_dim": 32, "channel_base": 256, "channel_max": 32}, 4, init=True),
     Bundle("stargan-anime-64", "stargan", ("anime-faces-64",), ("--int8",), 16, 1.0, TINY_STARGAN, 4),
     Bundle("stargan-anime-fer-64", "stargan", ("anime-faces-64", "fer2013-48"), ("--int8",), 16, 1.0, TINY_STARGAN, 4),
     Bundle("ugatit-selfie2anime-128", "ugatit", ("selfie2anime/128",), ("--fp16", "--generators-only"), 1, 1.0,
@@ -559,6 +561,8 @@ def plan_jobs(args, data_root: Path, work: Path, window_s: float, bundled_rates:
                "--steps", str(steps), "--batch-size", str(batch), "--device", device.type, "--model", json.dumps(cfg),
                "--log-every", "50", "--sample-every", str(every), "--checkpoint-every", str(every),
                "--keep-last", "1", "--quiet"]
+        if b.init and not args.tiny:
+            cmd += ["--init", str(ROOT / "checkpoints" / b.folder)]
         jobs.append(Job(b, out, cmd, cap, steps))
     return jobs
 
