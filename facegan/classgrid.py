@@ -97,7 +97,7 @@ class ClassGrid:
         return latent.random_codes(count, self.nz, seed)
 
     def _z(self, hexes: list[str]) -> torch.Tensor:
-        return torch.stack([latent.code_to_z(h, self.nz, self.prior) for h in hexes]).to(self.device)
+        return latent.codes_to_z(hexes, self.nz, self.prior).to(self.device)
 
     def _pictures(self, x: torch.Tensor) -> list[Image.Image]:
         return img_lib.to_pil(x.float())

@@ -62,7 +62,7 @@ class Explorer:
 
     def z(self, codes: list[str]) -> torch.Tensor:
         """Codes -> (N, nz) latents. Raises latent.CodeError for an invalid code."""
-        return torch.stack([latent.code_to_z(c, self.nz, self.prior) for c in codes])
+        return latent.codes_to_z(codes, self.nz, self.prior)
 
     def code(self, z: torch.Tensor) -> str:
         """(nz,) latent -> its code under the model's prior (e.g. the mean of some faces)."""

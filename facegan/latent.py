@@ -110,6 +110,11 @@ def code_to_z(code: str, nz: int = 16, prior: str = "uniform") -> torch.Tensor:
     return bytes_to_z(code_to_bytes(code, nz), prior)
 
 
+def codes_to_z(codes: list[str], nz: int = 16, prior: str = "uniform") -> torch.Tensor:
+    """Several codes -> (N, nz) latents (``code_to_z`` of each)."""
+    return torch.stack([code_to_z(c, nz, prior) for c in codes])
+
+
 def z_to_code(z: torch.Tensor, prior: str = "uniform") -> str:
     """(nz,) latent -> its hex code (each dimension to its byte, see ``z_to_bytes``)."""
     return bytes_to_code(z_to_bytes(z, prior).tolist())

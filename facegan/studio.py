@@ -315,7 +315,7 @@ class Studio:
         return self.model.mapping(z.to(self.device)).float()[:, 0]
 
     def _z(self, codes: list[Code]) -> torch.Tensor:
-        return torch.stack([latent.code_to_z(c.hex, self.nz, self.prior) for c in codes])
+        return latent.codes_to_z([c.hex for c in codes], self.nz, self.prior)
 
     def direction(self, seed: int, index: int) -> torch.Tensor:
         """Variation ``index`` of ``seed``: W of that face minus W's average, (w_dim,)."""

@@ -13,8 +13,6 @@ PICTURE_VERBS = {"ugatit": "facegan translate ugatit PICTURE", "stargan": "faceg
 
 
 def _generate(args) -> int:
-    import torch
-
     from facegan import latent
     from facegan.explorer import Explorer
     from facegan.images import save_grid
@@ -42,7 +40,7 @@ def _generate(args) -> int:
                                                        split_codes(args.bad, "--bad"), args.strength)
     # the model's own forward (not the Explorer's channels_last one): a converted model's faces are
     # its reference's bit for bit
-    z = torch.stack([latent.code_to_z(c, model.latent_dim, getattr(model.config, "prior", "uniform")) for c in codes])
+    z = latent.codes_to_z(codes, model.latent_dim, getattr(model.config, "prior", "uniform"))
     if args.technique == "acgan":  # a row per class, the same z down a column
         y = model.class_index(classes or model.classes)  # an unknown name: a message naming the known ones
         if len(y) * len(z) > checks.MAX_RANK:
