@@ -19,7 +19,7 @@ LAYERS = [
     ("models", ["facegan.models", "facegan.models.*"]),
     ("convert", ["facegan.convert", "facegan.convert.*"]),
     ("checkpoints, metrics, training", ["facegan.hub", "facegan.attributes", "facegan.metrics", "facegan.quality",
-                                        "facegan.train", "facegan.jobs"]),
+                                        "facegan.onnx_export", "facegan.train", "facegan.jobs"]),
     ("uses", ["facegan.directions", "facegan.project", "facegan.studio", "facegan.explorer", "facegan.classgrid",
               "facegan.editor", "facegan.translator", "facegan.pipelines"]),
     ("interfaces", ["facegan.cli", "facegan.cli.*", "facegan.__main__", "apps", "apps.*"]),

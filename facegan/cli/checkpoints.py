@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from facegan import checks, models
+from facegan.cli.common import load_model
 
 
 def _export(args) -> int:
@@ -76,6 +77,17 @@ def _check_manifest_entry(name: str, out: Path, checkpoints: Path) -> None:
         raise ValueError(f"--manifest records a bundled folder: --out {out} must be under {checkpoints}")
 
 
+def _export_onnx(args) -> int:
+    from facegan import onnx_export
+
+    if args.technique not in onnx_export.TECHNIQUES:
+        raise ValueError(f"export-onnx draws {', '.join(onnx_export.TECHNIQUES)}; {args.technique} translates "
+                         "pictures on the server")
+    path = onnx_export.export(load_model(args), args.out, fp16=args.fp16)
+    print(f"{path} ({path.stat().st_size / 1e6:.1f} MB) + {path.parent / onnx_export.INFO_NAME}")
+    return 0
+
+
 def _push(args) -> int:
     from facegan import hub
 
@@ -104,6 +116,15 @@ def add(sub, model_args: argparse.ArgumentParser, render_args: argparse.Argument
                    help="leave the discriminators out (ugatit, stylegan: drawing needs only the generators; about half the size)")
     e.add_argument("--manifest", help="update this entry of checkpoints/manifest.json")
     e.set_defaults(func=_export)
+
+    ox = sub.add_parser("export-onnx", parents=[model_args], help="a generator as one ONNX graph (for browsers)",
+                        description="Write the generator of a dcgan / acgan / stylegan checkpoint as --out/"
+                                    "generator.onnx (torch's exporter, one file) and --out/onnx.json (its inputs), for "
+                                    "onnxruntime, onnxruntime-web in a browser, or any ONNX runtime.")
+    ox.add_argument("--out", required=True, help="the folder to write")
+    ox.add_argument("--fp16", action="store_true",
+                    help="weights stored as float16, cast to float32 when used (half the bytes; within 2/255)")
+    ox.set_defaults(func=_export_onnx)
 
     pu = sub.add_parser("push", help="share a checkpoint folder on the Hugging Face Hub",
                         description="Upload a checkpoint folder's config.json, model.safetensors, README.md card "
