@@ -51,7 +51,7 @@ import torch
 
 from facegan import latent
 from facegan.convert import common
-from facegan.convert.common import load_data_only, state_dict_of
+from facegan.convert.common import load_checked, load_data_only, state_dict_of
 from facegan.files import CheckpointError
 from facegan.models import acgan
 
@@ -131,33 +131,6 @@ def class_names(n: int, image_size: int, names: Sequence[str] | None = None) -> 
 # ----------------------------------------------------------------------------- converting
 
 
-def _listed(names: list[str], n: int = 5) -> str:
-    return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
-
-
-def _load_into(net: torch.nn.Module, state: dict[str, torch.Tensor], path, what: str, shape: str) -> None:
-    """Check every tensor's presence and shape against ``net`` (gitlimlab's names) and load it."""
-    own = net.state_dict()
-    state = dict(state)
-    for k in own:  # PyTorch < 0.4.1 saved no num_batches_tracked
-        if k.endswith(".num_batches_tracked") and k not in state and k.rsplit(".", 1)[0] + ".running_mean" in state:
-            state[k] = torch.zeros((), dtype=torch.long)
-    unexpected = [k for k in state if k not in own]
-    if unexpected:
-        raise CheckpointError(f"{what} {path} has tensors {SOURCE}'s {shape} does not: {_listed(unexpected)}")
-    missing = [k for k in own if k not in state]
-    if missing:
-        raise CheckpointError(f"{what} {path} lacks tensors of {SOURCE}'s {shape}: {_listed(missing)}")
-    wrong = [f"{k} {tuple(v.shape)} (expected {tuple(own[k].shape)})" for k, v in state.items()
-             if v.shape != own[k].shape]
-    if wrong:
-        raise CheckpointError(f"{what} {path}: tensor shapes do not fit {SOURCE}'s {shape}: {_listed(wrong, 3)}")
-    broken = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
-    if broken:
-        raise CheckpointError(f"{what} {path} has NaN/inf values in {_listed(broken, 3)} (a diverged run?)")
-    net.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=True)
-
-
 def convert(netg_path: str | Path, netd_path: str | Path | None = None, classes: Sequence[str] | None = None,
             num_classes: int | None = None) -> acgan.Model:
     """gitlimlab ``netG_epoch_N.pth`` (+ ``netD_epoch_N.pth``) -> a facegan AC-GAN (``backbone="paper"``) in eval mode.
@@ -197,10 +170,11 @@ def convert(netg_path: str | Path, netd_path: str | Path | None = None, classes:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)  # the fresh D (without netD) is the same every time
         model = acgan.Model(cfg)
-    _load_into(model.generator, g_state, netg_path, "netG", f"{NET_NAMES['G', size]} ({size} px, fc1 reads {n_in})")
+    load_checked(model.generator, g_state, f"netG {netg_path}",
+                 f"{SOURCE}'s {NET_NAMES['G', size]} ({size} px, fc1 reads {n_in})")
     if d_state is not None:
-        _load_into(model.discriminator, d_state, netd_path, "netD",
-                   f"{NET_NAMES['D', size]} ({size} px, {k} classes)")
+        load_checked(model.discriminator, d_state, f"netD {netd_path}",
+                     f"{SOURCE}'s {NET_NAMES['D', size]} ({size} px, {k} classes)")
     else:
         warnings.warn("no netD given: the converted discriminator is freshly initialised, so its real/fake and class "
                       "readings mean nothing; pass the matching netD_epoch_N.pth with --netd",

@@ -90,3 +90,30 @@ def provenance(source: str, g_path: str | Path, d_path: str | Path | None, untra
         f"{d}_sha256": sha256_of(d_path) if d_path else None,
         "discriminator": "converted" if d_path else f"untrained (freshly initialised: {untrained})",
     }}
+
+
+def listed(names, n: int = 5) -> str:
+    """The first ``n`` of ``names``, and how many more: messages name a few, never hundreds."""
+    names = list(names)
+    return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
+
+
+def load_checked(net: torch.nn.Module, state: Mapping[str, torch.Tensor], label: str, layout: str) -> None:
+    """Load ``state`` into ``net`` after checking that every tensor of ``layout`` (its names: e.g.
+    "the official StarGAN Generator (...)") is there, no other, each of its shape and finite;
+    ``label`` starts each message (the file, and which net of it)."""
+    own = net.state_dict()
+    state = dict(state)
+    for k in own:  # PyTorch < 0.4.1 saved no num_batches_tracked
+        if k.endswith(".num_batches_tracked") and k not in state and k.rsplit(".", 1)[0] + ".running_mean" in state:
+            state[k] = torch.zeros((), dtype=torch.long)
+    if unexpected := [k for k in state if k not in own]:
+        raise CheckpointError(f"{label} has tensors {layout} does not: {listed(unexpected)}")
+    if missing := [k for k in own if k not in state]:
+        raise CheckpointError(f"{label} lacks tensors of {layout}: {listed(missing)}")
+    if wrong := [f"{k} {tuple(v.shape)} (expected {tuple(own[k].shape)})" for k, v in state.items()
+                 if v.shape != own[k].shape]:
+        raise CheckpointError(f"{label}: tensor shapes do not fit {layout}: {listed(wrong, 3)}")
+    if broken := [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]:
+        raise CheckpointError(f"{label} has NaN/inf values in {listed(broken, 3)} (a diverged run?)")
+    net.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=True)

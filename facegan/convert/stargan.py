@@ -47,7 +47,7 @@ from pathlib import Path
 import torch
 
 from facegan.convert import common
-from facegan.convert.common import load_data_only, state_dict_of
+from facegan.convert.common import load_checked, load_data_only, state_dict_of
 from facegan.files import CheckpointError
 from facegan.labels import BINARY, CATEGORICAL, DatasetLabels, Group, LabelError, LabelSpec
 from facegan.models import stargan
@@ -135,35 +135,6 @@ def label_spec(c_dim: int, names: Sequence[str] | None = None, categorical: bool
 # ----------------------------------------------------------------------------- converting
 
 
-def _listed(names: list[str], n: int = 5) -> str:
-    return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
-
-
-def _load_into(net: torch.nn.Module, state: dict[str, torch.Tensor], path, what: str, shape: str) -> None:
-    """Check every tensor's presence and shape against ``net`` (the official names) and load it."""
-    own = net.state_dict()
-    state = dict(state)
-    for k in own:  # PyTorch < 0.4.1 saved no num_batches_tracked
-        if k.endswith(".num_batches_tracked") and k not in state and k.rsplit(".", 1)[0] + ".running_mean" in state:
-            state[k] = torch.zeros((), dtype=torch.long)
-    unexpected = [k for k in state if k not in own]
-    if unexpected:
-        raise CheckpointError(f"{path} has tensors the official StarGAN {what} ({shape}) does not: "
-                              f"{_listed(unexpected)}")
-    missing = [k for k in own if k not in state]
-    if missing:
-        raise CheckpointError(f"{path} lacks tensors of the official StarGAN {what} ({shape}): {_listed(missing)}")
-    wrong = [f"{k} {tuple(v.shape)} (expected {tuple(own[k].shape)})" for k, v in state.items()
-             if v.shape != own[k].shape]
-    if wrong:
-        raise CheckpointError(f"{path}: tensor shapes do not fit the official StarGAN {what} ({shape}): "
-                              f"{_listed(wrong, 3)}")
-    broken = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
-    if broken:
-        raise CheckpointError(f"{path} has NaN/inf values in {_listed(broken, 3)} (a diverged run?)")
-    net.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=True)
-
-
 def convert(g_path: str | Path, c_dim: int, d_path: str | Path | None = None, image_size: int | None = None,
             labels: Sequence[str] | None = None, categorical: bool = False) -> stargan.Model:
     """An official ``<step>-G.ckpt`` (and ``<step>-D.ckpt``) -> a facegan StarGAN in eval mode.
@@ -200,11 +171,13 @@ def convert(g_path: str | Path, c_dim: int, d_path: str | Path | None = None, im
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)  # the fresh D (without a D file) is the same every time
         model = stargan.Model(cfg)
-    _load_into(model.generator, g_state, g_path, "Generator",
-               f"conv_dim {g_conv_dim}, c_dim {c_dim}, repeat_num {g_repeat}, read from main.*")
+    load_checked(model.generator, g_state, str(g_path),
+                 f"the official StarGAN Generator (conv_dim {g_conv_dim}, c_dim {c_dim}, repeat_num {g_repeat}, "
+                 "read from main.*)")
     if d_state is not None:
-        _load_into(model.discriminator, d_state, d_path, "Discriminator",
-                   f"{image_size} px, conv_dim {d_conv_dim}, c_dim {c_dim}, repeat_num {d_repeat}")
+        load_checked(model.discriminator, d_state, str(d_path),
+                     f"the official StarGAN Discriminator ({image_size} px, conv_dim {d_conv_dim}, c_dim {c_dim}, "
+                     f"repeat_num {d_repeat})")
     else:
         warnings.warn("no D checkpoint given: the converted discriminator is freshly initialised, so its reading of "
                       "a picture's labels (which the editor keeps for the labels not edited) means nothing; pass the "

@@ -113,7 +113,7 @@ import torch
 
 from facegan import latent
 from facegan.convert import common
-from facegan.convert.common import load_data_only
+from facegan.convert.common import listed, load_data_only
 from facegan.files import CheckpointError
 from facegan.models import stylegan
 
@@ -135,11 +135,6 @@ ROSINALITY_ARGS = {"lr": ("lr", 0.002), "r1": ("r1_gamma", 10.0), "path_regulari
 
 class UntrainedDiscriminatorWarning(UserWarning):
     """The file has no D: the converted one is freshly initialised, so its scores mean nothing."""
-
-
-def _listed(names, n: int = 5) -> str:
-    names = list(names)
-    return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
 
 
 # ----------------------------------------------------------------------------- reading
@@ -323,10 +318,10 @@ def _load(model: stylegan.Model, state: dict[str, torch.Tensor], names: dict[str
 
     wrong = [told(k, v) for k, v in state.items() if v.shape != own[k].shape]
     if wrong:
-        raise CheckpointError(f"{what}: tensor shapes do not fit the layout its other tensors give: {_listed(wrong, 3)}")
+        raise CheckpointError(f"{what}: tensor shapes do not fit the layout its other tensors give: {listed(wrong, 3)}")
     broken = [names.get(k, (k,))[0] for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if broken:
-        raise CheckpointError(f"{what} has NaN/inf values in {_listed(broken, 3)} (a diverged run?)")
+        raise CheckpointError(f"{what} has NaN/inf values in {listed(broken, 3)} (a diverged run?)")
     model.load_state_dict({**own, **{k: v.to(own[k].dtype) for k, v in state.items()}}, strict=True)
 
 
@@ -346,7 +341,7 @@ def _tensor(state: Mapping, key: str, ndim: int, what: str) -> torch.Tensor:
     if not isinstance(t, torch.Tensor) or t.dim() != ndim:
         got = "lacks" if t is None else f"has a {t.dim()}-d" if isinstance(t, torch.Tensor) else "has a non-tensor"
         keys = [k for k in state][:4]
-        raise CheckpointError(f"{what} {got} {key}: not a {ROSINALITY} network (its keys are {_listed(keys, 4)})")
+        raise CheckpointError(f"{what} {got} {key}: not a {ROSINALITY} network (its keys are {listed(keys, 4)})")
     return t
 
 
@@ -426,13 +421,13 @@ def _ros_rename(state: Mapping, names: dict[str, tuple[str, str]], what: str, op
     kernels = kernels or {}
     bad = [k for k, v in state.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
     if bad:
-        raise CheckpointError(f"{what} is not a state_dict: entries that are not named tensors: {_listed(map(repr, bad))}")
+        raise CheckpointError(f"{what} is not a state_dict: entries that are not named tensors: {listed(map(repr, bad))}")
     unexpected = [k for k in state if k not in names and k not in kernels]
     if unexpected:
-        raise CheckpointError(f"{what} has tensors {ROSINALITY}'s layout does not: {_listed(unexpected)}")
+        raise CheckpointError(f"{what} has tensors {ROSINALITY}'s layout does not: {listed(unexpected)}")
     missing = [k for k in names if k not in state and not k.startswith(optional)]
     if missing:
-        raise CheckpointError(f"{what} lacks tensors of {ROSINALITY}'s layout: {_listed(missing)}")
+        raise CheckpointError(f"{what} lacks tensors of {ROSINALITY}'s layout: {listed(missing)}")
     f = stylegan.fir_filter()
     for k, gain in kernels.items():  # a blur_kernel other than [1, 3, 3, 1] would give other images
         t = state.get(k)
@@ -475,7 +470,7 @@ def _from_rosinality(obj, path) -> tuple[stylegan.Model, dict]:
         raise CheckpointError(f"{what} has no g_ema: not a {ROSINALITY} checkpoint ({{g, d, g_ema, ...}} of train.py "
                               f"or {{g_ema, latent_avg}} of convert_weight.py) nor a genforce StyleGAN one ({{generator, "
                               f"generator_smooth, ...}} or mapping.dense0.weight, ...); its keys are "
-                              f"{_listed(map(str, obj), 4)}")
+                              f"{listed(map(str, obj), 4)}")
     if not isinstance(g_state, Mapping) or (d_state is not None and not isinstance(d_state, Mapping)):
         raise CheckpointError(f"{what}: g_ema and d must be state_dicts")
     gw = f"{what} g_ema"
@@ -576,7 +571,7 @@ def _number(v, what: str, default: float) -> float:
 
 def _from_nvlabs(data, path) -> tuple[stylegan.Model, dict]:
     if not isinstance(data, Mapping) or "G_ema" not in data:
-        keys = _listed(map(str, data), 4) if isinstance(data, Mapping) else type(data).__name__
+        keys = listed(map(str, data), 4) if isinstance(data, Mapping) else type(data).__name__
         raise CheckpointError(f"{path} has no G_ema: not a stylegan2-ada-pytorch network pickle "
                               f"({{G, D, G_ema, augment_pipe, ...}}; it holds {keys})")
     G, g_flat = _network(data, "G_ema", path)
@@ -599,7 +594,7 @@ def _from_nvlabs(data, path) -> tuple[stylegan.Model, dict]:
     fc0, const = g_flat.get("mapping.fc0.weight"), g_flat.get("synthesis.b4.const")
     if fc0 is None or fc0.dim() != 2 or const is None or const.dim() != 3:
         raise CheckpointError(f"{what} lacks mapping.fc0.weight or synthesis.b4.const: not a StyleGAN2 generator "
-                              f"(its tensors are {_listed(g_flat, 4)})")
+                              f"(its tensors are {listed(g_flat, 4)})")
     chans = {4: int(const.shape[0])}
     res = 8
     while f"synthesis.b{res}.torgb.weight" in g_flat:
@@ -640,10 +635,10 @@ def _from_nvlabs(data, path) -> tuple[stylegan.Model, dict]:
     own = model.state_dict()
     unexpected = [k for k in state if k not in own]
     if unexpected:
-        raise CheckpointError(f"{path} has tensors facegan's StyleGAN2 does not: {_listed(unexpected)}")
+        raise CheckpointError(f"{path} has tensors facegan's StyleGAN2 does not: {listed(unexpected)}")
     missing = [k for k in own if k not in state and (has_d or k.startswith("generator."))]
     if missing:
-        raise CheckpointError(f"{path} lacks tensors of a StyleGAN2 ({cfg.image_size} px): {_listed(missing)}")
+        raise CheckpointError(f"{path} lacks tensors of a StyleGAN2 ({cfg.image_size} px): {listed(missing)}")
     _load(model, state, {}, str(path))
     return model, {"source": NVLABS, "format": "stylegan2-ada-pytorch network pickle (G_ema)", "discriminator": has_d,
                    "w_avg": "the pickle's mapping.w_avg", "noise": "the pickle's noise_const"}
@@ -697,7 +692,7 @@ def _from_genforce(obj: Mapping, path) -> tuple[stylegan.Model, dict]:
     if not n_map or n_layers < 4 or n_layers % 2 or "synthesis.layer0.const" not in g:
         raise CheckpointError(f"{what} lacks mapping.dense0.weight, synthesis.layer0.const or an even number (4 or "
                               f"more) of layers with style weights: not a genforce StyleGAN (v1) generator (its tensors "
-                              f"are {_listed(g, 4)})")
+                              f"are {listed(g, 4)})")
     if "mapping.label_weight" in g:
         raise CheckpointError(f"{what}: a class-conditional generator (mapping.label_weight); facegan's StyleGAN has no "
                               "class input")
@@ -735,10 +730,10 @@ def _from_genforce(obj: Mapping, path) -> tuple[stylegan.Model, dict]:
                                          for p in ("weight", "bias"))}
     unexpected = [k for k in g if k not in names and k not in unused]
     if unexpected:
-        raise CheckpointError(f"{what} has tensors genforce's StyleGAN (v1) layout does not: {_listed(unexpected)}")
+        raise CheckpointError(f"{what} has tensors genforce's StyleGAN (v1) layout does not: {listed(unexpected)}")
     missing = [k for k in names if k not in g]
     if missing:
-        raise CheckpointError(f"{what} lacks tensors of genforce's StyleGAN (v1) layout: {_listed(missing)}")
+        raise CheckpointError(f"{what} lacks tensors of genforce's StyleGAN (v1) layout: {listed(missing)}")
     state, back = {}, {}
     for k, (ours, how) in names.items():
         # genforce's dense layers are lrelu(x W g sqrt 2 + b), facegan's lrelu(x W g + b') sqrt 2: b' = b / sqrt 2

@@ -53,7 +53,7 @@ from pathlib import Path
 
 import torch
 
-from facegan.convert.common import load_data_only, state_dict_of
+from facegan.convert.common import listed, load_data_only, state_dict_of
 from facegan.files import CheckpointError, sha256_of
 from facegan.models import ugatit
 
@@ -158,10 +158,6 @@ def _ref_name(key: str) -> str:
     return key
 
 
-def _listed(names: list[str], n: int = 5) -> str:
-    return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
-
-
 def _load_into(model: ugatit.Model, nets: dict[str, dict[str, torch.Tensor]], path) -> None:
     """Rename, check every tensor's presence and shape against ``model``, and load (assigning)."""
     own = model.state_dict()
@@ -177,20 +173,20 @@ def _load_into(model: ugatit.Model, nets: dict[str, dict[str, torch.Tensor]], pa
     unexpected = [ref for k, (ref, _) in mapped.items() if k not in own and k not in legacy]
     if unexpected:
         raise CheckpointError(f"{path} has tensors the official U-GAT-IT networks ({shape}, read from genA2B) do "
-                              f"not: {_listed(unexpected)}")
+                              f"not: {listed(unexpected)}")
     missing = [_ref_name(k) for k in own if k not in mapped and not (k.endswith("_v") and k[:-2] in legacy)]
     if missing:
         raise CheckpointError(f"{path} lacks tensors of the official U-GAT-IT networks ({shape}, read from genA2B): "
-                              f"{_listed(missing)}")
+                              f"{listed(missing)}")
     expected = {k: legacy[k] if k in legacy else own[k].shape for k in mapped}
     wrong = [f"{ref} {tuple(v.shape)} (expected {tuple(expected[k])})"
              for k, (ref, v) in mapped.items() if v.shape != expected[k]]
     if wrong:
         raise CheckpointError(f"{path}: tensor shapes do not fit a U-GAT-IT with {shape} (read from genA2B): "
-                              f"{_listed(wrong, 3)}")
+                              f"{listed(wrong, 3)}")
     broken = [ref for k, (ref, v) in mapped.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if broken:
-        raise CheckpointError(f"{path} has NaN/inf values in {_listed(broken, 3)} (a diverged run?)")
+        raise CheckpointError(f"{path} has NaN/inf values in {listed(broken, 3)} (a diverged run?)")
     dtype = {k: own[k + "_orig" if k in legacy else k].dtype for k in mapped}
     # assign: the model was built on the meta device, the loaded tensors become its weights
     model.load_state_dict({k: v.to(dtype[k]) for k, (_, v) in mapped.items()}, strict=True, assign=True)
