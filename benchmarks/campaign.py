@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -75,6 +76,15 @@ def replace(candidate: Path, bundled: Path, status: dict, new: dict, old: dict, 
         "interim": True}
     (candidate / hub.CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
     card = (bundled / hub.CARD_NAME).read_text()
+    # the card's running figures: images seen and CPU-hours, the "this model" row of its quality table
+    seen = f"| images seen | **{int(cost[0]):,}**"
+    card = re.sub(r"^\| images seen \| \*\*[\d,]+\*\*", seen, card, flags=re.M)
+    card = re.sub(r"^\| CPU-hours \| [^|]*\|", f"| CPU-hours | {float(cost[1]):.2f} in all (process CPU time since "
+                  "session 2, session 1's 1.76 h of wall time; the quick figures' own time left out) |", card, flags=re.M)
+    card = re.sub(r"^\| \*\*this model\*\* \|.*$",
+                  f"| **this model** | {int(cost[0]):,} | **{new['fid']:.1f}** | {new['kid']:.3f} | "
+                  f"**{new['anime_fd']:.2f}** | {new['precision']:.2f} | {new['recall']:.2f} | {new['faces_found']:.0%} |",
+                  card, flags=re.M)
     row = (f"| {time.strftime('%Y-%m-%d')} | {session} | {int(cost[0]):,} | {float(cost[1]):.2f} | "
            f"{old['fid']:.1f} -> **{new['fid']:.1f}** | {old['anime_fd']:.2f} -> **{new['anime_fd']:.2f}** | "
            f"{new['precision']:.2f} / {new['recall']:.2f} | {new['faces_found']:.0%} |")
