@@ -110,3 +110,13 @@ class StyleGANPipeline(Pretrained, Studio):
 
 
 PIPELINES = {p.technique: p for p in (DCGANPipeline, ACGANPipeline, StarGANPipeline, UGATITPipeline, StyleGANPipeline)}
+
+
+def pipeline_for(technique: str) -> type:
+    """The pipeline class of ``technique``: one of PIPELINES, or, for a technique another package
+    adds (``models.discover``) whose model draws faces from latents (``latent_dim``, ``generate``),
+    an Explorer for it (codes, faces, morphs; ranking when its model has a D that ``score``s)."""
+    if technique in PIPELINES:
+        return PIPELINES[technique]
+    models.spec(technique)  # unknown: the registry's message
+    return type(f"{technique.title()}Pipeline", (Pretrained, Explorer), {"technique": technique})

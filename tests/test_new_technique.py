@@ -17,7 +17,7 @@ import torch
 from conftest import ROOT
 from PIL import Image
 
-from facegan import hub, models
+from facegan import hub, models, pipelines
 
 TOY = textwrap.dedent('''
     """A toy GAN: linear G and D on 16 px pictures."""
@@ -143,6 +143,9 @@ def test_a_sixth_technique_is_one_module_and_an_entry_point(toy, tmp_path):
     assert models.technique_of(model) == "toy" and isinstance(model.discriminator, torch.nn.Module)  # D kept
     z = torch.randn(2, 8, generator=torch.Generator().manual_seed(0))
     assert model.generate(z).shape == (2, 3, 16, 16)
+    pipe = pipelines.pipeline_for("toy").from_pretrained(tmp_path / "exported", dtype="float32")  # its pipeline
+    code = pipe.random_codes(1, 0)[0]
+    assert pipe.face(code).size == (16, 16) and len(code) == 2 * 8
     done = facegan("generate", "toy", "--checkpoint", str(tmp_path / "exported"), "--count", "4",
                    "--out", str(tmp_path / "faces.png"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr

@@ -25,7 +25,7 @@ def open_pipeline(args, dtype: str = "float32"):
     draws exactly (a face's code gives the same picture bit for bit)."""
     from facegan import pipelines
 
-    pipe = pipelines.PIPELINES[args.technique].from_pretrained(args.checkpoint, dtype=dtype)
+    pipe = pipelines.pipeline_for(args.technique).from_pretrained(args.checkpoint, dtype=dtype)
     _say_where(args, pipe.notice)
     return pipe
 
