@@ -38,11 +38,14 @@ class ClassGrid:
     """Grids, single faces and interpolations of a class-conditional model (``model.grid``,
     ``model.generate(z, classes)``, ``model.classes``)."""
 
-    def __init__(self, model: torch.nn.Module, dtype: str | torch.dtype = "auto"):
+    def __init__(self, model: torch.nn.Module, dtype: str | torch.dtype = "auto", exact: bool = False):
+        """``dtype`` and ``exact`` as the Explorer's: "auto" is bf16 where native and close enough;
+        ``exact`` draws the model's own float32 forward (the CLI's mode)."""
         if not hasattr(model, "class_index"):
             raise ValueError(f"a ClassGrid needs a class-conditional model (acgan), not {type(model).__name__}")
-        # channels_last: oneDNN's fast path for the transposed convs (1.4x here), as the Explorer
-        self.model = model.eval().to(memory_format=torch.channels_last)
+        if exact:
+            dtype = models.exact_dtype(dtype)
+        self.model = model.eval().to(memory_format=models.memory_format(exact))
         self.device = next(model.parameters()).device
         self.precision = models.checked_precision(dtype, self.device, self._probe)
         self.dtype = self.precision.dtype
@@ -96,6 +99,10 @@ class ClassGrid:
     def latents(self, seed: int, count: int) -> list[str]:
         return latent.random_codes(count, self.nz, seed)
 
+    def steer(self, hexes: list[str], good: list[str], bad: list[str], strength: float = 1.0) -> list[str]:
+        """Latents (hex) moved by ``strength`` times the good-minus-bad offset, as the Explorer's."""
+        return latent.steer(hexes, good, bad, strength, self.nz, self.prior)
+
     def _z(self, hexes: list[str]) -> torch.Tensor:
         return latent.codes_to_z(hexes, self.nz, self.prior).to(self.device)
 
@@ -108,12 +115,15 @@ class ClassGrid:
     def grid(self, classes: list[str] | None, columns: int, seed: int) -> Grid:
         """A row per class (all when None), ``columns`` latents from ``seed``, the same down each column."""
         classes = list(classes or self.classes)
-        y = self.model.class_index(classes)
         hexes = self.latents(seed, columns)
+        return Grid(classes, hexes, [self._pictures(row) for row in self.draw(classes, hexes)])
+
+    @torch.no_grad()
+    def draw(self, classes: list[str], hexes: list[str]) -> torch.Tensor:
+        """(R, C, 3, H, W) in [-1, 1]: a row per class, a column per latent (hex codes)."""
+        y = self.model.class_index(classes)  # an unknown name: a message naming the known ones
         with models.autocast(self.device, self.dtype):
-            x = self.model.grid(self._z(hexes), y)  # (R, C, 3, H, W)
-        rows = [self._pictures(row) for row in x]
-        return Grid(classes, hexes, rows)
+            return self.model.grid(self._z(hexes), y).float()
 
     @torch.no_grad()
     def face(self, code: str) -> Image.Image:

@@ -43,17 +43,23 @@ class Explorer:
     """Sample, rank, steer and morph faces of a model. Codes <-> latents follow the model's
     prior (``model.config.prior``: uniform [-1, 1] by default, or normal; see ``latent.py``)."""
 
-    def __init__(self, model: torch.nn.Module, batch: int = 256, dtype: str | torch.dtype = "auto"):
+    def __init__(self, model: torch.nn.Module, batch: int = 256, dtype: str | torch.dtype = "auto",
+                 exact: bool = False):
         """``dtype``: "auto" runs in bfloat16 where the hardware computes it natively (CUDA, or a
         CPU with AVX512-BF16/AMX: ~2.3x faster, faces within 2/255 of float32), else float32.
-        A copy of the model is made when its dtype changes; ``model`` itself is left as it is."""
+        A copy of the model is made when its dtype changes; ``model`` itself is left as it is.
+        ``exact``: the model's own float32 forward in its own memory layout, so that a converted
+        model's faces are its reference's bit for bit (the CLI's mode; the app's channels_last
+        path is ~1.6x faster and within 1/255)."""
+        if exact:
+            dtype = models.exact_dtype(dtype)
         self.device = next(model.parameters()).device
         self.precision = models.checked_precision(dtype, self.device, lambda dt: _probe(model, dt, self.device))
         self.dtype = self.precision.dtype
         if next(model.parameters()).dtype != self.dtype:
             model = copy.deepcopy(model).to(self.dtype)
         # channels_last: oneDNN's fast path for the (transposed) convs, ~1.6x on CPU.
-        self.model = model.eval().to(memory_format=torch.channels_last)
+        self.model = model.eval().to(memory_format=models.memory_format(exact))
         self.nz = model.latent_dim
         self.prior = latent.check_prior(getattr(getattr(model, "config", None), "prior", "uniform"))
         self.batch = batch
@@ -109,8 +115,7 @@ class Explorer:
 
     def steer(self, codes: list[str], good: list[str], bad: list[str], strength: float = 1.0) -> list[str]:
         """The codes moved by ``strength`` times the good-minus-bad offset."""
-        moved = latent.apply_offset(self.z(codes), self.offset(good, bad), strength, self.prior)
-        return [self.code(z) for z in moved]
+        return latent.steer(codes, good, bad, strength, self.nz, self.prior)
 
     # -- morphing ---------------------------------------------------------------
 

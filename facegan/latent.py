@@ -183,3 +183,10 @@ def apply_offset(z: torch.Tensor, offset: torch.Tensor, strength: float = 1.0,
     (a normal prior has no box: its codes saturate at bytes 0 and 255 instead)."""
     moved = z + strength * offset
     return moved.clamp(-1, 1) if check_prior(prior) == "uniform" else moved
+
+
+def steer(codes: list[str], good: list[str], bad: list[str], strength: float, nz: int,
+          prior: str = "uniform") -> list[str]:
+    """Face codes moved by ``strength`` times the good-minus-bad offset of article 002."""
+    z, g, b = (codes_to_z(c, nz, prior) for c in (codes, good, bad))
+    return [z_to_code(m, prior) for m in apply_offset(z, offset_vector(g, b), strength, prior)]

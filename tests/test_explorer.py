@@ -76,3 +76,45 @@ def test_morph_writes_a_gif_and_an_mp4(model, tmp_path):
     assert mp4.stat().st_size > 0
     frames = ex.morph_frames(latent.random_codes(2, 16, seed=6), steps=5, loop=True, size=64)
     assert frames.shape == (10, 64, 64, 3) and frames.dtype == np.uint8
+
+
+def test_exact_explorer_draws_in_the_models_own_layout():
+    """exact=True (the CLI's mode): the model's float32 forward in its contiguous layout, bit for bit
+    what a fresh copy of the model draws; the fast path may differ in the last bits, never more than 1/255."""
+    import copy
+
+    torch.manual_seed(1)
+    m = dcgan.Model(dcgan.Config(ngf=16, ndf=8)).eval()
+    reference = copy.deepcopy(m)
+    ex = Explorer(m, exact=True)
+    assert ex.dtype == torch.float32
+    assert all(p.is_contiguous() for p in ex.model.parameters())
+    codes = latent.random_codes(6, 16, seed=4)
+    with torch.no_grad():
+        want = reference.generate(latent.codes_to_z(codes, 16, "uniform"))
+    assert torch.equal(ex.generate(ex.z(codes)), want)
+    fast = Explorer(copy.deepcopy(reference), dtype="float32")
+    assert (fast.generate(fast.z(codes)) - want).abs().max() * 127.5 < 1
+    with pytest.raises(ValueError, match="an exact drawing is float32"):
+        Explorer(m, dtype="bfloat16", exact=True)
+
+
+def test_acgan_grid_exact_and_steered_codes():
+    """ClassGrid(exact=True).draw is the model's own grid; its steer is the Explorer's offset rule."""
+    import copy
+
+    from facegan.classgrid import ClassGrid
+    from facegan.models import acgan
+
+    torch.manual_seed(2)
+    m = acgan.Model(acgan.Config(nz=8, ngf=8, ndf=8, classes=["red", "blue", "green"])).eval()
+    reference = copy.deepcopy(m)
+    cg = ClassGrid(m, exact=True)
+    hexes = latent.random_codes(3, 8, seed=5)
+    with torch.no_grad():
+        want = reference.grid(latent.codes_to_z(hexes, 8, m.config.prior), reference.class_index(["blue", "red"]))
+    assert torch.equal(cg.draw(["blue", "red"], hexes), want)
+    # steering: +1 * (c0 - 40) from 80 gives c0 per byte; strength 0 leaves the codes as they are
+    assert cg.steer(["80" * 8], ["c0" * 8], ["40" * 8], 1.0) == Explorer(dcgan.Model(dcgan.Config(nz=8, ngf=8, ndf=8))).steer(
+        ["80" * 8], ["c0" * 8], ["40" * 8], 1.0)
+    assert cg.steer(hexes, ["ff" * 8], ["00" * 8], 0.0) == hexes

@@ -20,12 +20,13 @@ def load_model(args):
     return model
 
 
-def open_pipeline(args, dtype: str = "float32"):
+def open_pipeline(args, dtype: str = "float32", **options):
     """The technique's pipeline (``facegan.pipelines``) of --checkpoint, float32 by default: the CLI
-    draws exactly (a face's code gives the same picture bit for bit)."""
+    draws exactly (a face's code gives the same picture bit for bit; ``exact=True`` for the
+    DCGAN/AC-GAN wrappers, which otherwise take oneDNN's channels_last path)."""
     from facegan import pipelines
 
-    pipe = pipelines.pipeline_for(args.technique).from_pretrained(args.checkpoint, dtype=dtype)
+    pipe = pipelines.pipeline_for(args.technique).from_pretrained(args.checkpoint, dtype=dtype, **options)
     _say_where(args, pipe.notice)
     return pipe
 

@@ -7,14 +7,13 @@ from pathlib import Path
 
 from facegan import checks
 from facegan.checks import arg_real, arg_whole
-from facegan.cli.common import load_model, open_pipeline, render_flags, split_codes, write_faces
+from facegan.cli.common import open_pipeline, render_flags, split_codes, write_faces
 
 PICTURE_VERBS = {"ugatit": "facegan translate ugatit PICTURE", "stargan": "facegan edit stargan PICTURE"}
 
 
 def _generate(args) -> int:
     from facegan import latent
-    from facegan.explorer import Explorer
     from facegan.images import save_grid
 
     if args.technique in PICTURE_VERBS:
@@ -31,26 +30,22 @@ def _generate(args) -> int:
         st = open_pipeline(args)
         codes = [st.code(c) for c in codes or latent.random_codes(args.count, st.model.latent_dim, args.seed)]
         return write_faces(args, st.images(codes, render=st.rendering(**rendering)), codes)
-    model = load_model(args)
-    codes = codes or latent.random_codes(args.count, model.latent_dim, args.seed)
+    pipe = open_pipeline(args, exact=True)  # a converted model's faces are its reference's bit for bit
+    codes = codes or latent.random_codes(args.count, pipe.nz, args.seed)
     if args.good or args.bad:  # article 002's offset vector: mean(good) - mean(bad), times --strength
         if not (args.good and args.bad):
             raise ValueError("--good and --bad go together (codes of faces you like and dislike)")
-        codes = Explorer(model, dtype="float32").steer(codes, split_codes(args.good, "--good"),
-                                                       split_codes(args.bad, "--bad"), args.strength)
-    # the model's own forward (not the Explorer's channels_last one): a converted model's faces are
-    # its reference's bit for bit
-    z = latent.codes_to_z(codes, model.latent_dim, getattr(model.config, "prior", "uniform"))
-    if args.technique == "acgan":  # a row per class, the same z down a column
-        y = model.class_index(classes or model.classes)  # an unknown name: a message naming the known ones
-        if len(y) * len(z) > checks.MAX_RANK:
-            raise ValueError(f"{len(y)} classes x {len(z)} faces is more than {checks.MAX_RANK} faces: "
+        codes = pipe.steer(codes, split_codes(args.good, "--good"), split_codes(args.bad, "--bad"), args.strength)
+    if args.technique == "acgan":  # a row per class, the same latent down a column
+        classes = classes or pipe.classes
+        if len(classes) * len(codes) > checks.MAX_RANK:
+            raise ValueError(f"{len(classes)} classes x {len(codes)} faces is more than {checks.MAX_RANK} faces: "
                              "fewer --classes or a smaller --count")
-        print(save_grid(model.grid(z, y).flatten(0, 1), args.out, ncol=len(z)))
+        print(save_grid(pipe.draw(classes, codes).flatten(0, 1), args.out, ncol=len(codes)))
         if args.print_codes:
             print("\n".join(codes))
         return 0
-    return write_faces(args, model.generate(z), codes)
+    return write_faces(args, pipe.generate(pipe.z(codes)), codes)
 
 
 def _interpolate(args) -> int:
@@ -73,10 +68,9 @@ def _interpolate(args) -> int:
 
 def _rank(args) -> int:
     from facegan import latent
-    from facegan.explorer import Explorer
     from facegan.images import save_grid
 
-    ex = Explorer(load_model(args), dtype="float32")
+    ex = open_pipeline(args, exact=True)
     if not 1 <= args.top <= args.count:
         raise ValueError(f"--top must be between 1 and --count ({args.count})")
     r = ex.rank(latent.random_codes(args.count, ex.nz, args.seed))
@@ -91,12 +85,11 @@ def _rank(args) -> int:
 
 
 def _morph(args) -> int:
-    from facegan.explorer import Explorer
     from facegan.images import save_gif, save_mp4
 
     for out in args.out:
         checks.out_file(out, "--out", checks.ANIMATION_FILES)  # before the model is loaded
-    ex = Explorer(load_model(args), dtype="float32")
+    ex = open_pipeline(args, exact=True)
     codes = split_codes(args.code, most=checks.MAX_MORPH_FACES)
     if len(codes) < 2:
         raise ValueError("a morph needs at least 2 codes (--code A --code B ...)")

@@ -123,7 +123,7 @@ def read_from_data(technique: str, data: str | None, given: dict) -> dict:
 
 
 PRECISION = ("inference_dtype", "PRECISION_TOLERANCE", "worst_pixel", "Precision", "checked_precision",
-             "probe_latents", "probe_pictures", "autocast")
+             "probe_latents", "probe_pictures", "autocast", "memory_format", "exact_dtype")
 
 
 def __getattr__(name: str):

@@ -63,6 +63,20 @@ def checked_precision(dtype: str | torch.dtype, device: torch.device,
     return Precision(chosen if worst <= PRECISION_TOLERANCE else torch.float32, worst)
 
 
+def memory_format(exact: bool) -> torch.memory_format:
+    """How a wrapper lays out a conv model's tensors: channels_last, oneDNN's fast path on CPU
+    (1.4-1.6x for the transposed convs, pictures within 1/255), or for ``exact`` the model's own
+    layout, so that a converted model's faces are its reference's bit for bit."""
+    return torch.contiguous_format if exact else torch.channels_last
+
+
+def exact_dtype(dtype: str | torch.dtype) -> torch.dtype:
+    """The dtype of an exact drawing: float32 ("auto" or float32 asked for); another is refused."""
+    if dtype not in ("auto", "float32", torch.float32):
+        raise ValueError(f"an exact drawing is float32, not {dtype}")
+    return torch.float32
+
+
 def probe_latents(n: int, dim: int) -> torch.Tensor:
     """The fixed latents of a precision check: N(0, 1), seed 0 (the same for every model)."""
     return torch.randn(n, dim, generator=torch.Generator().manual_seed(0))
