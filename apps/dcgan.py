@@ -11,7 +11,7 @@ import functools
 
 import gradio as gr
 
-from apps import serving
+from apps import browser, serving
 from apps.common import animation_outputs, checkpoint_chooser, load_model, real, whole
 from facegan import checks, latent
 from facegan.pipelines import DCGANPipeline
@@ -184,6 +184,11 @@ def render():
                             elem_classes=["facegan-picture"])
             code = gr.Textbox(START_CODE, label="Code", info="32 hex digits; press Enter to apply",
                               max_lines=1, buttons=["copy"])
+            in_browser = browser.enabled()
+            if in_browser:  # the face drawn by the page; these hidden buttons draw it on the server instead
+                browser.where_note(TECHNIQUE)
+                face_server, sliders_server = browser.server_button(TECHNIQUE, "face"), browser.server_button(
+                    TECHNIQUE, "sliders")
             with gr.Row():
                 random_btn = gr.Button("🎲 Random face")
                 good_btn = gr.Button("👍 Good")
@@ -243,8 +248,15 @@ def render():
             gif, mp4, files = animation_outputs(256)
 
     # -- events: the named ones are the API (see README) --------------------------
-    code.submit(face_from_code, [ckpt, code], [face, code, *sliders], api_name="dcgan_face", validator=check_code)
-    gr.on([s.release for s in sliders], face_from_sliders, [ckpt, *sliders], [face, code], api_name="dcgan_sliders")
+    if in_browser:  # a move sends nothing: the page draws, or clicks the server's hidden button (the endpoint)
+        code.submit(None, [ckpt, code, face, *sliders], [face, code, *sliders], js=browser.js("dcganCode"))
+        gr.on([s.input for s in sliders], None, [ckpt, *sliders, face, code], [face, code],
+              js=browser.js("dcganSliders"))
+        code_event, sliders_event = face_server.click, [sliders_server.click]
+    else:
+        code_event, sliders_event = code.submit, [s.release for s in sliders]
+    code_event(face_from_code, [ckpt, code], [face, code, *sliders], api_name="dcgan_face", validator=check_code)
+    gr.on(sliders_event, face_from_sliders, [ckpt, *sliders], [face, code], api_name="dcgan_sliders")
     random_btn.click(random_face, [ckpt], [face, code, *sliders], api_name="dcgan_random")
     grid_btn.click(generate, [ckpt, seed, count], gallery, api_name="dcgan_generate")
     rank_btn.click(rank, [ckpt, rank_n, rank_k, rank_seed], [best, worst], api_name="dcgan_rank")

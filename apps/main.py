@@ -1,7 +1,7 @@
 """facegan: one browser app, a tab per technique.
 
 `python apps/main.py [--port 7860] [--host 127.0.0.1] [--share] [--training on|off] [--auth USER:PASSWORD]
-[--data-dir DIR ...] [--checkpoint-dir DIR ...]`; see the README's "Hosting it" for what strangers may do.
+[--data-dir DIR ...] [--checkpoint-dir DIR ...] [--server-rendering]`; see the README's "Hosting it" for what strangers may do.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:
 import gradio as gr
 import torch
 
-from apps import acgan, dcgan, serving, stargan, stylegan, training, ugatit
+from apps import acgan, browser, dcgan, serving, stargan, stylegan, training, ugatit
 from apps.common import checkpoint_choices
 
 MAX_QUEUE = 64  # pending events before new ones are refused: a busy CPU never builds an endless backlog
@@ -59,6 +59,12 @@ def build_demo(settings: serving.Settings | None = None) -> gr.Blocks:
         studio.send["ugatit"].click(ugatit.anime_picture_direction, ugatit_ckpt, ugatit_direction,  # an anime face
                                     api_visibility="private", queue=False)
         demo.load(*first_face, api_visibility="private")
+        if browser.enabled():  # the first tab's graph when the page opens, another tab's when it is opened
+            demo.load(None, dcgan_ckpt, None, js=browser.js("preload.bind(null, 'dcgan')"))
+            for tab, chooser, technique in ((dcgan_tab, dcgan_ckpt, "dcgan"), (acgan_tab, acgan_ckpt, "acgan"),
+                                            (stylegan_tab, studio.ckpt, "stylegan")):
+                for event in (tab.select, chooser.change):
+                    event(None, chooser, None, js=browser.js(f"preload.bind(null, '{technique}')"))
         if attach:
             demo.load(attach[0], outputs=attach[1], api_visibility="private")
         # A run finished in the Training tab shows up in the chooser when the tab is opened.
@@ -68,7 +74,8 @@ def build_demo(settings: serving.Settings | None = None) -> gr.Blocks:
             tab.select(lambda t=technique: gr.Dropdown(choices=checkpoint_choices(t)), outputs=chooser,
                        api_visibility="private", queue=False)
     demo.queue(max_size=MAX_QUEUE, default_concurrency_limit=CONCURRENCY)
-    return serving.harden(demo)
+    demo = serving.harden(demo)
+    return browser.install(demo) if browser.enabled() else demo
 
 
 def parse_auth(text: str | None) -> tuple[str, str] | None:
@@ -97,9 +104,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--checkpoint-dir", action="append", default=[], dest="checkpoint_dirs", metavar="DIR",
                    help="a further folder of checkpoints the choosers may load (besides the bundled ones, "
                         "the runs root and the Hub cache)")
+    p.add_argument("--server-rendering", action="store_true",
+                   help="draw every face on the server (default: single faces of the DCGAN, AC-GAN and StyleGAN "
+                        "tabs are drawn in the visitor's browser with onnxruntime-web)")
     args = p.parse_args(argv)
     training_on = (args.training == "on") if args.training else serving.training_default(args.host, args.share)
-    settings = serving.Settings(training=training_on, data_dirs=args.data_dirs, checkpoint_dirs=args.checkpoint_dirs)
+    settings = serving.Settings(training=training_on, data_dirs=args.data_dirs, checkpoint_dirs=args.checkpoint_dirs,
+                                browser_rendering=not args.server_rendering)
     print(f"facegan: training {'on' if training_on else 'off'}"
           f"{'' if args.training else ' (default for this host; --training on|off to choose)'}", file=sys.stderr)
     # The cores shared by the events that run at once: on 2 cores, 2 events of 1 thread each answer

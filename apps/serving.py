@@ -52,6 +52,7 @@ class Settings:
     training: bool = True
     data_dirs: list[Path] = field(default_factory=list)  # beside the data root
     checkpoint_dirs: list[Path] = field(default_factory=list)  # beside the bundled ones, the runs root, the Hub cache
+    browser_rendering: bool = True  # single faces drawn in the visitor's browser (apps/browser.py); off: --server-rendering
 
     def __post_init__(self):
         self.data_dirs = [Path(p).expanduser().resolve() for p in self.data_dirs]

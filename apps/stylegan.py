@@ -23,7 +23,7 @@ from typing import NamedTuple
 import gradio as gr
 from PIL import Image
 
-from apps import serving
+from apps import browser, serving
 from apps.common import (
     CROP_CHOICES,
     DEFAULT,
@@ -74,6 +74,20 @@ def _studio_and_folder(ckpt: str) -> tuple[StyleGANPipeline, Path]:
 @functools.lru_cache(maxsize=4)
 def _studio_of(model) -> StyleGANPipeline:
     return StyleGANPipeline(model)
+
+
+def browser_directions(model, folder: Path) -> dict:
+    """The edit's directions as the page applies them (apps/browser.py): the styles of each choice,
+    SeFa's first SEFA_LISTED unit vectors for each, the labelled ones by name."""
+    st = _studio_of(model)
+    found = labelled_of(folder)
+    spans = {name: st.sefa(name) for name in ("coarse", "middle", "fine", "all")}
+    return {"directions": {"spans": {k: list(d.layers) for k, d in spans.items()},
+                           "sefa": {k: d.vectors[:SEFA_LISTED].tolist() for k, d in spans.items()},
+                           "labelled": dict(zip(found.names, found.vectors.tolist())) if found else {}}}
+
+
+browser.EXTRAS[TECHNIQUE] = browser_directions
 
 
 # -- labelled directions: shipped in the folder, or computed here and cached by the weights' sha256
@@ -331,6 +345,10 @@ def render() -> Rendered:
                                interactive=False, elem_classes=["facegan-picture"])
             code = gr.Textbox(lambda: opening_face()[1], label="Face code", max_lines=4, buttons=["copy"],
                               interactive=False)
+            in_browser = browser.enabled()
+            if in_browser:  # the face drawn by the page; the hidden buttons draw on the server instead
+                browser.where_note(TECHNIQUE)
+                face_server, edit_server = (browser.server_button(TECHNIQUE, w) for w in ("face", "edit"))
             with gr.Row():
                 to_stargan = gr.Button("Edit in StarGAN →", size="sm")
                 to_ugatit = gr.Button("Convert in U-GAT-IT →", size="sm")
@@ -443,9 +461,14 @@ def render() -> Rendered:
                                          interactive=False)
 
     draw_args = [ckpt, face, *rendering]
-    draw.click(generate, draw_args, [picture, code], api_name="stylegan_generate")
-    face.submit(generate, draw_args, [picture, code], api_visibility="private")
-    psi.release(generate, draw_args, [picture, code], api_visibility="private")
+    if in_browser:  # seed, code and psi: the page draws, or clicks the hidden button (the endpoint)
+        gr.on([draw.click, face.submit, psi.input], None, [*draw_args, picture, code], [picture, code],
+              js=browser.js("styleganFace"))
+        face_server.click(generate, draw_args, [picture, code], api_name="stylegan_generate")
+    else:
+        draw.click(generate, draw_args, [picture, code], api_name="stylegan_generate")
+        face.submit(generate, draw_args, [picture, code], api_visibility="private")
+        psi.release(generate, draw_args, [picture, code], api_visibility="private")
     noise.input(generate, draw_args, [picture, code], api_visibility="private")
     mix_btn.click(mix, [ckpt, rows, columns, layers, *rendering], [figure, cells, mix_summary],
                   api_name="stylegan_mix")
@@ -455,7 +478,11 @@ def render() -> Rendered:
                   api_name="stylegan_variations")
     edit_args = [ckpt, face, direction, edit_layers, strength, *rendering]
     edit_btn.click(edit, edit_args, [edited, strip, edit_summary], api_name="stylegan_edit")
-    strength.release(edit, edit_args, [edited, strip, edit_summary], api_visibility="private")
+    if in_browser:  # the strength slider moves the edited face in the page; its strip stays the last drawn
+        strength.input(None, [*edit_args, edited], edited, js=browser.js("styleganEdit"))
+        edit_server.click(edit, edit_args, [edited, strip, edit_summary], api_visibility="private")
+    else:
+        strength.release(edit, edit_args, [edited, strip, edit_summary], api_visibility="private")
     compute_btn.click(compute_directions, ckpt, [direction, labelled_note, compute_btn],
                       api_name="stylegan_compute_directions", concurrency_limit=1)
     ckpt.change(directions_for, ckpt, [direction, labelled_note, compute_btn], api_visibility="private")

@@ -19,6 +19,7 @@ bytes to download, the arithmetic float32 as before (pictures within 2/255 of Py
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -76,6 +77,24 @@ def graph_of(model) -> tuple[nn.Module, dict[str, torch.Tensor], dict]:
     return _StyleGAN(model), {"z": z, "psi": torch.tensor(1.0), "offset": offset}, {
         **info, "num_ws": model.num_ws, "w_dim": model.config.w_dim,
         "inputs": {"z": [1, model.latent_dim], "psi": [], "offset": [model.num_ws, model.config.w_dim]}}
+
+
+EXPORT_VERSION = 1  # raised when the graphs change, so that kept ones are made again
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def weights_key(model) -> str:
+    """A name for ``model``'s graph: the sha256 of its technique, settings, every tensor of its
+    generator and this exporter's version (a changed checkpoint or exporter: a new name)."""
+    module, _, info = graph_of(model)
+    h = hashlib.sha256(json.dumps([EXPORT_VERSION, OPSET, info], sort_keys=True, default=str).encode())
+    for name, t in module.state_dict().items():
+        h.update(name.encode())
+        h.update(t.detach().float().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
 
 
 def export(model, out: str | os.PathLike, fp16: bool = False) -> Path:
