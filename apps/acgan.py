@@ -13,7 +13,7 @@ import functools
 import gradio as gr
 import pandas as pd
 
-from apps import serving
+from apps import browser, serving
 from apps.common import DEFAULT, animation_outputs, checkpoint_chooser, load_model, whole
 from facegan import checks
 from facegan.pipelines import ACGANPipeline
@@ -138,8 +138,13 @@ def render():
     with gr.Row():
         picture = gr.Image(label="Face", type="pil", format="png", height=192, interactive=False,
                            elem_classes=["facegan-picture"])
-        code = gr.Textbox(label="Face code", info="<class>:<hex latent>; press Enter to apply", max_lines=1,
-                          buttons=["copy"])
+        with gr.Column():
+            code = gr.Textbox(label="Face code", info="<class>:<hex latent>; press Enter to apply", max_lines=1,
+                              buttons=["copy"])
+            in_browser = browser.enabled()
+            if in_browser:  # the face drawn by the page; the hidden button draws it on the server instead
+                browser.where_note(TECHNIQUE)
+                face_server = browser.server_button(TECHNIQUE, "face")
     gr.Markdown("### Interpolation inside the classes\nFrom one latent to another (face codes or hex), a face per "
                 "class side by side.")
     with gr.Row():
@@ -153,7 +158,9 @@ def render():
     gif, mp4, files = animation_outputs(192)
 
     go.click(grid, [ckpt, classes, columns, seed], [gallery, summary, table], api_name="acgan_grid")
-    code.submit(face, [ckpt, code], [picture, code], api_name="acgan_face")
+    if in_browser:
+        code.submit(None, [ckpt, code, picture], [picture, code], js=browser.js("acganFace"))
+    (face_server.click if in_browser else code.submit)(face, [ckpt, code], [picture, code], api_name="acgan_face")
     walk.click(interpolate, [ckpt, start, end, classes, steps, mode, loop, fps], [gif, mp4, files],
                api_name="acgan_interpolate")
 

@@ -226,3 +226,8 @@ def server_button(technique: str, what: str) -> gr.Button:
 def js(call: str) -> str:
     """An event's JavaScript: ``faceganWeb.<call>`` with the event's input values."""
     return f"(...values) => window.faceganWeb.{call}(...values)"
+
+
+def preload(technique: str) -> str:
+    """The JavaScript that fetches and opens ``technique``'s graph for the chooser's value (its input)."""
+    return f"(ckpt) => window.faceganWeb.preload({json.dumps(technique)}, ckpt)"

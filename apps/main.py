@@ -60,11 +60,11 @@ def build_demo(settings: serving.Settings | None = None) -> gr.Blocks:
                                     api_visibility="private", queue=False)
         demo.load(*first_face, api_visibility="private")
         if browser.enabled():  # the first tab's graph when the page opens, another tab's when it is opened
-            demo.load(None, dcgan_ckpt, None, js=browser.js("preload.bind(null, 'dcgan')"))
+            demo.load(None, dcgan_ckpt, None, js=browser.preload("dcgan"))
             for tab, chooser, technique in ((dcgan_tab, dcgan_ckpt, "dcgan"), (acgan_tab, acgan_ckpt, "acgan"),
                                             (stylegan_tab, studio.ckpt, "stylegan")):
                 for event in (tab.select, chooser.change):
-                    event(None, chooser, None, js=browser.js(f"preload.bind(null, '{technique}')"))
+                    event(None, chooser, None, js=browser.preload(technique))
         if attach:
             demo.load(attach[0], outputs=attach[1], api_visibility="private")
         # A run finished in the Training tab shows up in the chooser when the tab is opened.

@@ -59,16 +59,32 @@ def app(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(app):
+def chromium():
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        p = browser.new_page(viewport={"width": 1400, "height": 1000})
-        p.goto(app[0])
-        p.wait_for_selector("text=facegan", timeout=60_000)
         try:
-            yield p
+            yield browser
         finally:
             browser.close()
+
+
+def open_page(chromium, url: str, init_script: str | None = None):
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    if init_script:
+        context.add_init_script(init_script)
+    p = context.new_page()
+    p.goto(url)
+    p.wait_for_selector("text=facegan", timeout=60_000)
+    return p
+
+
+@pytest.fixture(scope="module")
+def page(app, chromium):
+    p = open_page(chromium, app[0])
+    try:
+        yield p
+    finally:
+        p.context.close()
 
 
 def test_the_loss_plot_draws_lines_in_the_tab_that_started_the_job(app, page):
@@ -111,3 +127,102 @@ def test_the_stylegan_tab_shows_a_face_when_it_opens(page):
     face.wait_for(timeout=30_000)
     size = face.evaluate("img => [img.naturalWidth, img.complete]")
     assert size[0] >= 64 and size[1], size
+
+
+# -- faces drawn in the browser (apps/browser.py, onnxruntime-web) ----------------------------------
+
+
+def _where(page, technique: str) -> str:
+    return page.evaluate(f"() => (document.getElementById('facegan-{technique}-where') || {{}}).textContent || ''")
+
+
+def _shown_face(page) -> np.ndarray:
+    """The visible Face picture as drawn by the page (a PNG data URL), as an array."""
+    import base64
+    import io
+
+    src = page.locator(".block:visible:has(label:text-is('Face')) img").first.get_attribute("src")
+    assert src.startswith("data:image/png;base64,"), src[:60]  # drawn by the page, not fetched
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).convert("RGB"), np.int16)
+
+
+def _move(page, label: str, value: str, technique: str) -> list[str]:
+    """Set the slider ``label`` to ``value`` as a drag would and wait until the page drew the face;
+    the requests to the server meanwhile."""
+    sent = []
+    listener = lambda r: sent.append(r.url) if r.url.startswith("http") else None  # noqa: E731
+    page.on("request", listener)
+    page.evaluate(f"() => {{ const el = document.getElementById('facegan-{technique}-where'); el.textContent = ''; }}")
+    page.get_by_label(f"range slider for {label}").fill(value)
+    page.wait_for_function(f"() => document.getElementById('facegan-{technique}-where').textContent.includes(' ms)')",
+                           timeout=60_000)
+    page.wait_for_timeout(300)  # anything sent just after the face was painted
+    page.remove_listener("request", listener)
+    return sent
+
+
+@pytest.fixture()
+def fresh_page(app, chromium):
+    """A page of its own: no other test's tab (the Training tab polls its job) sends requests meanwhile."""
+    p = open_page(chromium, app[0])
+    try:
+        yield p
+    finally:
+        p.context.close()
+
+
+def test_slider_moves_draw_in_the_browser_and_send_nothing(fresh_page):
+    """A DCGAN slider and the StyleGAN psi slider: the page draws the face with onnxruntime-web, no
+    request reaches the server for the move, and the picture is within 2/255 of the library's
+    float32 face for the same code (what the server draws with --server-rendering)."""
+    from facegan.pipelines import DCGANPipeline, StyleGANPipeline
+
+    page = fresh_page
+
+    page.get_by_role("tab", name="DCGAN explorer", exact=True).click()
+    page.wait_for_function("() => (document.getElementById('facegan-dcgan-where') || {}).textContent.includes("
+                           "'in your browser')", timeout=120_000)  # its graph, exported and loaded once
+    assert _move(page, "z0", "200", "dcgan") == []
+    assert "drawn in your browser" in _where(page, "dcgan")
+    code = page.evaluate("() => Array.from(document.querySelectorAll('textarea, input')).map(e => e.value)"
+                         ".find(v => /^c8[0-9a-f]{30}$/.test(v))")  # z0 = 200 = 0xc8
+    assert code, "the code box shows the moved face's code"
+    want = np.asarray(DCGANPipeline.from_pretrained(dtype="float32", exact=True).face(code), np.int16)
+    assert np.abs(_shown_face(page) - want).max() <= 2
+
+    page.get_by_role("tab", name="StyleGAN studio", exact=True).click()
+    page.wait_for_function("() => (document.getElementById('facegan-stylegan-where') || {}).textContent.includes("
+                           "'in your browser')", timeout=120_000)
+    assert _move(page, "psi (truncation)", "0.5", "stylegan") == []
+    want = np.asarray(StyleGANPipeline.from_pretrained(dtype="float32").face("0", psi=0.5).picture, np.int16)
+    assert np.abs(_shown_face(page) - want).max() <= 2
+
+
+def test_a_seed_is_the_same_face_code_in_the_page(page):
+    """A StyleGAN seed's code in the page (mt19937, written in facegan-web.js) is torch's
+    (latent.random_codes: torch.randint of a generator seeded with it), large seeds too."""
+    from facegan import latent
+
+    for seed in (0, 7, 123456789, 2**32 + 5, 2**63 - 1):
+        got = page.evaluate(f"() => window.faceganWeb.seedBytes('{seed}', 64)")
+        assert latent.bytes_to_code(got) == latent.random_codes(1, 64, seed)[0], seed
+    assert page.evaluate(f"() => window.faceganWeb.seedBytes('{2**63}', 64)") is None  # past the largest seed
+
+
+def test_without_webassembly_the_server_draws_and_says_so(app, chromium):
+    p = open_page(chromium, app[0], "delete window.WebAssembly;")
+    try:
+        p.wait_for_function("() => (document.getElementById('facegan-dcgan-where') || {}).textContent", timeout=60_000)
+        assert "drawn on the server: this browser has no WebAssembly" in _where(p, "dcgan")
+        before = p.locator(".block:visible:has(label:text-is('Face')) img").first.get_attribute("src")
+        sent = []
+        p.on("request", lambda r: sent.append(r.url))
+        p.get_by_label("range slider for z3").fill("17")
+        p.wait_for_function("b => { const i = document.querySelector('.facegan-picture img'); return i && i.src !== b; }",
+                            arg=before, timeout=60_000)
+        assert any("/gradio_api/queue/join" in u for u in sent)  # the server drew it (the hidden button's event)
+        src = p.locator(".block:visible:has(label:text-is('Face')) img").first.get_attribute("src")
+        assert not src.startswith("data:")
+        assert "drawn on the server" in _where(p, "dcgan")
+    finally:
+        p.context.close()
