@@ -14,6 +14,14 @@ and the CPU seconds the server and the clients used.
 Run (from the repository root)::
 
     python benchmarks/app_load.py --clients 16 --calls 5
+
+``--sliders``: N clients moving the DCGAN explorer's sliders instead, the server's CPU time per
+move compared between the two rendering modes in one run: with ``--server-rendering`` each client
+calls ``/dcgan_sliders`` over HTTP (and downloads the face); in the default browser mode each client
+is a Chromium page (Playwright) whose moves the page draws itself (apps/browser.py), so the server's
+CPU time during the moves should be about zero (gradio's own heartbeat aside)::
+
+    python benchmarks/app_load.py --sliders --clients 16 --calls 20
 """
 
 from __future__ import annotations
@@ -95,13 +103,89 @@ def client_run(url: str, k: int, calls: int, results: dict, failures: list, lock
         client.close()
 
 
+def slider_moves_server(url: str, k: int, calls: int, results: dict, failures: list, lock: threading.Lock) -> None:
+    """A client of the server-rendering app: ``calls`` slider moves, each a /dcgan_sliders call and its face."""
+    import httpx
+
+    api = url.rstrip("/") + "/gradio_api"
+    values = [128] * 16
+    with httpx.Client(timeout=600) as http:
+        for i in range(calls):
+            values[i % 16] = (37 * i + 11 * k) % 256
+            t0 = time.perf_counter()
+            try:
+                event = http.post(f"{api}/call/dcgan_sliders", json={"data": ["default", *values],
+                                                                     "session_hash": f"sliders-{k}"}).json()["event_id"]
+                stream = http.get(f"{api}/call/dcgan_sliders/{event}").text
+                if "complete" not in stream.split("data:", 1)[0]:
+                    raise RuntimeError(stream[:200])
+                for u in re.findall(r'"url": "([^"]+)"', stream):
+                    http.get(u if u.startswith("http") else url.rstrip("/") + u).raise_for_status()
+                with lock:
+                    results["server"].append((time.perf_counter() - t0) * 1e3)
+            except Exception as e:  # noqa: BLE001 - every failure is counted and printed
+                with lock:
+                    failures.append(f"/dcgan_sliders: {type(e).__name__}: {str(e)[:200]}")
+
+
+def slider_load(args) -> None:
+    """--sliders: the server's CPU seconds per slider move, server rendering against browser rendering."""
+    from browser_latency import CHROMIUM, MOVE_JS, moves
+    from playwright.sync_api import sync_playwright
+
+    report = []
+    with tempfile.TemporaryDirectory() as runs:
+        env = {"FACEGAN_RUNS": runs, "HF_HUB_OFFLINE": "1"}
+        with running_app(args.host, args=("--training", "off", "--server-rendering"), env=env) as (url, proc, _):
+            slider_moves_server(url, -1, 2, defaultdict(list), [], threading.Lock())  # the model loaded
+            results, failures, lock = defaultdict(list), [], threading.Lock()
+            threads = [threading.Thread(target=slider_moves_server, args=(url, k, args.calls, results, failures, lock))
+                       for k in range(args.clients)]
+            cpu0, t0 = cpu_s(proc.pid), time.perf_counter()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            n, cpu, wall = len(results["server"]), cpu_s(proc.pid) - cpu0, time.perf_counter() - t0
+            report.append(f"server rendering: {n} moves ({len(failures)} failed) by {args.clients} clients in {wall:.1f} s; "
+                          f"server CPU {cpu:.2f} s = {1e3 * cpu / max(n, 1):.1f} ms per move; round trip p50 "
+                          f"{percentile(results['server'], 50):.0f} ms, p95 {percentile(results['server'], 95):.0f} ms")
+            report += [f"  FAILED {f}" for f in failures[:5]]
+        with running_app(args.host, args=("--training", "off"), env=env) as (url, proc, _), sync_playwright() as pw:
+            chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            pages = []
+            for _k in range(args.clients):
+                page = chromium.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+                page.goto(url)
+                page.wait_for_function("() => ((document.getElementById('facegan-dcgan-where') || {})"
+                                       ".textContent || '').includes('in your browser')", timeout=300_000)
+                pages.append(page)
+            sent = []
+            for page in pages:
+                page.on("request", lambda r: sent.append(r.url) if "/gradio_api/" in r.url else None)
+            cpu0, t0, times = cpu_s(proc.pid), time.perf_counter(), []
+            for move in moves("dcgan", args.calls):  # round robin: each page moves in turn
+                for page in pages:
+                    times.append(page.evaluate(MOVE_JS, list(move)))
+            n, cpu, wall = len(times), cpu_s(proc.pid) - cpu0, time.perf_counter() - t0
+            chromium.close()
+            report.append(f"browser rendering: {n} moves by {args.clients} pages in {wall:.1f} s; server CPU {cpu:.2f} s "
+                          f"= {1e3 * cpu / n:.2f} ms per move; {len(sent)} requests reached the server's API meanwhile; "
+                          f"move to paint p50 {percentile(times, 50):.0f} ms, p95 {percentile(times, 95):.0f} ms "
+                          "(all pages in one Chromium on this machine)")
+    print("\n".join(report))
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--calls", type=int, default=5, help="calls of each endpoint per client (default 5)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--client", choices=["http", "gradio_client"], default="http")
+    p.add_argument("--sliders", action="store_true", help="slider moves: server against browser rendering")
     args = p.parse_args(argv)
+    if args.sliders:
+        return slider_load(args)
     run = http_client_run if args.client == "http" else client_run
     with running_app(args.host) as (url, proc, _start_s):
         # one warm-up call of each, so the models are loaded before the clock starts
