@@ -194,8 +194,21 @@ def test_slider_moves_draw_in_the_browser_and_send_nothing(fresh_page):
     page.wait_for_function("() => (document.getElementById('facegan-stylegan-where') || {}).textContent.includes("
                            "'in your browser')", timeout=120_000)
     assert _move(page, "psi (truncation)", "0.5", "stylegan") == []
-    want = np.asarray(StyleGANPipeline.from_pretrained(dtype="float32").face("0", psi=0.5).picture, np.int16)
+    st = StyleGANPipeline.from_pretrained(dtype="float32")
+    want = np.asarray(st.face("0", psi=0.5).picture, np.int16)
     assert np.abs(_shown_face(page) - want).max() <= 2
+    # the edit's strength slider: the face moved along the labelled direction the sub-tab opens with
+    page.get_by_role("tab", name="Edit along a direction", exact=True).click()
+    direction = "hair: blue"  # what the sub-tab opens with for a checkpoint that has it (the bundled one does)
+    assert page.get_by_text(direction, exact=True).filter(visible=True).count() or \
+        page.locator("input:visible").evaluate_all("els => els.map(e => e.value)").count(direction)
+    assert _move(page, "Strength", "12", "stylegan") == []
+    want = np.asarray(st.edit("0", direction, None, 12, psi=0.5).picture, np.int16)
+    edited = page.locator(".block:visible:has(label:text-is('Edited face')) img").first.get_attribute("src")
+    import base64
+    import io
+    got = np.asarray(Image.open(io.BytesIO(base64.b64decode(edited.split(",", 1)[1]))).convert("RGB"), np.int16)
+    assert np.abs(got - want).max() <= 2, direction
 
 
 def test_a_seed_is_the_same_face_code_in_the_page(page):
