@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -68,23 +69,25 @@ def chromium():
             browser.close()
 
 
+@contextlib.contextmanager
 def open_page(chromium, url: str, init_script: str | None = None):
+    """A page of its own browser context (``init_script`` run before the page's own), closed after."""
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
-    if init_script:
-        context.add_init_script(init_script)
-    p = context.new_page()
-    p.goto(url)
-    p.wait_for_selector("text=facegan", timeout=60_000)
-    return p
+    try:
+        if init_script:
+            context.add_init_script(init_script)
+        p = context.new_page()
+        p.goto(url)
+        p.wait_for_selector("text=facegan", timeout=60_000)
+        yield p
+    finally:
+        context.close()
 
 
 @pytest.fixture(scope="module")
 def page(app, chromium):
-    p = open_page(chromium, app[0])
-    try:
+    with open_page(chromium, app[0]) as p:
         yield p
-    finally:
-        p.context.close()
 
 
 def test_the_loss_plot_draws_lines_in_the_tab_that_started_the_job(app, page):
@@ -164,11 +167,8 @@ def _move(page, label: str, value: str, technique: str) -> list[str]:
 @pytest.fixture()
 def fresh_page(app, chromium):
     """A page of its own: no other test's tab (the Training tab polls its job) sends requests meanwhile."""
-    p = open_page(chromium, app[0])
-    try:
+    with open_page(chromium, app[0]) as p:
         yield p
-    finally:
-        p.context.close()
 
 
 def test_slider_moves_draw_in_the_browser_and_send_nothing(fresh_page):
@@ -223,8 +223,7 @@ def test_a_seed_is_the_same_face_code_in_the_page(page):
 
 
 def test_without_webassembly_the_server_draws_and_says_so(app, chromium):
-    p = open_page(chromium, app[0], "delete window.WebAssembly;")
-    try:
+    with open_page(chromium, app[0], "delete window.WebAssembly;") as p:
         p.wait_for_function("() => (document.getElementById('facegan-dcgan-where') || {}).textContent", timeout=60_000)
         assert "drawn on the server: this browser has no WebAssembly" in _where(p, "dcgan")
         before = p.locator(".block:visible:has(label:text-is('Face')) img").first.get_attribute("src")
@@ -237,5 +236,3 @@ def test_without_webassembly_the_server_draws_and_says_so(app, chromium):
         src = p.locator(".block:visible:has(label:text-is('Face')) img").first.get_attribute("src")
         assert not src.startswith("data:")
         assert "drawn on the server" in _where(p, "dcgan")
-    finally:
-        p.context.close()
