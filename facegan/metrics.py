@@ -101,6 +101,25 @@ def kid(a: np.ndarray, b: np.ndarray, subsets: int = 50, subset_size: int = 1000
     return float(np.mean(values)), float(np.std(values))
 
 
+def checkerboard(images: torch.Tensor, border: int = 8) -> np.ndarray:
+    """The share of each picture's varying energy at a period of 2 pixels, (N,) in [0, 1]: the
+    checkerboard a transposed convolution's uneven overlap paints (Odena et al. 2016). The power
+    spectrum of each channel (its mean removed, ``border`` pixels cut off each side so that the
+    padding does not count) summed over the row and the column of frequency 1/2 cycle per pixel,
+    over the spectrum's total. A smooth picture or plain noise: about 2 / side of it (noise spreads
+    evenly); a 2-pixel checkerboard: 1."""
+    x = images.detach().float()
+    if border:
+        x = x[..., border:-border, border:-border]
+    x = x - x.mean(dim=(-2, -1), keepdim=True)
+    power = torch.fft.fft2(x).abs().square().sum(1)  # (N, H, W), channels summed
+    h, w = power.shape[-2:]
+    if h % 2 or w % 2:
+        raise ValueError(f"checkerboard needs an even picture side after the border, got {h} x {w}")
+    nyquist = power[:, h // 2, :].sum(-1) + power[:, :, w // 2].sum(-1) - power[:, h // 2, w // 2]
+    return (nyquist / power.sum((-2, -1)).clamp_min(1e-20)).numpy()
+
+
 def diversity(features: np.ndarray) -> float:
     """Mean pairwise Euclidean distance of feature vectors (N, D), N >= 2: the spread of a set of
     faces. AC-GAN's intra-class diversity is this for one class's generated faces divided by the

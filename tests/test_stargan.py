@@ -568,3 +568,37 @@ def test_real_anime_and_fer_sets_mix(shared_data):
     assert both.dataset.bincount().tolist() == [300, 70]
     batch = data.LabelledBatches(both, 16, seed=0)(1)
     assert batch[2].tolist() == [1] * 16 and F.one_hot(batch[1][:, -2:].argmax(1), 2)[:, 1].all()
+
+
+def test_checkerboard_measures_the_two_pixel_period():
+    """metrics.checkerboard by hand: a +-1 checkerboard is all period 2 (1.0); a smooth ramp has none
+    (its energy is at the lowest frequencies); a flat picture's varying energy is nothing (0)."""
+    from facegan import metrics
+
+    board = torch.tensor([[1.0, -1.0], [-1.0, 1.0]]).repeat(20, 20)[None, None].expand(1, 3, 40, 40)
+    ramp = torch.linspace(-1, 1, 40)[None, None, None].expand(1, 3, 40, 40)
+    flat = torch.full((1, 3, 40, 40), 0.3)
+    got = metrics.checkerboard(torch.cat([board, ramp, flat]), border=4)
+    assert got[0] == pytest.approx(1.0) and got[1] < 0.01 and got[2] == 0.0
+
+
+def test_resize_upsampling_paints_no_checkerboard_on_flat_pictures():
+    """Issue #22: the official transposed convs paint a 2-pixel pattern on a flat-colour picture even
+    with random weights (their 4x4 kernels overlap unevenly); nearest x2 + a 3x3 conv cannot (a flat
+    map stays flat away from the border). An old checkpoint's config (no "upsample") is the official G."""
+    from facegan import metrics
+
+    colours = torch.tensor([[0.5, -0.2, 0.1], [-0.6, 0.3, 0.8], [0.0, 0.0, 0.0], [0.9, 0.9, -0.9]])
+    flat = colours[:, :, None, None].expand(-1, -1, 64, 64)
+    share = {}
+    for how in ("transposed", "resize"):
+        torch.manual_seed(0)
+        cfg = stargan.Config(upsample=how, g_conv_dim=16, g_repeat_num=1)
+        c = torch.zeros(4, cfg.labels.dim)
+        c[:, 0] = 1
+        with torch.no_grad():
+            share[how] = metrics.checkerboard(stargan.Generator(cfg).eval()(flat, c))
+    assert share["transposed"].min() > 0.1 and share["resize"].max() < 0.02, share
+    assert stargan.Config().upsample == "transposed"  # what a config.json without the field means
+    with pytest.raises(ValueError, match="upsample"):
+        stargan.Config(upsample="bilinear-ish")

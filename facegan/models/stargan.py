@@ -50,6 +50,9 @@ class Config:
     # keeps the official geometry: image_size / 2**d_repeat_num = 2.
     d_repeat_num: int = 5
     labels: LabelSpec = field(default_factory=default_labels)  # a LabelSpec or its to_dict() form
+    # G's up-sampling: "transposed" (the official 4x4 stride-2 ConvTranspose2d, whose uneven overlap
+    # can paint a 2-pixel checkerboard) or "resize" (nearest x2, then a 3x3 conv: Odena et al. 2016)
+    upsample: str = "transposed"
     # training (the official defaults, kept with the model so a checkpoint says how it was made)
     lambda_cls: float = 1.0
     lambda_rec: float = 10.0
@@ -66,7 +69,8 @@ class Config:
                      ints={"image_size": (MIN_SIZE, MAX_SIZE), "g_conv_dim": (1, MAX_WIDTH), "d_conv_dim": (1, MAX_WIDTH),
                            "g_repeat_num": (0, 12), "d_repeat_num": (1, 12), "n_critic": (1, 100)},
                      floats={"lambda_cls": WEIGHT, "lambda_rec": WEIGHT, "lambda_gp": WEIGHT, "g_lr": LR, "d_lr": LR,
-                             "beta1": BETA, "beta2": BETA})
+                             "beta1": BETA, "beta2": BETA},
+                     choices={"upsample": UPSAMPLING})
         if self.image_size % 4:  # G: two stride-2 convs down, two transposed convs back
             raise refuse("image_size", f"a multiple of 4 between {MIN_SIZE} and {MAX_SIZE}", self.image_size)
         if self.image_size % 2 ** self.d_repeat_num:  # D's classifier kernel is image_size // 2**d_repeat_num
@@ -111,6 +115,16 @@ class ResidualBlock(nn.Module):
         return x + self.main(x)
 
 
+UPSAMPLING = ("transposed", "resize")
+
+
+def _up(cin: int, cout: int, how: str) -> list[nn.Module]:
+    """Twice the size: the official transposed conv, or nearest-neighbour enlargement and a 3x3 conv."""
+    if how == "resize":
+        return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, 1, 1, bias=False)]
+    return [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False)]
+
+
 class Generator(nn.Module):
     """(image (N, 3, S, S) in [-1, 1], target label vector (N, c_dim)) -> (N, 3, S, S) in [-1, 1]."""
 
@@ -126,7 +140,7 @@ class Generator(nn.Module):
             d *= 2
         layers += [ResidualBlock(d) for _ in range(cfg.g_repeat_num)]  # bottleneck
         for _ in range(2):  # up-sampling
-            layers += [nn.ConvTranspose2d(d, d // 2, 4, 2, 1, bias=False), InstanceNorm(d // 2), nn.ReLU(inplace=True)]
+            layers += [*_up(d, d // 2, cfg.upsample), InstanceNorm(d // 2), nn.ReLU(inplace=True)]
             d //= 2
         layers += [nn.Conv2d(d, 3, 7, 1, 3, bias=False), nn.Tanh()]
         self.main = nn.Sequential(*layers)
