@@ -16,6 +16,8 @@ For every data set of the model's labels (anime hair / eyes; FER2013 expressions
   share of the other groups it still reads as the image's own. The paper reports 2.12 %
   classification error (97.88 % accuracy) for expressions on RaFD at 128 px;
 - ``reconstruction L1``: mean |x - G(G(x, c_trg), c_org)| on [-1, 1] images, a random target;
+- for a greyscale data set (FER2013, ``DatasetLabels.grey``): 200 colour faces of the first set edited to
+  its labels, their mean chroma over the sources', G's own and as facegan shows it (lightness only);
 - ``checkerboard``: ``facegan.metrics.checkerboard`` (the share of a picture's varying energy at a
   2-pixel period) of flat-colour pictures edited to those targets, of the edited faces and of the
   real faces (the transposed convs' artefact shows on the flat ones; ``upsample: resize`` removes it);
@@ -43,7 +45,7 @@ from safetensors.torch import load_file, save_file
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from facegan import attributes, hub, metrics
+from facegan import attributes, hub, images, metrics
 from facegan import data as data_lib
 from facegan.attributes import Classifier, predict
 from facegan.labels import CATEGORICAL, LabelSpec
@@ -126,6 +128,12 @@ def train_classifier(train: data_lib.LabelledSet, spec: LabelSpec, k: int, steps
 @torch.no_grad()
 def translate(model: stargan.Model, x: torch.Tensor, c: torch.Tensor, batch: int = 100) -> torch.Tensor:
     return torch.cat([model.edit(xp, cp) for xp, cp in zip(metrics.batches(x, batch), metrics.batches(c, batch))])
+
+
+def chroma(x: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) in [-1, 1] -> (N, H, W): the length of (B - Y, R - Y), BT.601."""
+    y = images.luma(x)
+    return torch.cat([x[:, 2:3] - y, x[:, 0:1] - y], 1).norm(dim=1)
 
 
 def random_targets(labels: torch.Tensor, spec: LabelSpec, k: int, g: torch.Generator) -> torch.Tensor:
@@ -230,6 +238,7 @@ def main() -> None:
     t_start = time.perf_counter()
     inception = metrics.Inception()
     g = torch.Generator().manual_seed(0)
+    colour_faces = None
     for k, path in enumerate(paths):
         train, test = split(path, spec, k, size)
         net = train_classifier(train, spec, k, args.classifier_steps, Path(args.cache))
@@ -256,6 +265,17 @@ def main() -> None:
             if n_kept:
                 line += f"; other groups kept {100 * kept / n_kept:.1f} %"
             print(line)
+        if not spec.datasets[k].grey:
+            colour_faces = x[:200]  # for the next (greyscale) data set's colour figure
+        elif colour_faces is not None:  # issue #22: an expression edit must not grey a colour picture
+            rows = [{grp.name: grp.values[int(torch.randint(len(grp), (1,), generator=g))] for _, grp, _ in groups}
+                    for _ in range(len(colour_faces))]
+            raw = translate(model, colour_faces, spec.encode_many(rows, k))
+            ratio = [chroma(e).mean().item() / chroma(colour_faces).mean().item()
+                     for e in (raw, images.keep_chroma(colour_faces, raw))]
+            print(f"  colour of {len(colour_faces)} colour faces edited to {spec.datasets[k].name}'s labels (mean chroma "
+                  f"over the source's): G's own {ratio[0]:.2f}; as facegan shows it (lightness only, the grey data "
+                  f"set's edits) {ratio[1]:.2f}")
         c_trg = random_targets(c, spec, k, g)
         with torch.no_grad():
             rec = translate(model, translate(model, x, c_trg), c)

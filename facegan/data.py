@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -449,7 +450,7 @@ def load_class_folders(root: str | os.PathLike, size: int, labels: DatasetLabels
     if not classes:
         raise DataError(f"{root} has no class folders: expected images in {root}/<class>/ (e.g. train/happy/1.jpg)")
     if labels is None:
-        labels = class_labels(sorted(classes))
+        labels = class_labels(sorted(classes), grey=greyscale(classes))
     if len(labels.groups) != 1 or labels.groups[0].kind != CATEGORICAL:
         raise DataError(f"class folders give one categorical label group, not {[g.name for g in labels.groups]}")
     group = labels.groups[0].name
@@ -482,7 +483,25 @@ def labels_of(root: str | os.PathLike, name: str | None = None) -> DatasetLabels
         hair, eyes = (sorted({row[g] for _, row in parsed}) for g in ("hair", "eyes"))
         return anime_labels(hair, eyes, **({"name": name} if name else {}))
     classes = _class_folders(root / "train" if (root / "train").is_dir() else root)
-    return class_labels(sorted(classes), **({"name": name, "group": name} if name else {}))
+    return class_labels(sorted(classes), grey=greyscale(classes), **({"name": name, "group": name} if name else {}))
+
+
+def greyscale(classes: Mapping[str, list[Path]], look: int = 4) -> bool:
+    """Whether a class-folder set's pictures are greyscale (FER2013): the first ``look`` of each
+    class all are (one channel, or three equal ones). Unreadable ones are not looked at."""
+    seen = 0
+    for found in classes.values():
+        for path in found[:look]:
+            try:
+                with Image.open(path) as im:
+                    if im.mode not in ("1", "L", "LA", "I", "I;16", "F"):
+                        rgb = np.asarray(im.convert("RGB"), np.int16)
+                        if np.abs(rgb[..., 0] - rgb[..., 1]).max() or np.abs(rgb[..., 1] - rgb[..., 2]).max():
+                            return False
+            except (OSError, ValueError):
+                continue
+            seen += 1
+    return seen > 0
 
 
 def label_rows(root: str | os.PathLike) -> list[dict[str, str]]:

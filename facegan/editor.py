@@ -182,6 +182,13 @@ class Editor:
 
     # -- editing ------------------------------------------------------------------
 
+    def _coloured(self, x: torch.Tensor, out: torch.Tensor, dataset: int) -> torch.Tensor:
+        """An edit towards a greyscale data set's labels (``DatasetLabels.grey``: FER2013's
+        expressions) changes the lightness only: the input keeps its colour (a grey input stays grey)."""
+        if not self.spec.datasets[dataset].grey:
+            return out
+        return img_lib.keep_chroma(x.float().expand_as(out), out)
+
     @torch.no_grad()
     def grid(self, picture: Image.Image, group: str, crop: str = "auto", face: int = 0, display: int | None = 256,
              columns: int = 8, grid_size: int | None = None) -> EditGrid:
@@ -193,7 +200,7 @@ class Editor:
         x = self._tensor(framed.square)
         with models.autocast(self.device, self.dtype):
             read = self.model.classify(x, k).float()
-            outs = self.model.grid(x, group, read)[0].float()  # (K, 3, S, S)
+            outs = self._coloured(x, self.model.grid(x, group, read)[0].float(), k)  # (K, 3, S, S)
         if g.kind == BINARY:
             on = read[0, sl].tolist()
             captions = [f"{'-' if on[i] > 0.5 else '+'}{v}" for i, v in enumerate(g.values)]
@@ -217,7 +224,7 @@ class Editor:
         with models.autocast(self.device, self.dtype):
             read = self.model.classify(x, dataset).float()
             c = self.target(read, target)
-            out = self.model.edit(x, c).float()
+            out = self._coloured(x, self.model.edit(x, c).float(), dataset)
         shown = self._show(torch.cat([x, out]), display)
         _, read_labels = self.spec.decode(read[0])
         _, target_labels = self.spec.decode(c[0])

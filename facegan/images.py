@@ -29,6 +29,22 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     return x.permute(0, 2, 3, 1).cpu().numpy()
 
 
+LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601: Y = 0.299 R + 0.587 G + 0.114 B
+
+
+def luma(images: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) -> (N, 1, H, W): BT.601 lightness, in the pictures' own range."""
+    return (images * images.new_tensor(LUMA)[None, :, None, None]).sum(1, keepdim=True)
+
+
+def keep_chroma(source: torch.Tensor, edited: torch.Tensor) -> torch.Tensor:
+    """``edited``'s lightness with ``source``'s colour: source + (Y(edited) - Y(source)) in every
+    channel, which leaves the colour differences B - Y and R - Y (Cb, Cr) exactly the source's
+    (before the clamp to [-1, 1]). For an edit learned from greyscale pictures (an expression from
+    FER2013), so that it changes the face and not the picture's colour."""
+    return (source + (luma(edited) - luma(source))).clamp(-1, 1)
+
+
 def from_pil(pictures: list[Image.Image]) -> torch.Tensor:
     """RGB pictures of one size -> (N, 3, H, W) float in [-1, 1]."""
     arr = np.stack([np.asarray(p.convert("RGB"), dtype=np.uint8) for p in pictures])

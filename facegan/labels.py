@@ -74,6 +74,9 @@ class DatasetLabels:
 
     name: str
     groups: tuple[Group, ...]
+    # its pictures are greyscale (FER2013): an edit towards its labels changes a colour picture's
+    # lightness only, the picture keeping its own colour (facegan.images.keep_chroma)
+    grey: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "groups", tuple(self.groups))
@@ -256,13 +259,14 @@ class LabelSpec:
 
     def to_dict(self) -> dict:
         return {"datasets": [{"name": d.name, "groups": [{"name": g.name, "kind": g.kind, "values": list(g.values)}
-                                                           for g in d.groups]} for d in self.datasets]}
+                                                           for g in d.groups], **({"grey": True} if d.grey else {})}
+                             for d in self.datasets]}
 
     @classmethod
     def from_dict(cls, raw: Mapping) -> LabelSpec:
         try:
             return cls(tuple(DatasetLabels(d["name"], tuple(Group(g["name"], tuple(g["values"]), g.get("kind", CATEGORICAL))
-                                                            for g in d["groups"]))
+                                                            for g in d["groups"]), d.get("grey", False) is True)
                              for d in raw["datasets"]))
         except (KeyError, TypeError) as e:
             raise LabelError(f"not a label spec ({{'datasets': [{{'name', 'groups': [{{'name', 'values', 'kind'}}]}}]}}): "
@@ -279,7 +283,7 @@ def anime_labels(hair: Iterable[str] = ANIME_HAIR, eyes: Iterable[str] = ANIME_E
     return DatasetLabels(name, (Group("hair", tuple(hair)), Group("eyes", tuple(eyes))))
 
 
-def class_labels(values: Iterable[str] = FER_EXPRESSIONS, name: str = "fer", group: str = "expression"
-                 ) -> DatasetLabels:
+def class_labels(values: Iterable[str] = FER_EXPRESSIONS, name: str = "fer", group: str = "expression",
+                 grey: bool = False) -> DatasetLabels:
     """One categorical group whose values are class-folder names (FER2013's expressions by default)."""
-    return DatasetLabels(name, (Group(group, tuple(values)),))
+    return DatasetLabels(name, (Group(group, tuple(values)),), grey)

@@ -113,3 +113,63 @@ def test_parse_target_and_labelled_grid():
         labelled_grid([])
     with pytest.raises(ValueError, match="StarGAN model"):
         Editor(torch.nn.Linear(1, 1))
+
+
+def test_keep_chroma_by_hand():
+    """keep_chroma: the edited picture's BT.601 lightness, the source's colour differences B - Y, R - Y."""
+    from facegan.images import keep_chroma
+
+    source = torch.tensor([0.6, -0.2, 0.1])[None, :, None, None]  # a colour pixel
+    y_source = 0.299 * 0.6 + 0.587 * -0.2 + 0.114 * 0.1  # 0.0734
+    edited = torch.full((1, 3, 1, 1), -0.3)  # a grey one: Y = -0.3
+    got = keep_chroma(source, edited)[0, :, 0, 0]
+    y = 0.299 * got[0] + 0.587 * got[1] + 0.114 * got[2]
+    assert float(y) == pytest.approx(-0.3, abs=1e-6)
+    assert float(got[2] - y) == pytest.approx(0.1 - y_source, abs=1e-6)  # B - Y as the source's
+    assert float(got[0] - y) == pytest.approx(0.6 - y_source, abs=1e-6)  # R - Y
+    assert torch.equal(keep_chroma(edited, edited), edited)  # grey stays grey
+
+
+def test_an_edit_towards_a_grey_data_set_keeps_the_pictures_colour(tmp_path):
+    """Issue #22: a model mixing colour anime faces with greyscale FER2013 photos must not pull a
+    colour picture towards grey. An expression edit (the fer set is grey) keeps the input's colour
+    differences (within the 8-bit rounding), a hair edit (colour set) is G's own; the grey flag
+    survives config.json and is read from a folder of greyscale pictures."""
+    from facegan import data
+    from facegan.labels import class_labels
+
+    fer = class_labels(("happy", "sad"), grey=True)
+    spec = LabelSpec.of(anime_labels(("blue", "red"), ("green", "brown")), fer)
+    assert LabelSpec.from_dict(spec.to_dict()) == spec and LabelSpec.from_dict(spec.to_dict()).datasets[1].grey
+    old = spec.to_dict()
+    del old["datasets"][1]["grey"]
+    assert not LabelSpec.from_dict(old).datasets[1].grey  # a checkpoint from before: as it was
+
+    torch.manual_seed(0)
+    ed = Editor(stargan.Model(stargan.Config(image_size=32, g_conv_dim=8, d_conv_dim=8, g_repeat_num=1,
+                                             d_repeat_num=4, labels=spec)).eval(), dtype="float32")
+    rng = np.random.default_rng(0)
+    small = rng.uniform(60, 200, (4, 4, 3))  # a smooth colour picture, well inside [0, 255]
+    picture = Image.fromarray(np.kron(small, np.ones((8, 8, 1))).astype(np.uint8))
+
+    def chroma(p: Image.Image) -> np.ndarray:
+        a = np.asarray(p.convert("RGB"), np.float64)
+        y = a @ np.array([0.299, 0.587, 0.114])
+        return np.stack([a[..., 2] - y, a[..., 0] - y], -1)
+
+    happy = ed.edit(picture, {"expression": "happy"}, crop="none", display=None)
+    out = np.asarray(happy.output, np.int16)
+    inside = ((out > 0) & (out < 255)).all(-1)  # where the [-1, 1] clamp left the colour alone
+    assert inside.mean() > 0.5
+    assert np.abs(chroma(happy.output) - chroma(happy.input))[inside].max() <= 1.5  # 8-bit rounding of 3 channels
+    size = [np.linalg.norm(chroma(p), axis=-1).mean() for p in (happy.output, happy.input)]
+    assert abs(size[0] / size[1] - 1) < 0.1  # the issue's figure: mean chroma within 10 % of the source's
+    assert np.abs(np.asarray(happy.output, np.int16) - np.asarray(happy.input, np.int16)).max() > 5  # G changed it
+    blue = ed.edit(picture, {"hair": "blue"}, crop="none", display=None)
+    assert np.abs(chroma(blue.output) - chroma(blue.input)).max() > 5  # an untrained G: its own colours
+    for i, name in enumerate(("happy", "sad")):
+        (tmp_path / "grey" / name).mkdir(parents=True)
+        (tmp_path / "colour" / name).mkdir(parents=True)
+        Image.fromarray(rng.integers(0, 255, (8, 8), dtype=np.uint8)).save(tmp_path / "grey" / name / f"{i}.png")
+        Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(tmp_path / "colour" / name / f"{i}.png")
+    assert data.labels_of(tmp_path / "grey").grey and not data.labels_of(tmp_path / "colour").grey

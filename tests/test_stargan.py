@@ -29,7 +29,7 @@ from facegan.train import TrainConfig, Trainer, TrainingDiverged
 S = 32
 HAIR, EYES, MOODS = ("black", "blue", "pink"), ("green", "red"), ("happy", "sad")
 ANIME = labels.anime_labels(HAIR, EYES)
-FER = labels.class_labels(MOODS)
+FER = labels.class_labels(MOODS, grey=True)  # make_class_set writes greyscale pictures, as FER2013's
 BOTH = LabelSpec.of(ANIME, FER)
 NULL = contextlib.nullcontext
 
@@ -411,7 +411,7 @@ def test_anime_tags_and_class_folders(tmp_path):
         data.load_anime_tags(tmp_path / "bad", S)
 
     fer = data.load_class_folders(make_class_set(tmp_path / "fer", n=4), S)  # finds train/
-    assert len(fer) == 8 and fer.spec == LabelSpec.of(FER) and fer.images.shape == (8, 3, S, S)
+    assert len(fer) == 8 and fer.spec == LabelSpec.of(FER) and fer.images.shape == (8, 3, S, S)  # grey found
     assert torch.equal(fer.images[:, 0], fer.images[:, 1])  # greyscale -> RGB
     assert [fer.spec.decode(v)[1]["expression"] for v in fer.labels] == ["happy"] * 4 + ["sad"] * 4
     with pytest.raises(data.DataError, match="expression 'sad' not among"):
