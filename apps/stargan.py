@@ -103,7 +103,11 @@ def _slots(ckpt: str):
     if len(cats) > MAX_CATEGORICAL or len(bins) > MAX_BINARY:
         msg = (f"This checkpoint has more label groups than the dropdowns show; type the target labels as JSON "
                f"(groups: {', '.join(ed.groups)}).")
-    return cats, bins, msg
+    grey = [g.name for d in ed.spec.datasets if d.grey for g in d.groups]
+    if grey:
+        msg += (f" An edit of {', '.join(grey)} (learned from greyscale photos) changes the picture's lightness "
+                "only: its colours stay as they are.")
+    return cats, bins, msg.strip()
 
 
 def _cat_slot(cats, i) -> dict:
