@@ -205,6 +205,7 @@ def install(demo: gr.Blocks) -> gr.Blocks:
         kwargs["head"] = head() + (kwargs.get("head") or "")
         return launch(*args, app_kwargs=app_kwargs, **kwargs)
 
+    wrapper.browser_rendering = True  # what the launch adds (functools.wraps keeps gradio's name)
     demo.launch = wrapper
     return demo
 

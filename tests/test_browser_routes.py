@@ -76,3 +76,27 @@ def test_a_tabs_graph_is_its_checkpoint_and_its_info_what_the_page_needs(client)
 def test_a_graph_only_of_what_the_tab_may_load(client, technique, ckpt, message):
     r = client.get(f"/{browser.PREFIX}/graph/{technique}", params={"checkpoint": ckpt})
     assert r.status_code == 422 and message in r.json()["error"], r.text
+
+
+def test_both_rendering_modes_keep_the_endpoints():
+    """Browser mode: a slider's move runs JavaScript only (no server function) and the endpoints live
+    on hidden buttons the page clicks when it cannot draw; --server-rendering: the moves call the
+    endpoints themselves, as before. The same API names either way."""
+    from apps.main import build_demo
+    from apps.serving import Settings
+
+    names = ("dcgan_sliders", "dcgan_face", "acgan_face", "stylegan_generate")
+    found = {}
+    for browser_mode in (True, False):
+        demo = build_demo(Settings(training=False, browser_rendering=browser_mode))
+        cfg = demo.get_config_file()
+        kinds = {c["id"]: c["type"] for c in cfg["components"]}
+        deps = {d["api_name"]: d for d in cfg["dependencies"] if d.get("api_name") in names}
+        assert set(deps) == set(names)
+        found[browser_mode] = {n: {kinds.get(t) for t, _ in d["targets"]} for n, d in deps.items()}
+        js_only = [d for d in cfg["dependencies"] if d.get("js") and not d.get("backend_fn")]
+        sliders_js = [d for d in js_only if any(kinds.get(t) == "slider" and e == "input" for t, e in d["targets"])]
+        assert bool(sliders_js) == browser_mode  # DCGAN's sliders, psi, the edit's strength
+        assert getattr(demo.launch, "browser_rendering", False) == browser_mode  # the routes and scripts at launch
+    assert found[True]["dcgan_sliders"] == {"button"} and found[False]["dcgan_sliders"] == {"slider"}
+    assert found[True]["stylegan_generate"] == {"button"} == found[False]["stylegan_generate"]
