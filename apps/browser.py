@@ -213,9 +213,10 @@ def install(demo: gr.Blocks) -> gr.Blocks:
 # -- the events: JavaScript that draws in the browser, or clicks the server's hidden button -------------
 
 
-def where_note(technique: str) -> gr.HTML:
-    """The small print under a face saying where it was drawn (the page writes it)."""
-    return gr.HTML(f'<small class="facegan-where" id="facegan-{technique}-where"></small>', padding=False)
+def where_note(face: str) -> gr.HTML:
+    """The small print under a face saying where it was drawn (the page writes it): ``face`` is the
+    technique, or "stylegan-edit" for the studio's edited face."""
+    return gr.HTML(f'<small class="facegan-where" id="facegan-{face}-where"></small>', padding=False)
 
 
 def server_button(technique: str, what: str) -> gr.Button:

@@ -424,6 +424,8 @@ def render() -> Rendered:
                                   elem_classes=["facegan-picture"], scale=1)
                 strip = gr.Image(label=f"From -strength to +strength ({STRIP_STEPS} steps)", type="pil",
                                  format="png", interactive=False, buttons=["download"], scale=3)
+            if in_browser:
+                browser.where_note(f"{TECHNIQUE}-edit")
         with gr.Tab("Your picture"):
             gr.Markdown("Your own picture as a face of this model: the face is cropped as in the other tabs, then "
                         "the latent whose picture is closest to it is searched for (StyleGAN2's projector). Its "

@@ -70,7 +70,7 @@
   }
 
   function toServer(technique, what, why, unchanged) {
-    note(technique, "drawn on the server: " + why);
+    note(technique + (what === "edit" ? "-edit" : ""), "drawn on the server: " + why);
     const el = document.getElementById("facegan-" + technique + "-" + what + "-server");
     const button = el && (el.tagName === "BUTTON" ? el : el.querySelector("button"));
     if (button) setTimeout(() => button.click(), 0);
@@ -233,14 +233,14 @@
     return noise === "const" && (c === "" || c === "all") && Number.isFinite(p) && Math.abs(p) <= 2;
   }
 
-  async function styleganDraw(ckpt, face, psi, offset, what) {
+  async function styleganDraw(ckpt, face, psi, offset, where) {
     const {info, session} = await model("stylegan", ckpt);
     const bytes = styleganBytes(face, info);
     if (!bytes) return null;
     const r = await run(session, {
       z: tensor(latentOf(bytes, info), [1, info.z_dim]), psi: tensor(new Float32Array([Number(psi)]), []),
       offset: tensor(offset || new Float32Array(info.num_ws * info.w_dim), [info.num_ws, info.w_dim])});
-    note("stylegan", `${what} drawn in your browser (onnxruntime-web, ${r.ms.toFixed(0)} ms)`);
+    note(where, `drawn in your browser (onnxruntime-web, ${r.ms.toFixed(0)} ms)`);
     return {picture: picture(r.image, info.image_size), code: hex(bytes)};
   }
 
@@ -251,7 +251,7 @@
         if (!plainRendering(psi, cutoff, noise)) {
           return toServer("stylegan", "face", "a cutoff or random noise", unchanged);
         }
-        const f = await styleganDraw(ckpt, face, psi, null, "the face");
+        const f = await styleganDraw(ckpt, face, psi, null, "stylegan");
         return f ? [f.picture, f.code] : toServer("stylegan", "face", "a face the server reads", unchanged);
       } catch (e) {
         return toServer("stylegan", "face", e.message, unchanged);
@@ -276,7 +276,7 @@
         const offset = new Float32Array(info.num_ws * info.w_dim);
         const scale = Number(psi) * Number(strength);
         for (const s of styles) for (let j = 0; j < info.w_dim; j++) offset[s * info.w_dim + j] = scale * vector[j];
-        const f = await styleganDraw(ckpt, face, psi, offset, "the edit");
+        const f = await styleganDraw(ckpt, face, psi, offset, "stylegan-edit");
         return f ? [f.picture] : toServer("stylegan", "edit", "a face the server reads", unchanged);
       } catch (e) {
         return toServer("stylegan", "edit", e.message, unchanged);
