@@ -50,6 +50,7 @@ ORT_FILES = {  # name -> (media type, stored gzipped)
     "ort-wasm-simd-threaded.wasm": ("application/wasm", True),
 }
 JS_NAME = "facegan-web.js"
+MAX_PARAMETERS = 12_000_000  # a generator sent to browsers: at most 24 MB of float16 (the bundled ones: 1.4-1.8 M)
 IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
 _KEY = re.compile(r"[0-9a-f]{64}")
 
@@ -104,6 +105,10 @@ def info(technique: str, ckpt: str) -> dict:
     if technique not in onnx_export.TECHNIQUES:
         raise serving.refuse(f"the browser draws {', '.join(onnx_export.TECHNIQUES)}, not {checks.quote(technique)}")
     model, folder = load_model(technique, ckpt, with_folder=True)
+    n = sum(p.numel() for p in model.generator.parameters())
+    if n > MAX_PARAMETERS:  # a big converted model: not exported, not sent
+        raise serving.refuse(f"this checkpoint's generator ({n / 1e6:.0f} M weights, {2 * n / 1e6:.0f} MB) is too big to "
+                             f"send to a browser (at most {MAX_PARAMETERS / 1e6:.0f} M)")
     try:
         key, graph = graph_for(model)
     except ValueError as e:  # e.g. a converted StyleGAN v1: drawn on the server

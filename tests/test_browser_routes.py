@@ -100,3 +100,11 @@ def test_both_rendering_modes_keep_the_endpoints():
         assert getattr(demo.launch, "browser_rendering", False) == browser_mode  # the routes and scripts at launch
     assert found[True]["dcgan_sliders"] == {"button"} and found[False]["dcgan_sliders"] == {"slider"}
     assert found[True]["stylegan_generate"] == {"button"} == found[False]["stylegan_generate"]
+
+
+def test_a_generator_too_big_for_a_browser_is_drawn_on_the_server(client, monkeypatch):
+    """A checkpoint whose generator has more weights than MAX_PARAMETERS is not exported: the page is
+    told why and draws on the server (the bundled DCGAN's 1.65 M against a limit of 1 M here)."""
+    monkeypatch.setattr(browser, "MAX_PARAMETERS", 1_000_000)
+    r = client.get(f"/{browser.PREFIX}/graph/dcgan", params={"checkpoint": "default"})
+    assert r.status_code == 422 and "too big to send to a browser (at most 1 M)" in r.json()["error"]
