@@ -28,6 +28,7 @@ import re
 import shutil
 import tempfile
 import threading
+import weakref
 from collections import defaultdict
 from pathlib import Path
 
@@ -78,10 +79,15 @@ def graph_cache() -> Path:
 _locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
 
 
+_keys: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # a loaded model's graph key, hashed once
+
+
 def graph_for(model) -> tuple[str, Path]:
     """(key, folder) of ``model``'s browser graph (float16 weights), exported once per weights and
     kept: a folder appears whole (written aside, then renamed) or not at all."""
-    key = onnx_export.weights_key(model)
+    if model not in _keys:
+        _keys[model] = onnx_export.weights_key(model)
+    key = _keys[model]
     folder = graph_cache() / key
     if not (folder / "generator.onnx.gz").is_file():
         with _locks[key]:
