@@ -227,6 +227,8 @@
     return codeBytes(t, info.z_dim);
   }
 
+  // what the page draws itself; anything else goes to the server, which checks it (facegan.checks:
+  // MAX_PSI 2, MAX_EDIT_STRENGTH 20) and says what is wrong
   function plainRendering(psi, cutoff, noise) {
     const p = Number(psi);
     const c = String(cutoff == null ? "" : cutoff).trim().toLowerCase();
@@ -269,7 +271,7 @@
         const span = layers == null || String(layers).trim() === "" ? (labelled ? "all" : "coarse") : String(layers);
         const styles = d.spans && d.spans[span];
         const vector = labelled ? d.labelled && d.labelled[direction] : d.sefa && d.sefa[span] && d.sefa[span][Number(direction)];
-        if (!plainRendering(psi, cutoff, noise) || !styles || !vector || !Number.isFinite(Number(strength))) {
+        if (!plainRendering(psi, cutoff, noise) || !styles || !vector || !(Math.abs(Number(strength)) <= 20)) {
           return toServer("stylegan", "edit", "an edit the server draws", unchanged);
         }
         // truncation after the move (the studio's order): psi * strength * v in the styles moved
