@@ -337,8 +337,9 @@ class Trainer:
         the EMA, its D (when the checkpoint holds one) this run's D; the optimisers start fresh.
         A generator-only checkpoint keeps this run's freshly initialised D."""
         source = hub.load(ref, self.device, technique=self.technique)
+        state = self.spec.init_state(source, self.model) if self.spec.init_state else source.state_dict()
         try:
-            missing, unexpected = self.model.load_state_dict(source.state_dict(), strict=False)
+            missing, unexpected = self.model.load_state_dict(state, strict=False)
         except RuntimeError as e:  # tensor shapes differ
             raise ValueError(f"--init {ref}: its networks have other shapes than this run's (leave out the --model "
                              f"settings that change them): {str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e}") from None

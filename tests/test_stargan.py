@@ -602,3 +602,60 @@ def test_resize_upsampling_paints_no_checkerboard_on_flat_pictures():
     assert stargan.Config().upsample == "transposed"  # what a config.json without the field means
     with pytest.raises(ValueError, match="upsample"):
         stargan.Config(upsample="bilinear-ish")
+
+
+def test_resize_kernel_reproduces_a_transposed_conv_it_can_and_the_nearest_one_otherwise():
+    """Issue #22, continuing the bundled (transposed) model as a resize one. The expected outputs come
+    from torch's own layers: a 4x4 stride-2 ConvTranspose2d whose kernel is, per axis, built from a
+    3x3 one as the enlargement sees it (taps t0 = w2, t1 = w1 + w2, t2 = w0 + w1, t3 = w0, written out
+    here) is reproduced exactly by nearest x2 + Conv2d with resize_kernel's weight; a checkerboard
+    kernel (phases that disagree) cannot be, and the least-squares weight is no further from it than
+    the weights found by plain gradient descent on the same outputs."""
+    torch.manual_seed(0)
+    w = torch.randn(5, 3, 3, 3, dtype=torch.double)  # Conv2d layout: (out, in, 3, 3)
+    taps = lambda v: torch.stack([v[..., 2], v[..., 1] + v[..., 2], v[..., 0] + v[..., 1], v[..., 0]], -1)  # noqa: E731
+    t = taps(taps(w).transpose(-1, -2)).transpose(-1, -2)  # (out, in, 4 rows, 4 cols)
+    t = t.permute(1, 0, 2, 3).contiguous()  # ConvTranspose2d layout: (in, out, 4, 4)
+    x = torch.randn(2, 3, 9, 7, dtype=torch.double)
+    want = F.conv_transpose2d(x, t, stride=2, padding=1)
+    k = stargan.resize_kernel(t)
+    assert k.shape == (5, 3, 3, 3) and torch.allclose(k, w, atol=1e-10)
+    got = F.conv2d(F.interpolate(x, scale_factor=2, mode="nearest"), k, padding=1)
+    assert got.shape == want.shape and torch.allclose(got, want, atol=1e-10)
+
+    odd = torch.randn(3, 5, 4, 4, dtype=torch.double)  # a general kernel: nearest, not equal
+    want = F.conv_transpose2d(x, odd, stride=2, padding=1)
+    err = (F.conv2d(F.interpolate(x, scale_factor=2, mode="nearest"), stargan.resize_kernel(odd), padding=1) - want)
+    fitted = torch.zeros(5, 3, 3, 3, dtype=torch.double, requires_grad=True)
+    opt = torch.optim.Adam([fitted], lr=0.05)
+    for _ in range(400):
+        opt.zero_grad()
+        loss = (F.conv2d(F.interpolate(x, scale_factor=2, mode="nearest"), fitted, padding=1) - want).pow(2).mean()
+        loss.backward()
+        opt.step()
+    assert 0 < err.pow(2).mean() <= loss.item() * 1.05
+    with pytest.raises(ValueError, match="4x4"):
+        stargan.resize_kernel(torch.zeros(3, 5, 3, 3))
+
+
+def test_init_continues_a_transposed_model_as_a_resize_one(tmp_path):
+    """--init with {"upsample": "resize"}: every layer but the up-sampling convs is the source's, those are
+    resize_kernel of its transposed ones, D is the source's, and it trains on; resize back is refused."""
+    root = make_tag_set(tmp_path / "anime")
+    spec = LabelSpec.of(ANIME)
+    exported = Trainer("stargan", root, tmp_path / "a", tiny(spec), TrainConfig(steps=2, **BASE)).run()
+    source = hub.load(exported)
+    warm = Trainer("stargan", root, tmp_path / "b", tiny(spec, upsample="resize"), TrainConfig(steps=2, **BASE),
+                   init=exported)
+    src = [m for m in source.generator.main]
+    dst = [m for m in warm.model.generator.main if not isinstance(m, torch.nn.Upsample)]
+    assert len(src) == len(dst) and sum(isinstance(m, torch.nn.ConvTranspose2d) for m in src) == 2
+    for a, b in zip(src, dst):
+        for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+            expect = stargan.resize_kernel(p) if isinstance(a, torch.nn.ConvTranspose2d) else p
+            assert torch.equal(q, expect), (type(a).__name__, name)
+    _assert_tree_equal(warm.model.discriminator.state_dict(), source.discriminator.state_dict())
+    again = warm.run()
+    assert hub.load(again).config.upsample == "resize"
+    with pytest.raises(ValueError, match="cannot start"):
+        Trainer("stargan", root, tmp_path / "c", tiny(spec), TrainConfig(steps=2, **BASE), init=again)

@@ -59,6 +59,9 @@ class Technique:
     data_config: Callable[[str, Mapping], dict] | None = None  # ... by data_config(path, given)
     data_separator: str | None = None  # --data may join several folders with it (StarGAN: one per data set)
     cpu_channels_last: bool = False  # the trainer keeps G and D channels_last on the CPU too (oneDNN's fast path)
+    # (source model, this run's model) -> the state --init loads, where a run may change the source's
+    # layers (StarGAN: transposed up-sampling continued as resize); None: the source's own state
+    init_state: Callable | None = None
 
 
 ENTRY_POINTS = "facegan.techniques"  # another package's techniques: [project.entry-points."facegan.techniques"]

@@ -125,6 +125,29 @@ def _up(cin: int, cout: int, how: str) -> list[nn.Module]:
     return [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False)]
 
 
+# The taps each output phase of a 4x4 stride-2 transposed conv (padding 1) gives its two input
+# pixels, written as sums of a 3x3 kernel applied after nearest x2 enlargement: row k of
+# _PHASES is transposed tap k; taps 1, 3 make the even outputs, 0, 2 the odd ones (derived in
+# resize_kernel's docstring).
+_PHASES = torch.tensor([[0.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+
+
+def resize_kernel(weight: torch.Tensor) -> torch.Tensor:
+    """The 3x3 conv weight (out, in, 3, 3) that, after nearest x2 enlargement, comes nearest to a
+    transposed conv's 4x4 stride-2 padding-1 weight (in, out, 4, 4), in least squares over its taps.
+
+    Along one axis the transposed conv makes output 2j from x[j] (tap 1) and x[j-1] (tap 3), and
+    output 2j+1 from x[j] (tap 2) and x[j+1] (tap 0). Enlargement then a 3x3 correlation w makes
+    2j from x[j-1] (w0) and x[j] (w1 + w2), 2j+1 from x[j] (w0 + w1) and x[j+1] (w2): taps
+    (t0, t1, t2, t3) = _PHASES @ w. Four taps, three weights: a kernel whose phases disagree (the
+    checkerboard) has no exact match, and its least-squares one is taken, per axis (the 2-D map is
+    the product of the two). Used to continue a transposed model as a resize one (``init_state``)."""
+    if weight.ndim != 4 or weight.shape[2:] != (4, 4):
+        raise ValueError(f"a 4x4 transposed conv weight (in, out, 4, 4), not {tuple(weight.shape)}")
+    inverse = torch.linalg.pinv(_PHASES.double())  # (3, 4)
+    return torch.einsum("ak,bl,iokl->oiab", inverse, inverse, weight.double()).to(weight.dtype).contiguous()
+
+
 class Generator(nn.Module):
     """(image (N, 3, S, S) in [-1, 1], target label vector (N, c_dim)) -> (N, 3, S, S) in [-1, 1]."""
 
@@ -203,6 +226,25 @@ def permute_within_datasets(dataset: torch.Tensor) -> torch.Tensor:
     perm = torch.empty_like(dataset)
     perm[dataset.argsort(stable=True)] = key.argsort()
     return perm
+
+
+def init_state(source: "Model", target: "Model") -> dict[str, torch.Tensor]:
+    """The weights ``--init`` gives a run: the source's, and when the run changes G's up-sampling
+    from "transposed" to "resize", its layers carried over one for one with each transposed conv
+    made the nearest resize conv (``resize_kernel``), so training continues from the trained
+    model instead of a fresh G. The other way round (resize to transposed) is refused."""
+    src, dst = source.config.upsample, target.config.upsample
+    if src == dst:
+        return source.state_dict()
+    if (src, dst) != ("transposed", "resize"):
+        raise ValueError(f"--init: a model with {src!r} up-sampling cannot start a {dst!r} one")
+    state = {k: v for k, v in source.state_dict().items() if not k.startswith("generator.")}
+    pairs = zip([m for m in source.generator.main if not isinstance(m, nn.Upsample)],
+                [(i, m) for i, m in enumerate(target.generator.main) if not isinstance(m, nn.Upsample)])
+    for a, (i, b) in pairs:
+        for name, tensor in a.state_dict().items():
+            state[f"generator.main.{i}.{name}"] = resize_kernel(tensor) if isinstance(a, nn.ConvTranspose2d) else tensor
+    return state
 
 
 # ----------------------------------------------------------------------------- the model
@@ -445,5 +487,5 @@ TECHNIQUE = Technique("stargan", Config, Model, TrainStep,
                       default_data="anime-faces-64",  # hair and eye colour groups
                       batch_size=16,  # the official
                       check_data=check_data, load_data=load_data, batches=batches,
-                      data_fields=("labels",), data_config=data_config,
+                      data_fields=("labels",), data_config=data_config, init_state=init_state,
                       data_separator=os.pathsep)  # --data may name several folders, one per data set of the labels
