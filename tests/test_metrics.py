@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from facegan import metrics
 from facegan.models import dcgan
@@ -65,3 +66,24 @@ def test_reidentified_by_hand():
     assert reidentified(src, np.roll(src, 1, axis=0), others=5) < 0.3
     with pytest.raises(ValueError):
         reidentified(src, src, others=40)
+
+
+def test_layout_agreement_sees_edges_not_colours():
+    """metrics.layout_agreement by hand: a picture and itself recoloured (its two regions swap their
+    colours: the same outline) agree fully; the same split turned by 90 degrees (the outline moved)
+    barely; an output with no edges at all scores 0; a larger input is brought to the output's size."""
+    from facegan import metrics
+
+    left = torch.zeros(1, 3, 32, 32)
+    left[..., :, :16] = torch.tensor([0.8, -0.2, 0.1])[:, None, None]
+    left[..., :, 16:] = torch.tensor([-0.6, 0.5, -0.9])[:, None, None]
+    swapped = left.flip(-1)  # right region gets the left colour: the edge stays at the middle
+    turned = left.transpose(-1, -2)
+    flat = torch.zeros(1, 3, 32, 32)
+    got = metrics.layout_agreement(torch.cat([left, left, left, left]), torch.cat([left, swapped, turned, flat]))
+    assert got[0] == pytest.approx(1.0, abs=1e-5) and got[1] == pytest.approx(1.0, abs=1e-3)
+    assert abs(got[2]) < 0.2 and got[3] == 0.0
+    big = F.interpolate(left, scale_factor=2, mode="nearest")
+    assert metrics.layout_agreement(big, left)[0] > 0.9
+    with pytest.raises(ValueError, match="one output per input"):
+        metrics.layout_agreement(left, torch.cat([left, left]))
