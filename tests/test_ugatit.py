@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import math
 
@@ -230,3 +231,58 @@ def test_the_direction_follows_the_picture(shared_data):
         decided = [r for r in read if r is not None]
         assert len(decided) >= 15 and sum(r == want for r in decided) >= 0.9 * len(decided), (side, read)
     assert tr.direction_of(Image.new("RGB", (256, 256), (90, 120, 200))) is None  # no face: not decided
+
+
+def test_a_projected_discriminator_for_one_or_both_domains(tmp_path):
+    """Issue #22: ``projected`` "b" replaces the anime side's global + local CAM D with Projected GAN's
+    (frozen EfficientNet-lite0 features, not saved), "both" both sides'; G is the paper's either way.
+    The D loss of a projected side is the hinge loss of its logits on DiffAugment-ed pictures, computed
+    here from the same random draws (the seed replayed); a tiny run exports D and resumes exactly."""
+    from facegan.models import projected
+    from facegan.models.blocks import diff_augment
+
+    assert list(ugatit.Model(tiny()).discriminator) == ["ga", "gb", "la", "lb"]  # the official order
+    assert list(ugatit.Model(tiny(projected="b")).discriminator) == ["ga", "la", "pb"]
+    both = ugatit.Model(tiny(projected="both"))
+    assert list(both.discriminator) == ["pa", "pb"]
+    assert not any("_features" in k or "blocks" in k for k in both.state_dict())  # F comes from the wheel
+    with pytest.raises(ValueError, match="projected"):
+        tiny(projected="a")
+
+    torch.manual_seed(0)
+    cfg = tiny(projected="b")
+    model = ugatit.Model(cfg)
+    step = ugatit.TrainStep(model, cfg)
+    real, fake = torch.rand(2, 1, 3, S, S) * 2 - 1
+    ref = copy.deepcopy(model.discriminator)  # each forward moves spectral norm's power iteration on
+    torch.manual_seed(5)
+    got = step.loss_d("b", real, fake)
+    torch.manual_seed(5)
+    lr, lf = ref["pb"](diff_augment(real)), ref["pb"](diff_augment(fake))
+    want = torch.relu(1 - lr).mean() + torch.relu(1 + lf).mean()
+    assert torch.allclose(got, want) and got > 0
+    got = step.loss_d("a", real, fake)
+    want = 0
+    for d in ("ga", "la"):
+        r, f = ref[d](real), ref[d](fake)
+        want = want + losses.lsgan_d(r[0], f[0]) + losses.lsgan_d(r[1], f[1])
+    assert torch.allclose(got, want)
+    pb = model.discriminator["pb"]
+    before = {k: v.clone() for k, v in pb.state_dict().items()}
+    out = step((real, fake), contextlib.nullcontext)
+    assert all(torch.isfinite(v) for v in out.values())
+    assert any(not torch.equal(before[k], v) for k, v in pb.state_dict().items())
+    assert projected.hinge_g(torch.ones(1, 3)) == -1
+
+    root = make_two_domains(tmp_path / "set")
+    base = {"batch_size": 1, "device": "cpu", "log_every": 1, "sample_every": 0, "checkpoint_every": 0,
+            "seed": 0, "n_samples": 2}
+    straight = Trainer("ugatit", root, tmp_path / "a", cfg, TrainConfig(steps=2, **base))
+    last = straight.run()
+    back = hub.load_folder(last)
+    assert back.config.projected == "b" and "pb" in back.discriminator
+    first = Trainer("ugatit", root, tmp_path / "b", cfg, TrainConfig(steps=1, **base))
+    first.run()
+    resumed = Trainer("ugatit", root, tmp_path / "b", cfg=TrainConfig(steps=2), resume=True)
+    resumed.run()
+    _assert_tree_equal(straight.model.state_dict(), resumed.model.state_dict(), "model")

@@ -24,9 +24,12 @@ from facegan.faces import KINDS
 from facegan.images import heatmap_rgb
 from facegan.losses import cam_bce, lsgan_d, lsgan_g
 from facegan.models import Technique
+from facegan.models.blocks import diff_augment
 from facegan.models.config_checks import BETA, LR, MAX_NAME, MAX_SIZE, MAX_WIDTH, WEIGHT, check_fields, refuse
+from facegan.models.projected import ProjectedDiscriminator, hinge_d, hinge_g
 
 DIRECTIONS = ("a2b", "b2a")
+PROJECTED = ("none", "b", "both")  # Config.projected: the domains whose D is a projected one
 MIN_SIZE = 32  # the generator alone runs from 8 px; below 32 there is no face left to translate
 # The global D: five stride-2 convs (S/32), then two 4x4 convs on a reflect-padded map (-1 each).
 MIN_SIZE_WITH_D = 96
@@ -55,6 +58,12 @@ class Config:
     cam_weight: float = 1000.0
     decay: bool = True  # linear lr decay to 0 over the second half of training
     load_margin: int = 0  # decode training images this much larger, then random-crop (0: size * 30 / 256)
+    # which domains' D is Projected GAN's (facegan.models.projected: a frozen EfficientNet-lite0's
+    # features, random projections, four small heads; hinge loss and DiffAugment) instead of the
+    # global + local CAM D: "none" (the paper's), "b" (the anime side: the ImageNet features suit
+    # illustrations as well as photos, and B is the side whose faces users look at), "both".
+    # G, its CAM attention and AdaLIN are the paper's in every case.
+    projected: str = "none"
 
     def __post_init__(self):
         check_fields(self,
@@ -63,7 +72,7 @@ class Config:
                      floats={"lr": LR, "beta1": BETA, "beta2": BETA, "weight_decay": (0.0, 1.0, "[)"),
                              "adv_weight": WEIGHT, "cycle_weight": WEIGHT, "identity_weight": WEIGHT,
                              "cam_weight": WEIGHT},
-                     choices={"faces_a": KINDS, "faces_b": KINDS},
+                     choices={"faces_a": KINDS, "faces_b": KINDS, "projected": PROJECTED},
                      texts={"domain_a": MAX_NAME, "domain_b": MAX_NAME})
         if self.image_size % 4:  # two stride-2 convs down, two 2x up-samplings back
             raise refuse("image_size", f"a multiple of 4 between {MIN_SIZE} and {MAX_SIZE}", self.image_size)
@@ -241,6 +250,11 @@ class Discriminator(nn.Module):
         return self.conv(self.pad(x)), cam_logit, heatmap
 
 
+def projected_domains(cfg: Config) -> str:
+    """The domains ("a", "b") whose D is a projected one (``Config.projected``)."""
+    return {"none": "", "b": "b", "both": "ab"}[cfg.projected]
+
+
 # ----------------------------------------------------------------------------- the model
 
 
@@ -254,11 +268,13 @@ class Model(nn.Module):
         if cfg.discriminators:
             if cfg.image_size < 96:  # five stride-2 convs, then two 4x4 convs on a reflect-padded map
                 raise ValueError(f"the global discriminator needs images of at least 96 px, not {cfg.image_size}")
-            # global (7 layers) and local (5 layers) D for each domain, as the official code
-            self.discriminator = nn.ModuleDict({
-                "ga": Discriminator(cfg.ch, 7), "gb": Discriminator(cfg.ch, 7),
-                "la": Discriminator(cfg.ch, 5), "lb": Discriminator(cfg.ch, 5),
-            })
+            # global (7 layers) and local (5 layers) D for each domain, as the official code (in its
+            # order: ga, gb, la, lb), or one projected D ("pa", "pb") for a domain of ``projected``
+            proj = projected_domains(cfg)
+            ds = {f"{kind}{x}": Discriminator(cfg.ch, 7 if kind == "g" else 5) for kind in "gl" for x in "ab"
+                  if x not in proj}
+            ds.update({f"p{x}": ProjectedDiscriminator(cfg.image_size) for x in proj})
+            self.discriminator = nn.ModuleDict(ds)
 
     def without_discriminators(self) -> Model:
         """A generator-only copy (what the converter app needs; a third of the size at ch 64)."""
@@ -343,6 +359,7 @@ class TrainStep:
         # each of the two G and four D its own DDP: the step calls them one by one
         self.G = {k: distributed.wrap(m) for k, m in model.generator.items()}
         self.D = {k: distributed.wrap(m) for k, m in model.discriminator.items()}
+        self.projected = projected_domains(cfg)
 
     def schedule(self, step: int, total: int) -> None:
         """The official linear decay: constant lr for the first half, then linearly to 0."""
@@ -354,20 +371,31 @@ class TrainStep:
             for group in opt.param_groups:
                 group["lr"] = lr
 
+    def loss_d(self, x: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """Domain ``x``'s D loss: LSGAN on the patch and CAM logits of its global and local D (the
+        paper's), or the hinge loss of its projected D over DiffAugment-ed pictures."""
+        D = self.D
+        if x in self.projected:
+            p = D[f"p{x}"]
+            return hinge_d(p(diff_augment(real)).float(), p(diff_augment(fake)).float())
+        return sum(sum(lsgan_d(r, f) for r, f in zip(D[d](real)[:2], D[d](fake)[:2])) for d in (f"g{x}", f"l{x}"))
+
+    def adv_g(self, x: str, fake: torch.Tensor) -> torch.Tensor:
+        """G's adversarial loss against domain ``x``'s D (the same two forms)."""
+        if x in self.projected:
+            return hinge_g(self.D[f"p{x}"](diff_augment(fake)).float())
+        return sum(lsgan_g(logit) for d in (f"g{x}", f"l{x}") for logit in self.D[d](fake)[:2])
+
     def __call__(self, batch: tuple[torch.Tensor, torch.Tensor], autocast) -> dict[str, torch.Tensor]:
         """``batch`` = (real A, real B), each (B, 3, S, S) in [-1, 1]."""
         real_a, real_b = batch
-        G, D, cfg = self.G, self.D, self.cfg
+        G, cfg = self.G, self.cfg
 
         with autocast():
             with torch.no_grad():
                 fake_b = G["a2b"](real_a)[0]
                 fake_a = G["b2a"](real_b)[0]
-            loss_d = sum(
-                sum(lsgan_d(r, f) for r, f in zip(D[d](real)[:2], D[d](fake)[:2]))
-                for d, real, fake in (("ga", real_a, fake_a), ("la", real_a, fake_a),
-                                      ("gb", real_b, fake_b), ("lb", real_b, fake_b)))
-            loss_d = cfg.adv_weight * loss_d
+            loss_d = cfg.adv_weight * (self.loss_d("a", real_a, fake_a) + self.loss_d("b", real_b, fake_b))
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
@@ -379,8 +407,7 @@ class TrainStep:
             rec_a, rec_b = G["b2a"](fake_b)[0], G["a2b"](fake_a)[0]
             idt_a, cam_aa, _ = G["b2a"](real_a)
             idt_b, cam_bb, _ = G["a2b"](real_b)
-            adv = sum(lsgan_g(logit) for d, fake in (("ga", fake_a), ("la", fake_a), ("gb", fake_b), ("lb", fake_b))
-                      for logit in D[d](fake)[:2])
+            adv = self.adv_g("a", fake_a) + self.adv_g("b", fake_b)
             cycle = F.l1_loss(rec_a, real_a) + F.l1_loss(rec_b, real_b)
             identity = F.l1_loss(idt_a, real_a) + F.l1_loss(idt_b, real_b)
             # G's own CAM tells its source domain from its target: B->A must see "B" in real B, not in real A.
