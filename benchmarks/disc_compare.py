@@ -12,8 +12,16 @@ budget: a longer budget later continues the same runs. Then:
 
 - ``curve.png``: the runs' curves (``benchmarks/quality_curve.py``) against images and CPU-hours;
 - ``<recipe>.png``: 64 faces of each run's last checkpoint (seed 0), to look at (a collapse
-  shows there and in recall before FID notices);
+  shows there and in recall before FID notices); for U-GAT-IT the 8 fixed test pictures each way
+  (``benchmarks/fixed_pictures.py``) under their inputs;
 - ``results.md``: per recipe, images per CPU-second and the last figures.
+
+U-GAT-IT (issue #22: the light model, a wider one, the projected D on the anime side or both)
+logs KID x100 both ways on the test pictures, the A -> B anime-FD and layout instead
+(``facegan.quality.TranslationMetric``); run it with its own batch (1) and --eval-every in images:
+
+    python benchmarks/disc_compare.py ugatit --data ../shared/data/selfie2anime/128 --out runs/disc-ugatit \
+        --cpu-minutes 60 --eval-every 2000 --cpu-bf16
 
 Quick figures compare recipes with each other; a bundled model's figure of record is the 10k
 protocol of ``benchmarks/quality.py``.
@@ -42,7 +50,16 @@ RECIPES = {  # technique -> recipe name -> --model settings
     "acgan": {"backbone": {}, "projected": {"disc": "projected", "beta1": 0.0, "beta2": 0.99}},
     "stylegan": {"stylegan2": {}, "projected": {"disc": "projected"},
                  "projected-224": {"disc": "projected", "disc_resize": 224}},
+    # U-GAT-IT (issue #22): the bundled light model's width, a wider one, and the projected D on the
+    # anime side or on both; quick figures are KID x100 both ways on the test pictures
+    "ugatit": {"light": {"ch": 16}, "wide": {"ch": 32}, "projected": {"ch": 16, "projected": "b"},
+               "projected-both": {"ch": 16, "projected": "both"}},
 }
+# the columns of results.md: the quick figures each kind of run logs
+COLUMNS = {"faces": [("fid", "FID (quick)", ".1f"), ("anime_fd", "anime-FD (quick)", ".2f"),
+                     ("precision", "precision", ".2f"), ("recall", "recall", ".2f")],
+           "ugatit": [("kid_a2b", "KID x100 A→B", ".2f"), ("kid_b2a", "KID x100 B→A", ".2f"),
+                      ("anime_fd", "anime-FD A→B", ".2f"), ("layout_a2b", "layout A→B", ".3f")]}
 
 
 def train_to_budget(technique: str, recipe: dict, data: str, out: Path, budget_h: float, args) -> None:
@@ -55,8 +72,9 @@ def train_to_budget(technique: str, recipe: dict, data: str, out: Path, budget_h
     if (out / "run.json").is_file():
         cmd.append("--resume")
     else:
-        cmd += ["--data", data, "--batch-size", str(args.batch_size), "--checkpoint-every", "200",
-                "--sample-every", "1000", "--device", "cpu"]
+        cmd += ["--data", data, "--checkpoint-every", "200", "--sample-every", "1000", "--device", "cpu"]
+        if args.batch_size:
+            cmd += ["--batch-size", str(args.batch_size)]
         if recipe:
             cmd += ["--model", json.dumps(recipe)]
         if args.cpu_bf16:
@@ -82,6 +100,11 @@ def train_to_budget(technique: str, recipe: dict, data: str, out: Path, budget_h
 
 def faces(technique: str, run: Path, picture: Path) -> None:
     ckpt = latest_checkpoint(run)
+    if technique == "ugatit":  # the 8 fixed test pictures each way, with their inputs (runs/ is not committed)
+        from benchmarks.fixed_pictures import ugatit_rows
+
+        ugatit_rows(str(ckpt), picture)
+        return
     subprocess.run([sys.executable, "-m", "facegan", "generate", technique, "--checkpoint", str(ckpt), "--seed", "0",
                     "--count", "64", "--columns", "8", "--out", str(picture)], check=True, cwd=ROOT,
                    capture_output=True)
@@ -99,9 +122,11 @@ def main() -> int:
     p.add_argument("--eval-n", type=int, default=500,
                    help="faces per quick figure (default 500: a figure costs about 2 CPU-minutes on one thread; "
                         "FID at 500 faces reads higher than at 10k, the same for every recipe)")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, help="default: 32, U-GAT-IT the technique's own (1, the paper's)")
     p.add_argument("--cpu-bf16", action="store_true", help="bf16 autocast (faster where the CPU computes bf16)")
     args = p.parse_args()
+    if args.batch_size is None and args.technique != "ugatit":
+        args.batch_size = 32
     recipes = args.recipes or list(RECIPES[args.technique])
     if unknown := [r for r in recipes if r not in RECIPES[args.technique]]:
         raise SystemExit(f"disc_compare: no recipe {', '.join(unknown)} for {args.technique} "
@@ -111,21 +136,25 @@ def main() -> int:
         print(f"{name}: training to {args.cpu_minutes:g} CPU-minutes in {run}", flush=True)
         train_to_budget(args.technique, RECIPES[args.technique][name], args.data, run, args.cpu_minutes / 60, args)
         faces(args.technique, run, args.out / f"{name}.png")
+    figures = ("test-set KID, A→B anime-FD" if args.technique == "ugatit" else f"quick figures, {args.eval_n} faces")
     plot(curves(runs), recipes, args.out / "curve.png",
-         f"{args.technique}: discriminators at equal CPU cost (one thread; quick figures, {args.eval_n} faces)")
-    lines = ["| recipe | --model | images | CPU-hours | images per CPU-s | FID (quick) | anime-FD (quick) | "
-             "precision | recall |", "|---|---|---|---|---|---|---|---|---|"]
+         f"{args.technique}: recipes at equal CPU cost (one thread; {figures})")
+    columns = COLUMNS["ugatit" if args.technique == "ugatit" else "faces"]
+    lines = ["| recipe | --model | images | CPU-hours | images per CPU-s | " + " | ".join(c[1] for c in columns) + " |",
+             "|---|---|---|---|---|" + "---|" * len(columns)]
     hardware = "this machine"
     for name, run in zip(recipes, runs):
         last = read_jsonl(run / "quality.jsonl")[-1]
         status = read_json(run / "status.json") or {}
         rate = last["images_seen"] / max(last["cpu_hours"] * 3600, 1e-9)
+        figures = " | ".join(format(last.get(key, float("nan")), spec) for key, _, spec in columns)
         lines.append(f"| {name} | `{json.dumps(RECIPES[args.technique][name])}` | {last['images_seen']:,} | "
-                     f"{last['cpu_hours']:.2f} | {rate:.1f} | {last['fid']:.1f} | {last['anime_fd']:.2f} | "
-                     f"{last.get('precision', float('nan')):.2f} | {last.get('recall', float('nan')):.2f} |")
+                     f"{last['cpu_hours']:.2f} | {rate:.1f} | {figures} |")
         hardware = status.get("hardware") or hardware
+    what = ("KID on the test pictures" if args.technique == "ugatit"
+            else f"quick figures of {args.eval_n} faces vs {args.eval_n} training images")
     text = (f"{args.technique}, {args.cpu_minutes:g} CPU-minutes per recipe on {hardware}, batch "
-            f"{args.batch_size}, quick figures of {args.eval_n} faces vs {args.eval_n} training images\n\n"
+            f"{args.batch_size or 'the technique default'}, {what}\n\n"
             + "\n".join(lines) + "\n")
     (args.out / "results.md").write_text(text)
     print(text + str(args.out / "curve.png"))

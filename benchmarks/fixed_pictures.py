@@ -103,12 +103,30 @@ def stargan(before: str, after: str, out: Path, name: str) -> list[Path]:
     return written
 
 
+def test_pictures(data: Path, folder: str) -> tuple[list[Path], list[Image.Image]]:
+    files = sorted(p for p in (data / folder).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[:N]
+    return files, [Image.open(p).convert("RGB") for p in files]
+
+
+def ugatit_rows(checkpoint: str, path: Path, data: Path | None = None) -> Path:
+    """One model's translations of the fixed test pictures, both ways, under their inputs (for a run's
+    folder: ``benchmarks/disc_compare.py`` shows each recipe's with it; not for committing)."""
+    data = data or data_root() / "selfie2anime" / "128"
+    tr = Translator(hub.load(checkpoint, technique="ugatit"))
+    rows = []
+    for direction, folder in (("a2b", "testA"), ("b2a", "testB")):
+        _, inputs = test_pictures(data, folder)
+        rows += [(folder, inputs), (direction, [tr.translate(p, direction, crop="none", display=None).output
+                                               for p in inputs])]
+    rows_picture(rows, 128).save(path)
+    return path
+
+
 def ugatit(before: str, after: str, out: Path, name: str, data: Path, with_inputs: bool) -> list[Path]:
     written = []
     trs = {name: Translator(hub.load(ref, technique="ugatit")) for name, ref in (("before", before), ("after", after))}
     for direction, folder in (("a2b", "testA"), ("b2a", "testB")):
-        files = sorted(p for p in (data / folder).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[:N]
-        inputs = [Image.open(p).convert("RGB") for p in files]
+        files, inputs = test_pictures(data, folder)
         results = {name: [tr.translate(p, direction, crop="none", display=None).output for p in inputs]
                    for name, tr in trs.items()}
         rows = ([("input", inputs)] if with_inputs else []) + list(results.items())

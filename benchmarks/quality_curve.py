@@ -33,7 +33,8 @@ def curves(runs: list[Path]) -> dict[str, list[dict]]:
 
 
 METRICS = {"fid": "Inception FID (quick)", "anime_fd": "anime-FD (quick)",
-           "recall": "recall, anime features (quick)"}  # lower, lower, higher is better
+           "recall": "recall, anime features (quick)",  # lower, lower, higher is better
+           "kid_a2b": "KID x100 A→B (test set)", "kid_b2a": "KID x100 B→A (test set)"}  # translations: lower
 
 
 def plot(data: dict[str, list[dict]], labels: list[str], out: Path, title: str = "") -> None:

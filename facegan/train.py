@@ -57,7 +57,7 @@ class TrainConfig:
     flip: bool = True  # random horizontal mirror
     n_samples: int = 64  # faces in each sample grid
     limit: int = 0  # use only the first N images (0 = all)
-    eval_every: int = 0  # images between quick quality figures (quality.jsonl; dcgan / acgan / stylegan); 0: none
+    eval_every: int = 0  # images between quick quality figures (quality.jsonl; not stargan); 0: none
     eval_n: int = 2000  # faces of each quick figure
 
 
@@ -464,12 +464,14 @@ class Trainer:
         (``quality.QuickMetric``), with the step, images seen and CPU-hours (of training: the figures'
         own time is left out of the run's cost): a point of the run's curve."""
         self._next_eval = self._after(self.step * self.cfg.batch_size)
-        if not self.main or models.technique_of(self.model) not in ("dcgan", "acgan", "stylegan"):
+        if not self.main:
             return
         from facegan import quality
 
         if getattr(self, "_quick", None) is None:
-            self._quick = quality.QuickMetric(self.data.images, self.cfg.eval_n)
+            self._quick = quality.quick_metric(models.technique_of(self.model), self.data, self.cfg.eval_n)
+        if self._quick is None:
+            return
         t0 = time.perf_counter()
         with _rng_kept(self.device):
             figures = self._quick(self.export_model().to("cpu").float())

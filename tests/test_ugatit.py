@@ -286,3 +286,17 @@ def test_a_projected_discriminator_for_one_or_both_domains(tmp_path):
     resumed = Trainer("ugatit", root, tmp_path / "b", cfg=TrainConfig(steps=2), resume=True)
     resumed.run()
     _assert_tree_equal(straight.model.state_dict(), resumed.model.state_dict(), "model")
+
+
+def test_a_run_logs_test_set_figures_for_its_curve(tmp_path):
+    """--eval-every on a U-GAT-IT run: quality.jsonl gets KID x100 both ways on the test pictures, the
+    A -> B anime-FD and layout, with images seen and CPU-hours (the points of quality_curve.py)."""
+    root = make_two_domains(tmp_path / "set", n=(5, 4, 4, 4))
+    cfg = TrainConfig(steps=2, batch_size=1, device="cpu", log_every=1, sample_every=0, checkpoint_every=0, seed=0,
+                      eval_every=2, n_samples=2)
+    Trainer("ugatit", root, tmp_path / "run", tiny(), cfg).run()
+    rows = [json.loads(line) for line in (tmp_path / "run" / "quality.jsonl").read_text().splitlines()]
+    assert len(rows) == 1 and rows[0]["images_seen"] == 2 and rows[0]["n"] == 4
+    for key in ("kid_a2b", "kid_b2a", "anime_fd", "layout_a2b", "cpu_hours"):
+        assert math.isfinite(rows[0][key]), key
+    assert -1 <= rows[0]["layout_a2b"] <= 1
