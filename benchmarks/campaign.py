@@ -125,6 +125,7 @@ def main() -> int:
     real_n = args.real_n or None
     if args.bundled_json:
         old = json.loads(args.bundled_json.read_text())
+        old = old.get("generators", old) if isinstance(old, dict) else old  # quality.py --json with translators
         old = old["bundled"] if "bundled" in old else (old[0] if isinstance(old, list) else old)
     else:
         old = measured(args.bundled, real_n)

@@ -9,7 +9,9 @@ seen and CPU-hours. 10,000 faces against the whole real set is the protocol; --n
 check and is labelled so. The real set's statistics are computed once per machine (Inception on
 36,740 faces: about an hour on one CPU core) and cached (``$FACEGAN_CACHE`` or ~/.cache/facegan).
 AC-GAN's classes are drawn as often as the data has them. StarGAN and U-GAT-IT translate pictures:
-their figures come from benchmarks/stargan_quality.py and benchmarks/ugatit_quality.py.
+their figures come from benchmarks/stargan_quality.py (each bundled StarGAN) and
+benchmarks/ugatit_quality.py, which this script runs after the table (their output printed and
+kept in the JSON under "translators"), unless --only names folders or --no-translators is given.
 
 Example:
     OMP_NUM_THREADS=1 python benchmarks/quality.py --only checkpoints/stylegan-anime-64 --json q.json
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -68,6 +71,8 @@ def main() -> int:
                    help="compare with a seeded part of the real set (default 0: all of it, the protocol)")
     p.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "anime-faces-64"))
     p.add_argument("--json", help="also write the rows to this file")
+    p.add_argument("--no-translators", dest="translators", action="store_false",
+                   help="leave out the StarGAN and U-GAT-IT figures (left out anyway with --only)")
     args = p.parse_args()
     torch.set_grad_enabled(False)
     folders = [Path(f).resolve() for f in args.only] if args.only else bundled_folders()
@@ -89,9 +94,31 @@ def main() -> int:
         print(f"{r['model']:28s} {r['fid']:7.1f} {r['kid']:7.3f} {r['anime_fd']:9.2f} {r['precision']:5.2f} "
               f"{r['recall']:6.2f} {r['faces_found']:6.0%} {seen:>12s} {cpu:>6s}  {r['protocol']}"
               + (f", psi {r['psi']:g}" if r["psi"] != 1 else ""))
+    out: dict | list = rows
+    if args.translators and not args.only:
+        out = {"generators": rows, "translators": translators()}
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+        Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
     return 0
+
+
+def translators() -> dict[str, str]:
+    """The figures of the bundled picture-to-picture models, by their own scripts: {folder: output}."""
+    found = {}
+    for entry in hub.read_manifest().values():
+        folder = (hub.MANIFEST.parent / entry.get("bundled", "")).resolve()
+        technique = hub.read_config(folder).get("technique") if (folder / hub.CONFIG_NAME).is_file() else None
+        if technique in ("stargan", "ugatit"):
+            found[folder] = technique
+    results = {}
+    for folder, technique in sorted(found.items()):
+        script = ROOT / "benchmarks" / f"{technique}_quality.py"
+        print(f"\n## {folder.name}: python {script.relative_to(ROOT)} --checkpoint {folder}", flush=True)
+        done = subprocess.run([sys.executable, str(script), "--checkpoint", str(folder)], capture_output=True, text=True)
+        text = done.stdout if done.returncode == 0 else f"failed (exit {done.returncode}): {done.stderr[-2000:]}"
+        print(text, flush=True)
+        results[folder.name] = text
+    return results
 
 
 if __name__ == "__main__":
