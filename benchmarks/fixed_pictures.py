@@ -82,6 +82,7 @@ def eye_band(picture: Image.Image) -> Image.Image:
 
 
 def stargan(before: str, after: str, out: Path, name: str) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
     inputs = anime_inputs()
     eds = {name: Editor(hub.load(ref, technique="stargan")) for name, ref in (("before", before), ("after", after))}
     written = []
@@ -123,6 +124,7 @@ def ugatit_rows(checkpoint: str, path: Path, data: Path | None = None) -> Path:
 
 
 def ugatit(before: str, after: str, out: Path, name: str, data: Path, with_inputs: bool) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
     written = []
     trs = {name: Translator(hub.load(ref, technique="ugatit")) for name, ref in (("before", before), ("after", after))}
     for direction, folder in (("a2b", "testA"), ("b2a", "testB")):

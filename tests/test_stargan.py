@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,6 +27,7 @@ from facegan.labels import BINARY, DatasetLabels, Group, LabelError, LabelSpec
 from facegan.models import stargan
 from facegan.train import TrainConfig, Trainer, TrainingDiverged
 
+ROOT = Path(__file__).resolve().parent.parent
 S = 32
 HAIR, EYES, MOODS = ("black", "blue", "pink"), ("green", "red"), ("happy", "sad")
 ANIME = labels.anime_labels(HAIR, EYES)
@@ -659,3 +661,33 @@ def test_init_continues_a_transposed_model_as_a_resize_one(tmp_path):
     assert hub.load(again).config.upsample == "resize"
     with pytest.raises(ValueError, match="cannot start"):
         Trainer("stargan", root, tmp_path / "c", tiny(spec), TrainConfig(steps=2, **BASE), init=again)
+
+
+def test_the_fixed_pictures_show_input_before_and_after(tmp_path):
+    """benchmarks/fixed_pictures.py stargan: one PNG per edit the models know (input, before, after: 8
+    faces each, from the committed inputs), the eye band for an eye edit; the before and after rows
+    differ when the models do, and are the two models' own edits."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import fixed_pictures as fp
+
+    from facegan.editor import Editor
+
+    spec = LabelSpec.of(labels.anime_labels(("blue", "black"), ("red", "brown")))
+    folders = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        folders.append(hub.save_pretrained(stargan.Model(tiny(spec)).eval(), tmp_path / f"m{seed}"))
+    written = fp.stargan(str(folders[0]), str(folders[1]), tmp_path / "out", "tiny")
+    assert [p.name for p in written] == ["tiny-hair-blue.png", "tiny-eyes-red.png", "tiny-eyes-red-eyes.png"]
+    inputs = fp.anime_inputs()
+    assert len(inputs) == fp.N == 8
+    with Image.open(written[0]) as im:
+        grid = np.asarray(im.convert("RGB")).astype(int)
+    tiles = fp.rows_picture([("input", inputs), ("before", inputs), ("after", inputs)])
+    assert grid.shape == np.asarray(tiles).shape  # 3 rows of 8 tiles of fp.SHOWN px
+    pitch = (grid.shape[0] - 4) // 3  # labelled_grid: 4 px pad, then rows of tile + caption + pad
+    row = lambda r: grid[4 + r * pitch:4 + r * pitch + fp.SHOWN, 4:4 + fp.SHOWN]  # noqa: E731 (first tile)
+    assert np.abs(row(1) - row(2)).max() > 20
+    own = Editor(hub.load(folders[1])).edit(inputs[0], {"hair": "blue"}, crop="none", display=None).output
+    want = np.asarray(own.resize((fp.SHOWN, fp.SHOWN), Image.Resampling.LANCZOS)).astype(int)
+    assert np.abs(row(2) - want).max() <= 1
