@@ -10,15 +10,15 @@ release to release so that progress can be seen (issue #22).
 StarGAN: the inputs are ``assets/fixed/anime-inputs.png`` (8 faces drawn once by the session-4
 StyleGAN from seeds 0..7 and committed: our own pictures, so they can be shown; never re-drawn, so
 that they stay the same when the StyleGAN changes). Every edit of ``EDITS`` (those the model's
-labels have) is one PNG ``<name>-<group>-<value>.png`` (``--name``, default the --before folder's
-name: ``stargan-anime-64-hair-blue.png``): rows input, before, after, 8 columns, the faces enlarged
-to 96 px as the tab enlarges them; an eye-colour edit adds ``...-eyes.png``, the eye band of each
+labels have) is one JPEG ``<name>-<group>-<value>.jpg`` (``--name``, default the --before folder's
+name: ``stargan-anime-64-hair-blue.jpg``): rows input, before, after, 8 columns, the faces enlarged
+to 96 px as the tab enlarges them; an eye-colour edit adds ``...-eyes.jpg``, the eye band of each
 face enlarged 3x (nearest), to check that the change shows. Expression edits (the anime + FER model,
 ``--before checkpoints/stargan-anime-fer-64``) go on the same colour faces, which also shows their
 colour is kept.
 
 U-GAT-IT: the inputs are the first 8 pictures (sorted names) of selfie2anime's testA / testB. They
-are data set pictures, so the PNGs written hold before and after only, with the input names in a
+are data set pictures, so the pictures written hold before and after only, with the input names in a
 text file beside them; ``--inputs`` adds the input row (for looking at locally; do not commit it).
 Without the data set U-GAT-IT is skipped with the reason.
 """
@@ -41,6 +41,7 @@ from facegan.translator import Translator  # noqa: E402
 
 N = 8
 SHOWN = 96  # px per face in the strips
+JPEG_QUALITY = 92  # the strips are committed at every release: a tenth of the PNG's bytes
 INPUTS = ROOT / "assets" / "fixed" / "anime-inputs.png"
 EDITS = [("hair", "blue"), ("hair", "blonde"), ("eyes", "red"), ("eyes", "green"),
          ("expression", "happy"), ("expression", "surprise")]
@@ -92,14 +93,14 @@ def stargan(before: str, after: str, out: Path, name: str) -> list[Path]:
         results = {name: [ed.edit(p, {group: value}, crop="none", display=None).output for p in inputs]
                    for name, ed in eds.items()}
         rows = [("input", inputs), *results.items()]
-        path = out / f"{name}-{group}-{value}.png"
-        rows_picture(rows).save(path)
+        path = out / f"{name}-{group}-{value}.jpg"
+        rows_picture(rows).save(path, quality=JPEG_QUALITY)
         written.append(path)
         if group == "eyes":
             band = eye_band(inputs[0]).size
             crops = [(row, [eye_band(p) for p in pics]) for row, pics in rows]
-            path = out / f"{name}-{group}-{value}-eyes.png"
-            rows_picture(crops, (band[0] * 3, band[1] * 3)).save(path)
+            path = out / f"{name}-{group}-{value}-eyes.jpg"
+            rows_picture(crops, (band[0] * 3, band[1] * 3)).save(path, quality=JPEG_QUALITY)
             written.append(path)
     return written
 
@@ -132,8 +133,8 @@ def ugatit(before: str, after: str, out: Path, name: str, data: Path, with_input
         results = {name: [tr.translate(p, direction, crop="none", display=None).output for p in inputs]
                    for name, tr in trs.items()}
         rows = ([("input", inputs)] if with_inputs else []) + list(results.items())
-        path = out / f"{name}-{direction}{'-with-inputs' if with_inputs else ''}.png"
-        rows_picture(rows, 128).save(path)
+        path = out / f"{name}-{direction}{'-with-inputs' if with_inputs else ''}.jpg"
+        rows_picture(rows, 128).save(path, quality=JPEG_QUALITY)
         (out / f"{name}-{direction}-inputs.txt").write_text(
             f"selfie2anime/{folder}, the first {N} names sorted: " + ", ".join(p.name for p in files) + "\n")
         written.append(path)
