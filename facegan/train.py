@@ -461,14 +461,14 @@ class Trainer:
 
     def log_quality(self) -> None:
         """One line of quality.jsonl: FID and anime-FD of ``eval_n`` faces of the EMA generator
-        (``quality.QuickMetric``), with the step, images seen and CPU-hours (of training: the figures'
+        (``quality.QuickMetric``; a translation model's test-set KID, ``quality.TranslationMetric``), with the step, images seen and CPU-hours (of training: the figures'
         own time is left out of the run's cost): a point of the run's curve."""
         self._next_eval = self._after(self.step * self.cfg.batch_size)
         if not self.main:
             return
         from facegan import quality
 
-        if getattr(self, "_quick", None) is None:
+        if not hasattr(self, "_quick"):  # None: the technique logs no quick figure (StarGAN)
             self._quick = quality.quick_metric(models.technique_of(self.model), self.data, self.cfg.eval_n)
         if self._quick is None:
             return
