@@ -85,13 +85,13 @@ def eye_band(picture: Image.Image) -> Image.Image:
 def stargan(before: str, after: str, out: Path, name: str) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     inputs = anime_inputs()
-    eds = {name: Editor(hub.load(ref, technique="stargan")) for name, ref in (("before", before), ("after", after))}
+    eds = {row: Editor(hub.load(ref, technique="stargan")) for row, ref in (("before", before), ("after", after))}
     written = []
     for group, value in EDITS:
         if not all(group in ed.groups and value in ed.values(group) for ed in eds.values()):
             continue
-        results = {name: [ed.edit(p, {group: value}, crop="none", display=None).output for p in inputs]
-                   for name, ed in eds.items()}
+        results = {row: [ed.edit(p, {group: value}, crop="none", display=None).output for p in inputs]
+                   for row, ed in eds.items()}
         rows = [("input", inputs), *results.items()]
         path = out / f"{name}-{group}-{value}.jpg"
         rows_picture(rows).save(path, quality=JPEG_QUALITY)
@@ -105,6 +105,13 @@ def stargan(before: str, after: str, out: Path, name: str) -> list[Path]:
     return written
 
 
+TEST_FOLDERS = (("a2b", "testA"), ("b2a", "testB"))  # each direction's fixed inputs
+
+
+def translated(tr: Translator, direction: str, inputs: list[Image.Image]) -> list[Image.Image]:
+    return [tr.translate(p, direction, crop="none", display=None).output for p in inputs]
+
+
 def test_pictures(data: Path, folder: str) -> tuple[list[Path], list[Image.Image]]:
     files = sorted(p for p in (data / folder).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[:N]
     return files, [Image.open(p).convert("RGB") for p in files]
@@ -116,10 +123,9 @@ def ugatit_rows(checkpoint: str, path: Path, data: Path | None = None) -> Path:
     data = data or data_root() / "selfie2anime" / "128"
     tr = Translator(hub.load(checkpoint, technique="ugatit"))
     rows = []
-    for direction, folder in (("a2b", "testA"), ("b2a", "testB")):
+    for direction, folder in TEST_FOLDERS:
         _, inputs = test_pictures(data, folder)
-        rows += [(folder, inputs), (direction, [tr.translate(p, direction, crop="none", display=None).output
-                                               for p in inputs])]
+        rows += [(folder, inputs), (direction, translated(tr, direction, inputs))]
     rows_picture(rows, 128).save(path)
     return path
 
@@ -127,12 +133,11 @@ def ugatit_rows(checkpoint: str, path: Path, data: Path | None = None) -> Path:
 def ugatit(before: str, after: str, out: Path, name: str, data: Path, with_inputs: bool) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    trs = {name: Translator(hub.load(ref, technique="ugatit")) for name, ref in (("before", before), ("after", after))}
-    for direction, folder in (("a2b", "testA"), ("b2a", "testB")):
+    trs = {row: Translator(hub.load(ref, technique="ugatit")) for row, ref in (("before", before), ("after", after))}
+    for direction, folder in TEST_FOLDERS:
         files, inputs = test_pictures(data, folder)
-        results = {name: [tr.translate(p, direction, crop="none", display=None).output for p in inputs]
-                   for name, tr in trs.items()}
-        rows = ([("input", inputs)] if with_inputs else []) + list(results.items())
+        rows = ([("input", inputs)] if with_inputs else []) + [(row, translated(tr, direction, inputs))
+                                                               for row, tr in trs.items()]
         path = out / f"{name}-{direction}{'-with-inputs' if with_inputs else ''}.jpg"
         rows_picture(rows, 128).save(path, quality=JPEG_QUALITY)
         (out / f"{name}-{direction}-inputs.txt").write_text(

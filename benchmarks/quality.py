@@ -38,13 +38,15 @@ from facegan.models import acgan  # noqa: E402
 GENERATIVE = ("dcgan", "acgan", "stylegan")
 
 
-def bundled_folders() -> list[Path]:
-    out = []
+def bundled_folders(techniques: tuple[str, ...] = GENERATIVE) -> dict[Path, str]:
+    """The bundled checkpoint folders of these techniques (the manifest's), sorted: {folder: technique}."""
+    out = {}
     for entry in hub.read_manifest().values():
         folder = (hub.MANIFEST.parent / entry.get("bundled", "")).resolve()
-        if (folder / hub.CONFIG_NAME).is_file() and hub.read_config(folder).get("technique") in GENERATIVE:
-            out.append(folder)
-    return sorted(set(out))
+        technique = hub.read_config(folder).get("technique") if (folder / hub.CONFIG_NAME).is_file() else None
+        if technique in techniques:
+            out[folder] = technique
+    return dict(sorted(out.items()))
 
 
 def class_weights(model, real: Path) -> list[float] | None:
@@ -75,7 +77,7 @@ def main() -> int:
                    help="leave out the StarGAN and U-GAT-IT figures (left out anyway with --only)")
     args = p.parse_args()
     torch.set_grad_enabled(False)
-    folders = [Path(f).resolve() for f in args.only] if args.only else bundled_folders()
+    folders = [Path(f).resolve() for f in args.only] if args.only else list(bundled_folders())
     inception, anime = metrics.Inception(), metrics.AnimeFeatures()
     rows = []
     for folder in folders:
@@ -104,14 +106,8 @@ def main() -> int:
 
 def translators() -> dict[str, str]:
     """The figures of the bundled picture-to-picture models, by their own scripts: {folder: output}."""
-    found = {}
-    for entry in hub.read_manifest().values():
-        folder = (hub.MANIFEST.parent / entry.get("bundled", "")).resolve()
-        technique = hub.read_config(folder).get("technique") if (folder / hub.CONFIG_NAME).is_file() else None
-        if technique in ("stargan", "ugatit"):
-            found[folder] = technique
     results = {}
-    for folder, technique in sorted(found.items()):
+    for folder, technique in bundled_folders(("stargan", "ugatit")).items():
         script = ROOT / "benchmarks" / f"{technique}_quality.py"
         print(f"\n## {folder.name}: python {script.relative_to(ROOT)} --checkpoint {folder}", flush=True)
         done = subprocess.run([sys.executable, str(script), "--checkpoint", str(folder)], capture_output=True, text=True)
