@@ -68,6 +68,28 @@ def test_reidentified_by_hand():
         reidentified(src, src, others=40)
 
 
+def test_reidentified_with_the_edit_out_of_the_comparison():
+    """Why stargan_quality also reports identity among faces given the same edit: in a feature space
+    where colour weighs most (as in the anime tag classifier's), an edit that keeps everything but
+    the colour still lands nearer the strangers that have the new colour than its own source; turned
+    round (each source against the edits of all faces to that one colour), the same edits are
+    re-identified every time, and an editor that draws one face for every input never is."""
+    from facegan.metrics import reidentified
+
+    rng = np.random.default_rng(1)
+    n = 120
+    face = rng.normal(scale=0.3, size=(n, 6))  # what an edit should keep
+    colour = rng.integers(0, 4, n)  # 4 colours, one-hot and heavy
+    src = np.hstack([face, 5 * np.eye(4)[colour]])
+    to_blue = np.hstack([face, 5 * np.eye(4)[np.full(n, 3)]])  # the same faces, all made colour 3
+    # only the faces already of colour 3 (left as they were) win: for the rest, a stranger of colour 3
+    # is about 1 away, their own source 5 * sqrt(2)
+    assert reidentified(src, to_blue, others=50) == pytest.approx((colour == 3).mean(), abs=0.02)
+    assert reidentified(to_blue, src, others=50) == 1.0
+    one_face = np.tile(to_blue[:1], (n, 1))  # an editor that ignores its input
+    assert reidentified(one_face, src, others=50) == 0.0
+
+
 def test_layout_agreement_sees_edges_not_colours():
     """metrics.layout_agreement by hand: a picture and itself recoloured (its two regions swap their
     colours: the same outline) agree fully; the same split turned by 90 degrees (the outline moved)

@@ -663,6 +663,62 @@ def test_init_continues_a_transposed_model_as_a_resize_one(tmp_path):
         Trainer("stargan", root, tmp_path / "c", tiny(spec), TrainConfig(steps=2, **BASE), init=again)
 
 
+def test_mask_output_blends_the_drawn_picture_with_the_input_by_hand():
+    """output "mask" (GANimation's attention): the edit is A * drawn + (1 - A) * input, A = sigmoid of
+    the attention conv. Checked against an official ("image") G holding the same layers: with the
+    attention conv's weights at 0 and bias b the edit is sigmoid(b) * that G's picture + (1 -
+    sigmoid(b)) * the input, so at b = -40 the input itself and at b = 40 the official picture."""
+    torch.manual_seed(0)
+    spec = LabelSpec.of(ANIME)
+    plain = stargan.Generator(tiny(spec, upsample="resize")).eval()
+    masked = stargan.Generator(tiny(spec, upsample="resize", output="mask")).eval()
+    missing, unexpected = masked.load_state_dict(plain.state_dict(), strict=False)
+    assert sorted(missing) == ["attention.bias", "attention.weight"] and not unexpected
+    x = torch.rand(3, 3, S, S) * 2 - 1
+    c = torch.zeros(3, spec.dim)
+    c[:, 0] = 1
+    with torch.no_grad():
+        drawn = plain(x, c)
+        masked.attention.weight.zero_()
+        for b in (-40.0, 0.5, 40.0):
+            masked.attention.bias.fill_(b)
+            s_ = torch.sigmoid(torch.tensor(b))
+            out, a = masked(x, c, with_attention=True)
+            assert a.shape == (3, 1, S, S) and torch.allclose(a, s_.expand_as(a))
+            assert torch.allclose(out, s_ * drawn + (1 - s_) * x, atol=1e-6)
+        masked.attention.bias.fill_(-40.0)
+        assert torch.allclose(masked(x, c), x, atol=1e-6)  # paints nothing: the input
+    assert plain(x, c, with_attention=True)[1] is None
+    with pytest.raises(ValueError, match="output"):
+        stargan.Config(output="alpha")
+
+
+def test_init_continues_an_image_model_with_an_attention_mask(tmp_path):
+    """--init with {"output": "mask"}: G's layers and D are the source's, the attention starts painting
+    sigmoid(ATTENTION_START) of every pixel, so the first edits are that share of the source's edits
+    plus the rest of the input; the run trains on, logging the mask term; mask back to image is refused."""
+    root = make_tag_set(tmp_path / "anime")
+    spec = LabelSpec.of(ANIME)
+    exported = Trainer("stargan", root, tmp_path / "a", tiny(spec), TrainConfig(steps=2, **BASE)).run()
+    source = hub.load(exported)
+    warm = Trainer("stargan", root, tmp_path / "b", tiny(spec, output="mask", n_critic=1), TrainConfig(steps=4, **BASE),
+                   init=exported)
+    _assert_tree_equal(warm.model.discriminator.state_dict(), source.discriminator.state_dict())
+    x = torch.rand(2, 3, S, S) * 2 - 1
+    c = torch.zeros(2, spec.dim)
+    c[:, 1] = 1
+    share = torch.sigmoid(torch.tensor(stargan.ATTENTION_START))
+    assert 0.9 < share < 0.99
+    assert torch.allclose(warm.model.edit(x, c), share * source.edit(x, c) + (1 - share) * x, atol=1e-5)
+    again = warm.run()
+    assert hub.load(again).config.output == "mask"
+    logged = [json.loads(line) for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    mask_terms = [row["loss_g_mask"] for row in logged if row.get("loss_g_mask")]
+    assert mask_terms and all(0 < v < 1 for v in mask_terms)
+    with pytest.raises(ValueError, match="attention mask"):
+        Trainer("stargan", root, tmp_path / "c", tiny(spec), TrainConfig(steps=2, **BASE), init=again)
+
+
 def test_the_fixed_pictures_show_input_before_and_after(tmp_path):
     """benchmarks/fixed_pictures.py stargan: one PNG per edit the models know (input, before, after: 8
     faces each, from the committed inputs), the eye band for an eye edit; the before and after rows

@@ -53,6 +53,11 @@ class Config:
     # G's up-sampling: "transposed" (the official 4x4 stride-2 ConvTranspose2d, whose uneven overlap
     # can paint a 2-pixel checkerboard) or "resize" (nearest x2, then a 3x3 conv: Odena et al. 2016)
     upsample: str = "transposed"
+    # G's output: "image" (the official: the picture G draws) or "mask" (GANimation's attention,
+    # Pumarola et al. 2018: G also draws a mask A in [0, 1], and the edit is A * drawn + (1 - A) *
+    # input, so what the edit leaves alone keeps the input's own pixels: its detail and identity)
+    output: str = "image"
+    lambda_mask: float = 0.05  # "mask": weight of mean(A), so that G paints only what the edit needs
     # training (the official defaults, kept with the model so a checkpoint says how it was made)
     lambda_cls: float = 1.0
     lambda_rec: float = 10.0
@@ -69,8 +74,8 @@ class Config:
                      ints={"image_size": (MIN_SIZE, MAX_SIZE), "g_conv_dim": (1, MAX_WIDTH), "d_conv_dim": (1, MAX_WIDTH),
                            "g_repeat_num": (0, 12), "d_repeat_num": (1, 12), "n_critic": (1, 100)},
                      floats={"lambda_cls": WEIGHT, "lambda_rec": WEIGHT, "lambda_gp": WEIGHT, "g_lr": LR, "d_lr": LR,
-                             "beta1": BETA, "beta2": BETA},
-                     choices={"upsample": UPSAMPLING})
+                             "beta1": BETA, "beta2": BETA, "lambda_mask": WEIGHT},
+                     choices={"upsample": UPSAMPLING, "output": OUTPUTS})
         if self.image_size % 4:  # G: two stride-2 convs down, two transposed convs back
             raise refuse("image_size", f"a multiple of 4 between {MIN_SIZE} and {MAX_SIZE}", self.image_size)
         if self.image_size % 2 ** self.d_repeat_num:  # D's classifier kernel is image_size // 2**d_repeat_num
@@ -116,6 +121,7 @@ class ResidualBlock(nn.Module):
 
 
 UPSAMPLING = ("transposed", "resize")
+OUTPUTS = ("image", "mask")
 
 
 def _up(cin: int, cout: int, how: str) -> list[nn.Module]:
@@ -149,7 +155,10 @@ def resize_kernel(weight: torch.Tensor) -> torch.Tensor:
 
 
 class Generator(nn.Module):
-    """(image (N, 3, S, S) in [-1, 1], target label vector (N, c_dim)) -> (N, 3, S, S) in [-1, 1]."""
+    """(image (N, 3, S, S) in [-1, 1], target label vector (N, c_dim)) -> (N, 3, S, S) in [-1, 1].
+
+    ``output="mask"`` adds ``attention``, a 7x7 conv beside the last one on the same features, whose
+    sigmoid is the share of each pixel G paints (``forward(..., with_attention=True)`` returns it)."""
 
     def __init__(self, cfg: Config):
         super().__init__()
@@ -167,11 +176,18 @@ class Generator(nn.Module):
             d //= 2
         layers += [nn.Conv2d(d, 3, 7, 1, 3, bias=False), nn.Tanh()]
         self.main = nn.Sequential(*layers)
+        self.attention = nn.Conv2d(d, 1, 7, 1, 3) if cfg.output == "mask" else None
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, c: torch.Tensor, with_attention: bool = False):
         # The target domain, replicated spatially and concatenated to the image (paper Fig. 3).
         c = c.to(x.dtype)[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
-        return self.main(torch.cat([x, c], dim=1))
+        if self.attention is None:
+            out = self.main(torch.cat([x, c], dim=1))
+            return (out, None) if with_attention else out
+        h = self.main[:-2](torch.cat([x, c], dim=1))
+        a = torch.sigmoid(self.attention(h))
+        out = a * self.main[-2:](h) + (1 - a) * x
+        return (out, a) if with_attention else out
 
 
 class Discriminator(nn.Module):
@@ -232,19 +248,30 @@ def init_state(source: "Model", target: "Model") -> dict[str, torch.Tensor]:
     """The weights ``--init`` gives a run: the source's, and when the run changes G's up-sampling
     from "transposed" to "resize", its layers carried over one for one with each transposed conv
     made the nearest resize conv (``resize_kernel``), so training continues from the trained
-    model instead of a fresh G. The other way round (resize to transposed) is refused."""
+    model instead of a fresh G. The other way round (resize to transposed) is refused. A model
+    that draws the image continued as a "mask" one gets an attention that paints
+    ``sigmoid(ATTENTION_START)`` (95 %) everywhere: at first nearly the source's own edits."""
     src, dst = source.config.upsample, target.config.upsample
-    if src == dst:
-        return source.state_dict()
-    if (src, dst) != ("transposed", "resize"):
+    if (src, dst) not in (("transposed", "resize"), (src, src)):
         raise ValueError(f"--init: a model with {src!r} up-sampling cannot start a {dst!r} one")
-    state = {k: v for k, v in source.state_dict().items() if not k.startswith("generator.")}
-    pairs = zip([m for m in source.generator.main if not isinstance(m, nn.Upsample)],
-                [(i, m) for i, m in enumerate(target.generator.main) if not isinstance(m, nn.Upsample)])
-    for a, (i, b) in pairs:
-        for name, tensor in a.state_dict().items():
-            state[f"generator.main.{i}.{name}"] = resize_kernel(tensor) if isinstance(a, nn.ConvTranspose2d) else tensor
+    if source.config.output == "mask" and target.config.output != "mask":
+        raise ValueError("--init: a model with an attention mask cannot start one without (leave out \"output\")")
+    state = source.state_dict()
+    if src != dst:
+        state = {k: v for k, v in state.items() if not k.startswith("generator.main.")}
+        pairs = zip([m for m in source.generator.main if not isinstance(m, nn.Upsample)],
+                    [(i, m) for i, m in enumerate(target.generator.main) if not isinstance(m, nn.Upsample)])
+        for a, (i, b) in pairs:
+            for name, tensor in a.state_dict().items():
+                state[f"generator.main.{i}.{name}"] = resize_kernel(tensor) if isinstance(a, nn.ConvTranspose2d) else tensor
+    if target.config.output == "mask" and source.config.output != "mask":
+        conv = target.generator.attention
+        state["generator.attention.weight"] = torch.zeros_like(conv.weight)
+        state["generator.attention.bias"] = torch.full_like(conv.bias, ATTENTION_START)
     return state
+
+
+ATTENTION_START = 3.0  # the attention logit a continued "image" model starts with (sigmoid: 0.953)
 
 
 # ----------------------------------------------------------------------------- the model
@@ -454,21 +481,27 @@ class TrainStep:
         if self.g_step_due(self.step):
             self.model.discriminator.requires_grad_(False)
             with autocast():
-                x_fake = G(x_real, c_trg)
+                x_fake, a_fake = G(x_real, c_trg, with_attention=True)
                 out_src, out_cls = D(x_fake)
                 g_loss_fake = -out_src.float().mean()
                 g_loss_cls = classification_loss(out_cls, c_trg, spec)
-                x_rec = G(x_fake, c_org)
+                x_rec, a_rec = G(x_fake, c_org, with_attention=True)
                 g_loss_rec = (x_real - x_rec.float()).abs().mean()
                 g_loss = g_loss_fake + cfg.lambda_rec * g_loss_rec + cfg.lambda_cls * g_loss_cls
+                if a_fake is not None:  # "mask": paint no more than the edit needs (both passes, as GANimation)
+                    g_loss_mask = (a_fake.float().mean() + a_rec.float().mean()) / 2
+                    g_loss = g_loss + cfg.lambda_mask * g_loss_mask
             self.opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
             self.opt_g.step()
             self.model.discriminator.requires_grad_(True)
             self.latest_g = {"loss_g_fake": g_loss_fake.detach(), "loss_g_cls": g_loss_cls.detach(),
                              "loss_g_rec": g_loss_rec.detach()}
+            if a_fake is not None:
+                self.latest_g["loss_g_mask"] = g_loss_mask.detach()
         elif not self.latest_g:
-            self.latest_g = {k: torch.zeros((), device=x_real.device) for k in G_LOSSES}
+            self.latest_g = {k: torch.zeros((), device=x_real.device)
+                             for k in G_LOSSES + (("loss_g_mask",) if cfg.output == "mask" else ())}
         self.step += 1
         return {**losses, **self.latest_g}
 
