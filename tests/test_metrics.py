@@ -90,6 +90,31 @@ def test_reidentified_with_the_edit_out_of_the_comparison():
     assert reidentified(one_face, src, others=50) == 0.0
 
 
+def test_edge_features_reidentify_recoloured_pictures():
+    """metrics.edge_features: 60 pictures, each a rectangle of its own place and size; recoloured (new
+    random colours inside and out, as a colour edit) every one is still nearest its own source among 50
+    others, and paired with the wrong sources only by chance; a row's dot product with itself is 1."""
+    from facegan import metrics
+
+    rng = np.random.default_rng(2)
+    n, size = 60, 32
+
+    def pictures(boxes, colours):
+        x = torch.empty(n, 3, size, size)
+        for i, ((t, l, h, w), (inside, outside)) in enumerate(zip(boxes, colours)):
+            x[i] = torch.tensor(outside, dtype=torch.float)[:, None, None]
+            x[i, :, t:t + h, l:l + w] = torch.tensor(inside, dtype=torch.float)[:, None, None]
+        return x
+
+    boxes = [(*rng.integers(2, 14, 2), *rng.integers(6, 16, 2)) for _ in range(n)]
+    colours = lambda: [(rng.uniform(-1, 0, 3), rng.uniform(0.2, 1, 3)) for _ in range(n)]  # noqa: E731
+    src, recoloured = pictures(boxes, colours()), pictures(boxes, colours())
+    a, b = metrics.edge_features(src), metrics.edge_features(recoloured)
+    assert a.shape == (n, size * size) and np.allclose((a * a).sum(1), 1.0)
+    assert metrics.reidentified(a, b) == 1.0
+    assert metrics.reidentified(a, np.roll(b, 1, axis=0)) < 0.3
+
+
 def test_layout_agreement_sees_edges_not_colours():
     """metrics.layout_agreement by hand: a picture and itself recoloured (its two regions swap their
     colours: the same outline) agree fully; the same split turned by 90 degrees (the outline moved)
