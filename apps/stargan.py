@@ -49,9 +49,12 @@ def _check(picture, crop: str, face) -> int:
     return whole(face, "face", 0, 99)
 
 
-def _notes(ed: StarGANPipeline, what: str, read: dict, notice: str, found: int) -> str:
+def _notes(ed: StarGANPipeline, what: str, read: dict, notice: str, found: int, painted: float | None = None) -> str:
     notes = [(f"**{what}** at {ed.size} px. The picture reads as *{describe(read)}* (the discriminator's "
               f"reading; the groups not edited keep it).")]
+    if painted is not None:
+        notes.append(f"The edit repainted {100 * painted:.0f} % of the picture (the model's attention mask); "
+                     f"the rest is the input's own pixels.")
     if found > 1:
         notes.append(f"{found} faces found.")
     if notice:
@@ -84,7 +87,7 @@ def edit(ckpt: str, picture, target: str, crop: str, face: float):
         r = ed.edit(picture, target or "{}", crop, face_no, display=None)
     except ValueError as e:
         raise gr.Error(str(e)) from None
-    return r.output, _notes(ed, f"Edited to {describe(r.target)}", r.read, r.notice, len(r.faces))
+    return r.output, _notes(ed, f"Edited to {describe(r.target)}", r.read, r.notice, len(r.faces), r.painted)
 
 
 # -- compose mode: one dropdown per label group of the checkpoint ----------------------

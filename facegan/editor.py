@@ -54,6 +54,7 @@ class Edit:
     faces: list[faces.Box] = field(default_factory=list)
     face: int | None = None
     notice: str = ""
+    painted: float | None = None  # an attention-mask model's share of the picture it repainted
 
 
 def parse_target(target: str | Mapping) -> dict:
@@ -224,12 +225,15 @@ class Editor:
         with models.autocast(self.device, self.dtype):
             read = self.model.classify(x, dataset).float()
             c = self.target(read, target)
-            out = self._coloured(x, self.model.edit(x, c).float(), dataset)
+            out, attention = self.model.edit(x, c, with_attention=True)
+            out = self._coloured(x, out.float(), dataset)
         shown = self._show(torch.cat([x, out]), display)
         _, read_labels = self.spec.decode(read[0])
         _, target_labels = self.spec.decode(c[0])
         side = labelled_grid([(shown[0], "input"), (shown[1], describe(target_labels))], 2)
-        return Edit(shown[0], shown[1], side, read_labels, target_labels, framed.faces, framed.face, framed.notice)
+        painted = None if attention is None else attention.float().mean().item()
+        return Edit(shown[0], shown[1], side, read_labels, target_labels, framed.faces, framed.face, framed.notice,
+                    painted)
 
 
 # ----------------------------------------------------------------------------- labelled pictures

@@ -693,6 +693,30 @@ def test_mask_output_blends_the_drawn_picture_with_the_input_by_hand():
         stargan.Config(output="alpha")
 
 
+def test_the_editor_reports_how_much_an_attention_model_repainted():
+    """Editor.edit: an output="mask" model's edit says the share of the picture it repainted (the
+    attention's mean: sigmoid(b) for an attention conv at weights 0 and bias b; at b = -40 the
+    result is the input itself); an official ("image") model says nothing (None)."""
+    from facegan.editor import Editor
+
+    torch.manual_seed(0)
+    spec = LabelSpec.of(ANIME)
+    picture = Image.fromarray(np.random.default_rng(0).integers(0, 256, (S, S, 3), dtype=np.uint8))
+    plain = stargan.Model(tiny(spec)).eval()
+    assert Editor(plain, dtype="float32").edit(picture, {"hair": "blue"}, crop="none", display=None).painted is None
+    masked = stargan.Model(tiny(spec, output="mask")).eval()
+    with torch.no_grad():
+        masked.generator.attention.weight.zero_()
+        masked.generator.attention.bias.fill_(0.5)
+    r = Editor(masked, dtype="float32").edit(picture, {"hair": "blue"}, crop="none", display=None)
+    assert r.painted == pytest.approx(torch.sigmoid(torch.tensor(0.5)).item(), abs=1e-6)
+    with torch.no_grad():
+        masked.generator.attention.bias.fill_(-40.0)
+    r = Editor(masked, dtype="float32").edit(picture, {"hair": "blue"}, crop="none", display=None)
+    assert r.painted < 1e-6
+    assert np.abs(np.asarray(r.output, dtype=int) - np.asarray(picture, dtype=int)).max() <= 1
+
+
 def test_init_continues_an_image_model_with_an_attention_mask(tmp_path):
     """--init with {"output": "mask"}: G's layers and D are the source's, the attention starts painting
     sigmoid(ATTENTION_START) of every pixel, so the first edits are that share of the source's edits

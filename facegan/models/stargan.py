@@ -299,9 +299,11 @@ class Model(nn.Module):
         return labels.expand(n, -1) if labels.ndim == 1 else labels
 
     @torch.no_grad()
-    def edit(self, x: torch.Tensor, labels: torch.Tensor | Mapping) -> torch.Tensor:
+    def edit(self, x: torch.Tensor, labels: torch.Tensor | Mapping, with_attention: bool = False):
         """Translate (N, 3, S, S) in [-1, 1] to target labels: vectors (N, dim) or (dim,) from
         ``labels.encode``, or a mapping such as ``{"hair": "pink", "eyes": "blue"}``.
+        ``with_attention``: (edits, the share of each pixel G painted (N, 1, S, S), None for an
+        ``output="image"`` model).
 
         Instance norms use each image's own statistics (as the official test script, which
         never calls eval()), and the running statistics are not touched."""
@@ -309,7 +311,7 @@ class Model(nn.Module):
         was = self.generator.training
         self.generator.eval()
         try:
-            return self.generator(x, c)
+            return self.generator(x, c, with_attention=with_attention)
         finally:
             self.generator.train(was)
 
