@@ -79,9 +79,9 @@ def main() -> int:
     plot(data, labels, args.out, args.title)
     for (run, rows), label in zip(data.items(), labels):
         last = rows[-1]
+        figures = ", ".join(f"{METRICS[m]} {last[m]:.2f}" for m in METRICS if m in last)  # faces or translations
         print(f"{label}: {len(rows)} points, last at {last.get('images_seen', 0):,} images / "
-              f"{last.get('cpu_hours', 0):.2f} CPU-h: FID {last['fid']:.1f}, anime-FD {last['anime_fd']:.2f}"
-              + (f", recall {last['recall']:.2f}" if "recall" in last else ""))
+              f"{last.get('cpu_hours', 0):.2f} CPU-h: {figures}")
     print(args.out)
     return 0
 
