@@ -79,7 +79,11 @@ def main() -> int:
     plot(data, labels, args.out, args.title)
     for (run, rows), label in zip(data.items(), labels):
         last = rows[-1]
-        figures = ", ".join(f"{METRICS[m]} {last[m]:.2f}" for m in METRICS if m in last)  # faces or translations
+        if "fid" in last:  # a faces run
+            figures = f"FID {last['fid']:.1f}, anime-FD {last['anime_fd']:.2f}" + (
+                f", recall {last['recall']:.2f}" if "recall" in last else "")
+        else:  # a translation run (U-GAT-IT): its own quick figures
+            figures = ", ".join(f"{METRICS[m]} {last[m]:.2f}" for m in METRICS if m in last)
         print(f"{label}: {len(rows)} points, last at {last.get('images_seen', 0):,} images / "
               f"{last.get('cpu_hours', 0):.2f} CPU-h: {figures}")
     print(args.out)
