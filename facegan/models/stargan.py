@@ -181,12 +181,13 @@ class Generator(nn.Module):
     def forward(self, x: torch.Tensor, c: torch.Tensor, with_attention: bool = False):
         # The target domain, replicated spatially and concatenated to the image (paper Fig. 3).
         c = c.to(x.dtype)[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
+        h = torch.cat([x, c], dim=1)
         if self.attention is None:
-            out = self.main(torch.cat([x, c], dim=1))
-            return (out, None) if with_attention else out
-        h = self.main[:-2](torch.cat([x, c], dim=1))
-        a = torch.sigmoid(self.attention(h))
-        out = a * self.main[-2:](h) + (1 - a) * x
+            out, a = self.main(h), None
+        else:
+            h = self.main[:-2](h)
+            a = torch.sigmoid(self.attention(h))
+            out = a * self.main[-2:](h) + (1 - a) * x
         return (out, a) if with_attention else out
 
 
