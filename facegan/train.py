@@ -59,11 +59,16 @@ class TrainConfig:
     limit: int = 0  # use only the first N images (0 = all)
     eval_every: int = 0  # images between quick quality figures (quality.jsonl; not stargan); 0: none
     eval_n: int = 2000  # faces of each quick figure
+    # steps over which the learning rates rise linearly from lr/warmup to lr: fresh Adam moments on a
+    # trained model take full-size steps at first (an --init run fell back); None: 500 with --init, else 0
+    warmup: int | None = None
 
 
 # What a resumed run may change (its length and how it reports); the rest is the run's own.
 RESUME_CHANGES = ("steps", "log_every", "log_seconds", "sample_every", "checkpoint_every", "keep_last",
                   "device", "compile", "eval_every", "eval_n")
+
+INIT_WARMUP = 500  # TrainConfig.warmup's steps for a run started with --init (fresh optimisers)
 
 STOP_CHECK_EVERY = 10  # steps between the ranks' agreeing on a stop asked of one (a tiny all-reduce)
 
@@ -104,6 +109,20 @@ def read_json(path: Path, default=None):
         return json.loads(Path(path).read_text())
     except (OSError, ValueError):
         return default
+
+
+@contextlib.contextmanager
+def warmed_up(optimizers: list[torch.optim.Optimizer], scale: float):
+    """Every learning rate times ``scale`` for one step, then back to what the schedule had set."""
+    groups = [g for opt in optimizers for g in opt.param_groups] if scale != 1.0 else []
+    lrs = [g["lr"] for g in groups]
+    for g, lr in zip(groups, lrs):
+        g["lr"] = lr * scale
+    try:
+        yield
+    finally:
+        for g, lr in zip(groups, lrs):
+            g["lr"] = lr
 
 
 class EMA:
@@ -332,6 +351,14 @@ class Trainer:
                 self.model.generator.compile()
                 self.model.discriminator.compile()
 
+    def warmup_scale(self) -> float:
+        """This step's factor on every learning rate: (step + 1) / warmup during the warm-up, else 1."""
+        steps = self.cfg.warmup if self.cfg.warmup is not None else (INIT_WARMUP if "init" in self.run_info else 0)
+        return min(1.0, (self.step + 1) / steps) if steps else 1.0
+
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        return [v for v in vars(self.step_fn).values() if isinstance(v, torch.optim.Optimizer)]
+
     def init_from(self, ref: str | os.PathLike) -> None:
         """Start from an exported model (a folder or ``repo@revision``): its generator becomes G and
         the EMA, its D (when the checkpoint holds one) this run's D; the optimisers start fresh.
@@ -524,9 +551,12 @@ class Trainer:
                                   else t for t in batch)
                 if hasattr(self.step_fn, "schedule"):  # e.g. a learning-rate decay; a function of the step
                     self.step_fn.schedule(self.step, cfg.steps)
-                losses = self.step_fn(batch, self.autocast)
-                # a step that knows its EMA (StyleGAN2-ADA's half-life in images) overrides ema_decay
-                decay = self.step_fn.ema_decay(self.step, cfg.batch_size) if hasattr(self.step_fn, "ema_decay") else None
+                with warmed_up(self.optimizers(), self.warmup_scale()):
+                    losses = self.step_fn(batch, self.autocast)
+                # a step that knows its EMA (StyleGAN2-ADA's half-life in images) overrides ema_decay;
+                # its ramp counts the images an --init model had seen: its EMA goes on, not again
+                decay = (self.step_fn.ema_decay(self.cost()["images_seen"], cfg.batch_size)
+                         if hasattr(self.step_fn, "ema_decay") else None)
                 self.ema.update(self.model.generator, self.step, decay)
                 self.step += 1
                 if count == 0:  # the first step of this process is done: running from here on

@@ -290,10 +290,25 @@ def test_the_ema_half_life_is_in_images():
     cfg = tiny(ema_kimg=10.0, ema_rampup=0.05)
     step = stylegan.TrainStep(stylegan.Model(cfg), cfg)
     assert step.ema_decay(0, 32) == 0  # the EMA starts as G
-    late = step.ema_decay(100_000, 32)
+    late = step.ema_decay(3_200_000, 32)
     assert late ** (10_000 / 32) == pytest.approx(0.5)  # after 10k images the old weights count half
-    early = step.ema_decay(100, 32)  # ramp-up: half-life 0.05 * 3,200 images
+    early = step.ema_decay(3_200, 32)  # ramp-up: half-life 0.05 * 3,200 images
     assert early ** (160 / 32) == pytest.approx(0.5)
+
+
+def test_an_init_run_goes_on_with_the_models_ema_ramp(blobs, tmp_path):
+    """The EMA ramp-up counts the images the --init model had seen (8 here): the first step of the
+    new run keeps 0.5 ** (4 / 8) of the exported EMA, not none of it (a fresh run's step 0)."""
+    cfg = tiny(ema_kimg=0.01, ema_rampup=1.0)  # half-life min(10, images seen) images
+    exported = Trainer("stylegan", blobs, tmp_path / "a", cfg, tiny_train(steps=2)).run()
+    warm = Trainer("stylegan", blobs, tmp_path / "b", cfg, tiny_train(steps=1, warmup=0), init=exported)
+    ema0 = {k: v.clone() for k, v in warm.ema.module.named_parameters()}
+    warm.run()
+    g1, ema1 = dict(warm.model.generator.named_parameters()), dict(warm.ema.module.named_parameters())
+    name = "synthesis.b4.conv1.weight"
+    moved = (ema0[name] - g1[name]).abs() > 1e-4
+    kept = ((ema1[name] - g1[name]) / (ema0[name] - g1[name]))[moved]
+    assert moved.sum() > 10 and kept.detach() == pytest.approx(0.5 ** (4 / 8), abs=1e-3)
 
 
 def test_a_tiny_run_trains_with_both_regularisers(blobs, tmp_path):

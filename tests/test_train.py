@@ -16,7 +16,7 @@ from PIL import Image
 
 from facegan import data, hub
 from facegan.models import dcgan
-from facegan.train import TrainConfig, Trainer, TrainingDiverged, latest_checkpoint
+from facegan.train import INIT_WARMUP, TrainConfig, Trainer, TrainingDiverged, latest_checkpoint
 
 TINY = {"ngf": 8, "ndf": 8}
 
@@ -306,6 +306,30 @@ def test_init_starts_from_an_exported_model(face_set, tmp_path):
     cold = Trainer("dcgan", face_set, tmp_path / "c", tiny_model(), tiny_train(steps=2, seed=5))
     assert not torch.equal(next(cold.model.discriminator.parameters()), next(warm.model.discriminator.parameters()))
     warm.run()  # it trains on from there
+
+
+def _largest_change(before: dict, net: torch.nn.Module) -> float:
+    return max((p.detach() - before[k]).abs().max().item() for k, p in net.named_parameters())
+
+
+def test_an_init_run_warms_its_learning_rates_up(face_set, tmp_path):
+    """Fresh Adam moments on a trained model: the first step of an --init run moves each weight by
+    about lr / warmup (Adam's first step is lr * g / |g|), a run without warm-up by lr; the
+    optimisers' lr is the schedule's again after the step (it is what a checkpoint saves)."""
+    exported = Trainer("dcgan", face_set, tmp_path / "a", tiny_model(), tiny_train(steps=1)).run()
+    lr = tiny_model().lr
+    for warmup, expected in ((4, lr / 4), (0, lr), (None, lr / INIT_WARMUP)):
+        warm = Trainer("dcgan", face_set, tmp_path / f"w{warmup}", tiny_model(),
+                       tiny_train(steps=1, warmup=warmup), init=exported)
+        before = {k: v.detach().clone() for k, v in warm.model.discriminator.named_parameters()}
+        warm.run()
+        # (abs: a float32 weight near 1 moves in steps of 6e-8)
+        assert _largest_change(before, warm.model.discriminator) == pytest.approx(expected, rel=1e-3, abs=6e-8)
+        assert warm.step_fn.opt_d.param_groups[0]["lr"] == lr
+    cold = Trainer("dcgan", face_set, tmp_path / "cold", tiny_model(), tiny_train(steps=1))
+    before = {k: v.detach().clone() for k, v in cold.model.discriminator.named_parameters()}
+    cold.run()  # no --init: no warm-up unless asked
+    assert _largest_change(before, cold.model.discriminator) == pytest.approx(lr, rel=1e-3)
 
 
 def test_init_with_other_shapes_is_one_clear_error(face_set, tmp_path):

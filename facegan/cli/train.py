@@ -102,6 +102,9 @@ def add(sub, model_args: argparse.ArgumentParser, render_args: argparse.Argument
     t.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     t.add_argument("--init", help="start from an exported model (a checkpoint folder, a bundled name's folder or "
                                   "'<hub repo>@<revision>'): its G, EMA and D when it has one; fresh optimisers")
+    t.add_argument("--warmup", type=arg_whole("warmup", 0, checks.MAX_STEPS),
+                   help="steps over which the learning rates rise linearly to theirs (fresh optimisers on a "
+                        "trained model take full-size steps at first); default 500 with --init, else 0")
     t.add_argument("--seed", type=arg_whole("seed", 0, checks.MAX_SEED))
     t.add_argument("--device", type=checks.arg_device("--device"), help="auto (default), cpu, cuda, cuda:1")
     t.add_argument("--log-every", type=arg_whole("log-every", 1, checks.MAX_EVERY), dest="log_every")

@@ -618,12 +618,13 @@ class TrainStep:
         self.synthesis = torch.compile(self.eager_synthesis, **options)
         self.D = torch.compile(self.eager_D, **options)
 
-    def ema_decay(self, step: int, batch_size: int) -> float:
-        """G's EMA decay for step ``step`` (0-based): a half-life of ema_kimg thousand images, at
-        most ema_rampup times the images seen so far: 0.5 ** (batch / half-life)."""
+    def ema_decay(self, images_seen: int, batch_size: int) -> float:
+        """G's EMA decay for a step after G has seen ``images_seen`` images (an --init model's
+        included): a half-life of ema_kimg thousand images, at most ema_rampup times the images seen
+        so far: 0.5 ** (batch / half-life)."""
         half_life = self.cfg.ema_kimg * 1000
         if self.cfg.ema_rampup:
-            half_life = min(half_life, step * batch_size * self.cfg.ema_rampup)
+            half_life = min(half_life, images_seen * self.cfg.ema_rampup)
         return 0.5 ** (batch_size / max(half_life, 1e-8))
 
     def styles(self, n: int, device, update_w_avg: bool = True) -> torch.Tensor:
