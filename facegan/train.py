@@ -36,6 +36,7 @@ from torch import nn
 from facegan import checks, distributed, hub, models
 from facegan import data as data_lib
 from facegan.images import save_grid
+from facegan.models import precision
 
 
 @dataclass
@@ -286,6 +287,10 @@ class Trainer:
         self.technique = technique
         self.device = distributed.init(self.cfg.device) if distributed.launched() else pick_device(self.cfg.device)
         self.main = distributed.is_main()  # the rank that writes
+        self.warnings = []  # said once at the start (the CLI's stderr, status.json)
+        if self.device.type == "cpu" and self.cfg.cpu_amp and not precision.native_bf16(self.device):
+            self.warnings.append("this CPU has no bf16 in hardware (AVX512-BF16 / AMX): bf16 autocast (--cpu-bf16) "
+                                 "is emulated here, about 15x slower than float32; leave it out")
         local_batch = distributed.local_size(self.cfg.batch_size)
 
         # Data first: a bad folder is refused before anything is written.
@@ -527,7 +532,7 @@ class Trainer:
                            technique=self.technique, updated=time.time(), elapsed_s=self.elapsed,
                            **self.cost(),
                            hardware=hardware(self.device), batch_size=self.cfg.batch_size,
-                           n_images=len(self.data), skipped=len(self.data.skipped), **extra)
+                           n_images=len(self.data), skipped=len(self.data.skipped), warnings=self.warnings, **extra)
         write_json(self.out / "status.json", self.status)
 
     # -- the loop -------------------------------------------------------------

@@ -54,6 +54,8 @@ def _train(args) -> int:
         print(f"training {args.technique} on {len(trainer.data)} images ({len(trainer.data.skipped)} unreadable "
               f"skipped) from {trainer.data_name} on {where}, batch {trainer.cfg.batch_size}, step {start} -> "
               f"{trainer.cfg.steps}", file=sys.stderr)
+        for warning in trainer.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
     try:
         last = trainer.run(progress)
     finally:
@@ -123,7 +125,8 @@ def add(sub, model_args: argparse.ArgumentParser, render_args: argparse.Argument
                    help="faces of each quick figure (default 2000)")
     t.add_argument("--compile", action="store_true", default=None, help="torch.compile G and D (GPU)")
     t.add_argument("--cpu-bf16", action="store_true", default=None, dest="cpu_amp",
-                   help="bf16 autocast on the CPU (GPUs always use it): ~1.6x faster steps on x86 CPUs with AVX-512 bf16")
+                   help="bf16 autocast on the CPU (GPUs always use it): ~1.6x faster steps on x86 CPUs with AVX-512 bf16; "
+                        "emulated and ~15x slower on others (AVX2): a warning says so")
     t.add_argument("--model", type=checks.arg_json("the model config"),
                    help='model config overrides as JSON, e.g. \'{"ngf": 32}\'')
     t.add_argument("--gpus", type=arg_whole("gpus", 1, 1024),

@@ -21,9 +21,13 @@ def inference_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dty
             raise ValueError(f"FACEGAN_DTYPE is auto, float32, bfloat16 or float16, not {dtype!r}")
     if dtype != "auto":
         return getattr(torch, dtype) if isinstance(dtype, str) else dtype
-    if device.type == "cuda" or (device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()):
-        return torch.bfloat16
-    return torch.float32
+    return torch.bfloat16 if native_bf16(device) else torch.float32
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes bf16 in hardware: CUDA, or a CPU with AVX512-BF16 / AMX (oneDNN's
+    check). Elsewhere (an AVX2 CPU) bf16 is emulated: a StyleGAN training step ran 15x slower."""
+    return device.type == "cuda" or (device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 PRECISION_TOLERANCE = 2.0  # the worst pixel (in 1/255) a model may be off in bf16 and still be drawn so
