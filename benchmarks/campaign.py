@@ -1,7 +1,8 @@
 """The end of a training-campaign session: the run's model as a candidate, measured against the bundled one.
 
     python benchmarks/campaign.py RUN [--bundled checkpoints/stylegan-anime-64] [--real-n 10000]
-                                      [--bundled-json q-bundled.json] [--replace] [--session NOTE]
+                                      [--bundled-json q-bundled.json] [--remeasure] [--replace]
+                                      [--session NOTE]
 
 1. The run's last checkpoint is exported (``facegan export --fp16``: with D, so the next session
    continues from it with ``--init``) into ``RUN/candidate``.
@@ -9,7 +10,9 @@
    styles of seeds 1-4 into seeds 5-9), ``morph.gif`` (seeds 1-9, three side by side); StyleGAN's
    labelled directions are fitted again (``benchmarks/stylegan_directions.py --write``).
 3. Both models are measured with the 10k protocol (``facegan.quality.measure``, psi 1, the same seeded
-   real faces); ``--bundled-json`` reuses a measurement of the bundled model made with the same protocol.
+   real faces); ``--bundled-json`` reuses a measurement of the bundled model made with the same protocol,
+   and so do the figures a bundled folder's ``config.json`` keeps (``summary.quality``, written at step 4)
+   unless ``--remeasure``: the seeded real faces are the same on every machine.
 4. With ``--replace``, and only when Inception FID *and* anime-FD both improved, the candidate
    replaces the bundled folder (atomically), with the manifest's sha256, the cost in ``config.json``'s
    summary (images seen and CPU-hours from the run's status, which count what the model it started from
@@ -34,7 +37,9 @@ sys.path.insert(0, str(ROOT))
 from facegan import data, hub, quality  # noqa: E402
 from facegan.train import latest_checkpoint, read_json  # noqa: E402
 
-HISTORY = "## Sessions"  # the card's section that each replacement appends a row to
+HISTORY = "## Sessions"
+# a bundled model's figures kept in its config.json summary, and what must match for them to be reused
+QUALITY_KEYS = ("fid", "kid", "anime_fd", "precision", "recall", "faces_found", "n", "n_real", "psi", "full_real")  # the card's section that each replacement appends a row to
 
 
 def facegan(*args: str) -> None:
@@ -61,6 +66,17 @@ def measured(folder: Path, real_n: int | None) -> dict:
     return {k: v for k, v in vars(row).items() if not k.startswith("_")}
 
 
+def kept_row(bundled: Path, real_n: int | None) -> dict | None:
+    """The bundled model's figures from its config.json summary (written when campaign.py bundled it)
+    when they are of this protocol: 10,000 faces at psi 1 against the same number of real faces
+    (the seeded real faces are the same on every machine); else None."""
+    row = hub.read_config(bundled).get(hub.SUMMARY_KEY, {}).get("quality")
+    if not isinstance(row, dict) or set(QUALITY_KEYS) - set(row):
+        return None
+    same_real = row["n_real"] == real_n and not row["full_real"] if real_n else row["full_real"]
+    return row if (row["n"], row["psi"]) == (quality.N_PROTOCOL, 1.0) and same_real else None
+
+
 def line(name: str, r: dict) -> str:
     return (f"{name}: FID {r['fid']:.1f}, KID {r['kid']:.3f}, anime-FD {r['anime_fd']:.2f}, precision "
             f"{r['precision']:.2f}, recall {r['recall']:.2f}, faces found {r['faces_found']:.0%}")
@@ -73,6 +89,8 @@ def replace(candidate: Path, bundled: Path, status: dict, new: dict, old: dict, 
         "images_seen": int(cost[0]), "cpu_hours": round(float(cost[1]), 2),
         "figures": (f"FID {new['fid']:.1f}, anime-FD {new['anime_fd']:.2f}, precision {new['precision']:.2f}, "
                     f"recall {new['recall']:.2f} (psi 1; 10,000 faces vs {new['n_real']:,} real)"),
+        # the row itself: the next session compares against it instead of measuring this model again
+        "quality": {k: new[k] for k in QUALITY_KEYS},
         "interim": True}
     (candidate / hub.CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
     card = (bundled / hub.CARD_NAME).read_text()
@@ -112,6 +130,8 @@ def main() -> int:
     p.add_argument("--real-n", type=int, default=10_000, help="real faces the statistics are of (0: all)")
     p.add_argument("--bundled-json", type=Path, help="the bundled model's figures, measured before (campaign.json "
                                                      "of an earlier call, or benchmarks/quality.py --json)")
+    p.add_argument("--remeasure", action="store_true", help="measure the bundled model even when its config.json "
+                                                             "keeps its figures of this protocol")
     p.add_argument("--replace", action="store_true", help="replace the bundled folder when both figures improved")
     p.add_argument("--session", default="", help="what the session ran, for the card's history row")
     args = p.parse_args()
@@ -127,6 +147,9 @@ def main() -> int:
         old = json.loads(args.bundled_json.read_text())
         old = old.get("generators", old) if isinstance(old, dict) else old  # quality.py --json with translators
         old = old["bundled"] if "bundled" in old else (old[0] if isinstance(old, list) else old)
+    elif not args.remeasure and (kept := kept_row(args.bundled, real_n)):
+        old = kept
+        print(f"bundled: the figures its config.json keeps ({args.bundled.name}; --remeasure measures it again)")
     else:
         old = measured(args.bundled, real_n)
     new = measured(candidate, real_n)
