@@ -2,7 +2,7 @@
 
     python benchmarks/campaign.py RUN [--bundled checkpoints/stylegan-anime-64] [--real-n 10000]
                                       [--bundled-json q-bundled.json] [--remeasure] [--replace]
-                                      [--session NOTE]
+                                      [--keep campaign/stylegan-anime-64] [--session NOTE]
 
 1. The run's last checkpoint is exported (``facegan export --fp16``: with D, so the next session
    continues from it with ``--init``) into ``RUN/candidate``.
@@ -18,6 +18,9 @@
    summary (images seen and CPU-hours from the run's status, which count what the model it started from
    had cost) and a line of history appended to the card's table. Without it, or when a figure got worse,
    nothing in ``checkpoints/`` changes; the figures are printed either way (and ``RUN/campaign.json``).
+5. With ``--keep DIR``, a candidate that is not bundled is kept in DIR (weights fp16 with D, config.json,
+   a short card: about 6 MB) so that the next session continues the run from it (``--init DIR``) rather
+   than from the bundled model again: sessions add up even while each one's gain is within the noise.
 """
 
 from __future__ import annotations
@@ -123,6 +126,28 @@ def replace(candidate: Path, bundled: Path, status: dict, new: dict, old: dict, 
     hub.MANIFEST.write_text(json.dumps(manifest, indent=2) + "\n")
 
 
+def keep(candidate: Path, folder: Path, status: dict, new: dict) -> None:
+    """The run's model, not bundled, as the state the next session continues from: weights (fp16, with D)
+    and config.json (its cost and figures in the summary), small enough to commit; written atomically."""
+    config = hub.read_config(candidate)
+    config[hub.SUMMARY_KEY] = {"images_seen": int(status.get("images_seen", 0)),
+                               "cpu_hours": round(float(status.get("cpu_hours", 0)), 2),
+                               "quality": {k: new[k] for k in QUALITY_KEYS}, "interim": True}
+    staged = folder.parent / f".{folder.name}.new"
+    shutil.rmtree(staged, ignore_errors=True)
+    staged.mkdir(parents=True)
+    shutil.copy2(candidate / hub.WEIGHTS_NAME, staged / hub.WEIGHTS_NAME)
+    (staged / hub.CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+    (staged / hub.CARD_NAME).write_text(
+        f"# {folder.name}: a training campaign's state, not a bundled model\n\n"
+        f"The last session's model (EMA G and D, fp16), kept because its 10k figures did not beat the bundled "
+        f"model's: {line('this state', new)}. {config[hub.SUMMARY_KEY]['images_seen']:,} images seen, "
+        f"{config[hub.SUMMARY_KEY]['cpu_hours']:.2f} CPU-hours in all. The next session continues from it with "
+        f"`facegan train ... --init {folder}`; `benchmarks/campaign.py --keep` removes it when a later "
+        "session's model is bundled.\n")
+    hub.replace_dir(staged, folder)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("run", type=Path, help="the session's run folder (facegan train --out)")
@@ -133,6 +158,8 @@ def main() -> int:
     p.add_argument("--remeasure", action="store_true", help="measure the bundled model even when its config.json "
                                                              "keeps its figures of this protocol")
     p.add_argument("--replace", action="store_true", help="replace the bundled folder when both figures improved")
+    p.add_argument("--keep", type=Path, help="when the candidate is not bundled, keep its model here (fp16 with D, to "
+                                             "commit) for the next session's --init; removed when one is bundled")
     p.add_argument("--session", default="", help="what the session ran, for the card's history row")
     args = p.parse_args()
     ckpt = latest_checkpoint(args.run)
@@ -162,9 +189,15 @@ def main() -> int:
     print(f"images seen {status.get('images_seen', 0):,}, CPU-hours {status.get('cpu_hours', 0):.2f} (all sessions)")
     if not better:
         print("not replaced: FID and anime-FD did not both improve")
+        if args.keep:
+            keep(candidate, args.keep, status, new)
+            print(f"kept the run's model in {args.keep}: the next session continues with --init {args.keep}")
     elif args.replace:
         replace(candidate, args.bundled, status, new, old, args.session or f"{ckpt.name} of {args.run.name}")
         print(f"replaced {args.bundled}")
+        if args.keep and args.keep.exists():  # the bundled folder is the state to continue from again
+            shutil.rmtree(args.keep)
+            print(f"removed {args.keep}: the next session continues with --init {args.bundled}")
     return 0
 
 
