@@ -71,7 +71,11 @@ def assert_same_training(a: dict, b: dict, lr: float, unused: tuple[str, ...] = 
     within float rounding. Except a few weights: Adam moves a weight whose gradient is float noise
     (a sum that cancels) by about lr, either way, so those may differ by at most lr a step, in at
     most 1 % of a tensor (one StarGAN process on 2 threads and on 1 differ so in 27 of 4,704 weights
-    of G's first conv after 2 G steps; 2 processes and 1 in 23). ``unused``: name endings of buffers that no
+    of G's first conv after 2 G steps; 2 processes and 1 in 23). On an AVX2 AMD EPYC more do (2 DCGAN
+    processes and 1: 547 of 16,384 weights of G's first layer, whose BatchNorm makes those gradients sums
+    that cancel, and D's BatchNorm statistics downstream): a tensor may then have more apart as long as
+    the whole differs by at most 0.1 % of its norm (ranks that did not share their gradients: several %).
+    ``unused``: name endings of buffers that no
     output depends on (StarGAN's instance-norm running statistics: rank 0's batch's)."""
     assert a["step"] == b["step"]
     for part in ("model", "ema"):
@@ -82,14 +86,17 @@ def assert_same_training(a: dict, b: dict, lr: float, unused: tuple[str, ...] = 
             x, y = a[part][k].float(), b[part][k].float()
             diff = (x - y).abs()
             off = diff > 2e-5 + 1e-4 * y.abs()
-            assert off.sum() <= max(2, 0.01 * x.numel()) and diff.max() <= 1.01 * lr * a["step"] + 2e-5, \
+            few = off.sum() <= max(2, 0.01 * x.numel()) or diff.norm() <= 1e-3 * y.norm()
+            assert few and diff.max() <= 1.01 * lr * a["step"] + 2e-5, \
                 f"{part} {k}: {int(off.sum())} of {x.numel()} differ, by up to {diff.max():.3g}"
     for opt in ("opt_g", "opt_d"):
         for i, sa in a["step_fn"][opt]["state"].items():
             sb = b["step_fn"][opt]["state"][i]
-            # relative to the tensor's size; 1 %: the gradients follow the few weights Adam moved apart
+            # relative to the tensor's size; 10 %: the gradients follow the weights Adam moved apart, and
+            # the gap grows step by step (AVX2 EPYC, DCGAN, 2 processes and 1: 2e-6 after one step,
+            # 0.3 % after two, 5.7 % after four; ranks that did not share their gradients: their own)
             for k in ("exp_avg", "exp_avg_sq"):
-                assert (sa[k] - sb[k]).norm() <= 1e-2 * sb[k].norm() + 1e-7, f"{opt} {i} {k}"
+                assert (sa[k] - sb[k]).norm() <= 0.1 * sb[k].norm() + 1e-7, f"{opt} {i} {k}"
 
 
 def losses(out) -> list[dict]:
