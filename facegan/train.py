@@ -469,12 +469,17 @@ class Trainer:
         os.replace(self.out / "samples" / ".latest.png", self.out / "samples" / "latest.png")
         return path
 
+    @property
+    def images_seen(self) -> int:
+        """Images the model has seen, with those of the model an --init run started from."""
+        return int(self.run_info.get("init_images_seen", 0)) + self.step * self.cfg.batch_size
+
     def cost(self) -> dict:
         """What the model has cost so far, counting what an --init model had cost before: images seen,
         CPU-hours (process CPU time of every thread; rank 0's times the ranks under DDP), GPU-hours
         (wall time times the GPUs)."""
         gpus = distributed.world_size() if self.device.type == "cuda" else 0
-        return {"images_seen": int(self.run_info.get("init_images_seen", 0)) + self.step * self.cfg.batch_size,
+        return {"images_seen": self.images_seen,
                 "cpu_hours": round(float(self.run_info.get("init_cpu_hours", 0))
                                    + self.cpu_s * distributed.world_size() / 3600, 6),
                 "gpu_hours": round(float(self.run_info.get("init_gpu_hours", 0)) + self.elapsed * gpus / 3600, 6)}
@@ -560,7 +565,7 @@ class Trainer:
                     losses = self.step_fn(batch, self.autocast)
                 # a step that knows its EMA (StyleGAN2-ADA's half-life in images) overrides ema_decay;
                 # its ramp counts the images an --init model had seen: its EMA goes on, not again
-                decay = (self.step_fn.ema_decay(self.cost()["images_seen"], cfg.batch_size)
+                decay = (self.step_fn.ema_decay(self.images_seen, cfg.batch_size)
                          if hasattr(self.step_fn, "ema_decay") else None)
                 self.ema.update(self.model.generator, self.step, decay)
                 self.step += 1
