@@ -1,23 +1,29 @@
 """The end of a training-campaign session: the run's model as a candidate, measured against the bundled one.
 
-    python benchmarks/campaign.py RUN [--bundled checkpoints/stylegan-anime-64] [--real-n 10000]
+    python benchmarks/campaign.py RUN [--bundled checkpoints/<the technique's bundled folder>] [--real-n 10000]
                                       [--bundled-json q-bundled.json] [--remeasure] [--replace]
-                                      [--keep campaign/stylegan-anime-64] [--session NOTE]
+                                      [--keep campaign/<name>] [--session NOTE]
+
+For the generative techniques (StyleGAN, DCGAN, AC-GAN; the run's own, from its run.json): ``--bundled``
+defaults to the technique's bundled folder of ``checkpoints/manifest.json``.
 
 1. The run's last checkpoint is exported (``facegan export --fp16``: with D, so the next session
    continues from it with ``--init``) into ``RUN/candidate``.
-2. Its pictures for the card: ``samples.png`` (seeds 0-31, psi 0.7), ``mixing.png`` (Figure 3: coarse
-   styles of seeds 1-4 into seeds 5-9), ``morph.gif`` (seeds 1-9, three side by side); StyleGAN's
-   labelled directions are fitted again (``benchmarks/stylegan_directions.py --write``).
+2. Its pictures for the card. StyleGAN: ``samples.png`` (seeds 0-31, psi 0.7), ``mixing.png`` (Figure 3:
+   coarse styles of seeds 1-4 into seeds 5-9), ``morph.gif`` (seeds 1-9, three side by side), and its
+   labelled directions fitted again (``benchmarks/stylegan_directions.py --write``). DCGAN: ``samples.png``
+   (64 faces of seed 0). AC-GAN: ``classes.png`` (a row per class, the same 8 latents of seed 0).
 3. Both models are measured with the 10k protocol (``facegan.quality.measure``, psi 1, the same seeded
-   real faces); ``--bundled-json`` reuses a measurement of the bundled model made with the same protocol,
-   and so do the figures a bundled folder's ``config.json`` keeps (``summary.quality``, written at step 4)
-   unless ``--remeasure``: the seeded real faces are the same on every machine.
+   real faces; AC-GAN's classes as often as the data has them); ``--bundled-json`` reuses a measurement
+   of the bundled model made with the same protocol, and so do the figures a bundled folder's
+   ``config.json`` keeps (``summary.quality``, written at step 4) unless ``--remeasure``: the seeded real
+   faces are the same on every machine.
 4. With ``--replace``, and only when Inception FID *and* anime-FD both improved, the candidate
    replaces the bundled folder (atomically), with the manifest's sha256, the cost in ``config.json``'s
    summary (images seen and CPU-hours from the run's status, which count what the model it started from
-   had cost) and a line of history appended to the card's table. Without it, or when a figure got worse,
-   nothing in ``checkpoints/`` changes; the figures are printed either way (and ``RUN/campaign.json``).
+   had cost) and the card's running figures (its ``| images seen |``, ``| CPU-hours |`` and ``| **this
+   model** |`` rows) and a line of history appended to its table of sessions. Without it, or when a figure
+   got worse, nothing in ``checkpoints/`` changes; the figures are printed either way (and ``RUN/campaign.json``).
 5. With ``--keep DIR``, a candidate that is not bundled is kept in DIR (weights fp16 with D, config.json,
    a short card: about 6 MB) so that the next session continues the run from it (``--init DIR``) rather
    than from the bundled model again: sessions add up even while each one's gain is within the noise.
@@ -49,7 +55,17 @@ def facegan(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "facegan", *map(str, args)], check=True, cwd=ROOT)
 
 
-def pictures(folder: Path) -> None:
+def pictures(folder: Path, technique: str) -> None:
+    """The card's pictures of a candidate (the module docstring's step 2)."""
+    if technique == "dcgan":
+        facegan("generate", "dcgan", "--checkpoint", folder, "--seed", "0", "--count", "64", "--columns", "8",
+                "--out", folder / "samples.png")
+        return
+    if technique == "acgan":
+        classes = hub.load_folder(folder).classes
+        facegan("generate", "acgan", "--checkpoint", folder, "--seed", "0", "--count", "8", "--classes",
+                ",".join(classes), "--out", folder / "classes.png")
+        return
     from facegan.pipelines import StyleGANPipeline
 
     facegan("generate", "stylegan", "--checkpoint", folder, "--seed", "0", "--count", "32", "--columns", "8",
@@ -91,7 +107,8 @@ def replace(candidate: Path, bundled: Path, status: dict, new: dict, old: dict, 
     config[hub.SUMMARY_KEY] = {
         "images_seen": int(cost[0]), "cpu_hours": round(float(cost[1]), 2),
         "figures": (f"FID {new['fid']:.1f}, anime-FD {new['anime_fd']:.2f}, precision {new['precision']:.2f}, "
-                    f"recall {new['recall']:.2f} (psi 1; 10,000 faces vs {new['n_real']:,} real)"),
+                    f"recall {new['recall']:.2f} ({'psi 1; ' if config['technique'] == 'stylegan' else ''}"
+                    f"10,000 faces vs {new['n_real']:,} real)"),
         # the row itself: the next session compares against it instead of measuring this model again
         "quality": {k: new[k] for k in QUALITY_KEYS},
         "interim": True}
@@ -100,12 +117,16 @@ def replace(candidate: Path, bundled: Path, status: dict, new: dict, old: dict, 
     # the card's running figures: images seen and CPU-hours, the "this model" row of its quality table
     seen = f"| images seen | **{int(cost[0]):,}**"
     card = re.sub(r"^\| images seen \| \*\*[\d,]+\*\*", seen, card, flags=re.M)
-    card = re.sub(r"^\| CPU-hours \| [^|]*\|", f"| CPU-hours | {float(cost[1]):.2f} in all (process CPU time since "
-                  "session 2, session 1's 1.76 h of wall time; the quick figures' own time left out) |", card, flags=re.M)
-    card = re.sub(r"^\| \*\*this model\*\* \|.*$",
-                  f"| **this model** | {int(cost[0]):,} | **{new['fid']:.1f}** | {new['kid']:.3f} | "
-                  f"**{new['anime_fd']:.2f}** | {new['precision']:.2f} | {new['recall']:.2f} | {new['faces_found']:.0%} |",
-                  card, flags=re.M)
+    figures = {
+        r"^\| images seen \| \*\*[\d,]+\*\*": seen,
+        r"^(\| CPU-hours \| )[\d.]+": rf"\g<1>{float(cost[1]):.2f}",  # the number; what the card says of it stays
+        r"^\| \*\*this model\*\* \|.*$": (
+            f"| **this model** | {int(cost[0]):,} | **{new['fid']:.1f}** | {new['kid']:.3f} | **{new['anime_fd']:.2f}** "
+            f"| {new['precision']:.2f} | {new['recall']:.2f} | {new['faces_found']:.0%} |")}
+    for pattern, to in figures.items():
+        card, found = re.subn(pattern, to, card, flags=re.M)
+        if not found:
+            print(f"warning: {bundled / hub.CARD_NAME} has no row matching {pattern!r}: update it by hand", file=sys.stderr)
     row = (f"| {time.strftime('%Y-%m-%d')} | {session} | {int(cost[0]):,} | {float(cost[1]):.2f} | "
            f"{old['fid']:.1f} -> **{new['fid']:.1f}** | {old['anime_fd']:.2f} -> **{new['anime_fd']:.2f}** | "
            f"{new['precision']:.2f} / {new['recall']:.2f} | {new['faces_found']:.0%} |")
@@ -151,7 +172,8 @@ def keep(candidate: Path, folder: Path, status: dict, new: dict) -> None:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("run", type=Path, help="the session's run folder (facegan train --out)")
-    p.add_argument("--bundled", type=Path, default=ROOT / "checkpoints" / "stylegan-anime-64")
+    p.add_argument("--bundled", type=Path, help="the bundled folder to beat (default: the run's technique's, "
+                                                 "checkpoints/manifest.json)")
     p.add_argument("--real-n", type=int, default=10_000, help="real faces the statistics are of (0: all)")
     p.add_argument("--bundled-json", type=Path, help="the bundled model's figures, measured before (campaign.json "
                                                      "of an earlier call, or benchmarks/quality.py --json)")
@@ -168,7 +190,11 @@ def main() -> int:
     candidate = args.run / "candidate"
     shutil.rmtree(candidate, ignore_errors=True)
     facegan("export", ckpt, "--out", candidate, "--fp16")
-    pictures(candidate)
+    technique = hub.read_config(candidate)["technique"]
+    if technique not in quality.GENERATIVE:
+        raise SystemExit(f"campaign: {args.run} trains {technique}; this script measures {', '.join(quality.GENERATIVE)}")
+    args.bundled = args.bundled or hub.MANIFEST.parent / hub.read_manifest()[technique]["bundled"]
+    pictures(candidate, technique)
     real_n = args.real_n or None
     if args.bundled_json:
         old = json.loads(args.bundled_json.read_text())

@@ -24,7 +24,6 @@ import json
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import torch
@@ -32,13 +31,10 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from facegan import data, hub, metrics, models, quality  # noqa: E402
-from facegan.models import acgan  # noqa: E402
-
-GENERATIVE = ("dcgan", "acgan", "stylegan")
+from facegan import hub, metrics, models, quality  # noqa: E402
 
 
-def bundled_folders(techniques: tuple[str, ...] = GENERATIVE) -> dict[Path, str]:
+def bundled_folders(techniques: tuple[str, ...] = quality.GENERATIVE) -> dict[Path, str]:
     """The bundled checkpoint folders of these techniques (the manifest's), sorted: {folder: technique}."""
     out = {}
     for entry in hub.read_manifest().values():
@@ -47,14 +43,6 @@ def bundled_folders(techniques: tuple[str, ...] = GENERATIVE) -> dict[Path, str]
         if technique in techniques:
             out[folder] = technique
     return dict(sorted(out.items()))
-
-
-def class_weights(model, real: Path) -> list[float] | None:
-    """AC-GAN: each class as often as the real data has it (the real set FID is measured against)."""
-    if models.technique_of(model) != "acgan":
-        return None
-    counts = Counter(acgan.class_of(row, model.config.group) for row in data.label_rows(real))
-    return [float(counts.get(c, 0)) for c in model.classes]
 
 
 def card_facts(folder: Path) -> dict:
@@ -84,7 +72,6 @@ def main() -> int:
         model = hub.load_folder(folder)
         psi = args.psi if models.technique_of(model) == "stylegan" else 1.0
         row = quality.measure(model, args.data, folder.name, args.n, args.seed, psi, inception, anime,
-                              class_weights(model, Path(args.data)),
                               progress=lambda s: print(f"  {time.strftime('%H:%M:%S')} {s}", file=sys.stderr),
                               real_n=args.real_n or None)
         rows.append({**row.as_dict(), **card_facts(folder), "technique": models.technique_of(model)})

@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ from facegan import data as data_lib
 from facegan import faces, metrics, models
 from facegan.images import to_pil
 
+GENERATIVE = ("dcgan", "acgan", "stylegan")  # the techniques that draw faces from a seed (what this protocol measures)
 N_PROTOCOL = 10_000  # faces per figure: the protocol; fewer is a quick check, labelled so
 SUBSET = 10_000  # real features kept for KID and precision / recall
 DETECT = 200  # faces the anime face detector is asked about
@@ -106,8 +108,8 @@ def sample_batches(model, n: int, seed: int = 0, batch: int = BATCH, psi: float 
     classes drawn with ``class_weights`` (uniform when None) among ``classes`` (all when None).
     The same seed gives the same faces whatever the batch size."""
     technique = models.technique_of(model)
-    if technique not in ("dcgan", "acgan", "stylegan"):
-        raise ValueError(f"{technique} translates pictures; only dcgan, acgan and stylegan draw faces from a seed")
+    if technique not in GENERATIVE:
+        raise ValueError(f"{technique} translates pictures; only {', '.join(GENERATIVE)} draw faces from a seed")
     device = next(model.parameters()).device
     g = torch.Generator().manual_seed(seed)
     z = model.sample_latent(n, generator=g)
@@ -160,12 +162,30 @@ class Row:
         return {**asdict(self), "protocol": self.protocol}
 
 
+def data_class_weights(model, real_folder: str | os.PathLike) -> list[float] | None:
+    """AC-GAN's classes weighted as often as ``real_folder`` has them (FID compares with that real set,
+    so the protocol draws its classes in the same proportions); None (uniform) for the other techniques
+    and for a folder without labels of the model's group."""
+    if models.technique_of(model) != "acgan":
+        return None
+    from facegan.models.acgan import class_of
+
+    try:
+        counts = Counter(class_of(row, model.config.group) for row in data_lib.label_rows(real_folder))
+    except (data_lib.DataError, KeyError):
+        return None
+    return [float(counts.get(c, 0)) for c in model.classes]
+
+
 def measure(model, real_folder: str | os.PathLike, name: str = "", n: int = N_PROTOCOL, seed: int = 0,
             psi: float = 1.0, inception: metrics.Inception | None = None,
             anime: metrics.AnimeFeatures | None = None, class_weights: list[float] | None = None,
             detect: int = DETECT, progress: Callable[[str], None] | None = None, real_n: int | None = None) -> Row:
-    """The protocol's figures for one model against the real set in ``real_folder``."""
+    """The protocol's figures for one model against the real set in ``real_folder``; AC-GAN's classes
+    drawn with ``class_weights``, by default as often as the real set has them (``data_class_weights``)."""
     t0 = time.perf_counter()
+    if class_weights is None:
+        class_weights = data_class_weights(model, real_folder)
     inception = inception or metrics.Inception()
     anime = anime or metrics.AnimeFeatures()
     size = model.config.image_size
@@ -262,7 +282,7 @@ def quick_metric(technique: str, data, n: int):
     """The quick figure a run of ``technique`` logs (``TrainConfig.eval_every``), or None where it has
     none: generated faces (``QuickMetric``) for DCGAN, AC-GAN and StyleGAN, test-set translations
     (``TranslationMetric``) for U-GAT-IT."""
-    if technique in ("dcgan", "acgan", "stylegan"):
+    if technique in GENERATIVE:
         return QuickMetric(data.images, n)
     if technique == "ugatit":
         return TranslationMetric(data)

@@ -65,6 +65,17 @@ def test_acgan_sampling_draws_the_classes_asked_for():
     assert torch.allclose(out, model.generate(z, "blue").clamp(-1, 1), atol=1e-5)
 
 
+def test_the_protocol_draws_acgan_classes_as_often_as_the_real_set_has_them(tmp_path, face_folder):
+    """Five tags: red hair three times, blue once, aqua once; the model's classes in its own order
+    (green, which the data never has, weighs 0). Other techniques and unlabelled folders: uniform (None)."""
+    (tmp_path / "tags.csv").write_text("0,red hair blue eyes\n1,blue hair red eyes\n2,red hair red eyes\n"
+                                       "3,aqua hair aqua eyes\n4,red hair green eyes\n")
+    model = acgan.Model(acgan.Config(ngf=8, ndf=8, classes=["blue", "green", "red", "aqua"]))
+    assert quality.data_class_weights(model, tmp_path) == [1.0, 0.0, 3.0, 1.0]
+    assert quality.data_class_weights(model, face_folder) is None
+    assert quality.data_class_weights(dcgan.Model(dcgan.Config(ngf=8, ndf=8)), tmp_path) is None
+
+
 def test_measure_on_a_tiny_set_caches_the_real_statistics(tmp_path, monkeypatch, face_folder):
     monkeypatch.setenv("FACEGAN_CACHE", str(tmp_path / "cache"))
     torch.manual_seed(0)

@@ -27,9 +27,9 @@ def _sample(args) -> int:
     from facegan import quality
     from facegan.images import to_pil
 
-    if args.technique not in ("dcgan", "acgan", "stylegan"):
-        raise ValueError(f"{args.technique} translates pictures: use facegan translate / edit; sample draws dcgan, "
-                         "acgan and stylegan faces")
+    if args.technique not in quality.GENERATIVE:
+        raise ValueError(f"{args.technique} translates pictures: use facegan translate / edit; sample draws "
+                         f"{', '.join(quality.GENERATIVE)} faces")
     if args.psi != 1 and args.technique != "stylegan":
         raise ValueError("--psi (truncation) is for stylegan")
     if args.class_name and args.technique != "acgan":
