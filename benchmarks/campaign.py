@@ -12,7 +12,8 @@ defaults to the technique's bundled folder of ``checkpoints/manifest.json``.
 2. Its pictures for the card. StyleGAN: ``samples.png`` (seeds 0-31, psi 0.7), ``mixing.png`` (Figure 3:
    coarse styles of seeds 1-4 into seeds 5-9), ``morph.gif`` (seeds 1-9, three side by side), and its
    labelled directions fitted again (``benchmarks/stylegan_directions.py --write``). DCGAN: ``samples.png``
-   (64 faces of seed 0). AC-GAN: ``classes.png`` (a row per class, the same 8 latents of seed 0).
+   (64 faces of seed 0). AC-GAN: ``classes.png`` (a row per class, the same 8 latents of seed 0). The
+   commands are ``benchmarks/card_pictures.py``'s, which ``gpu_run.py`` uses too.
 3. Both models are measured with the 10k protocol (``facegan.quality.measure``, psi 1, the same seeded
    real faces; AC-GAN's classes as often as the data has them); ``--bundled-json`` reuses a measurement
    of the bundled model made with the same protocol, and so do the figures a bundled folder's
@@ -43,6 +44,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import card_pictures  # noqa: E402 (beside this script)
+
 from facegan import data, hub, quality  # noqa: E402
 from facegan.train import latest_checkpoint, read_json  # noqa: E402
 
@@ -56,22 +59,13 @@ def facegan(*args: str) -> None:
 
 
 def pictures(folder: Path, technique: str) -> None:
-    """The card's pictures of a candidate (the module docstring's step 2)."""
-    if technique == "dcgan":
-        facegan("generate", "dcgan", "--checkpoint", folder, "--seed", "0", "--count", "64", "--columns", "8",
-                "--out", folder / "samples.png")
-        return
-    if technique == "acgan":
-        classes = hub.load_folder(folder).classes
-        facegan("generate", "acgan", "--checkpoint", folder, "--seed", "0", "--count", "8", "--classes",
-                ",".join(classes), "--out", folder / "classes.png")
+    """The card's pictures of a candidate (``card_pictures``), and StyleGAN's mixing figure and directions."""
+    for _, argv in card_pictures.commands(technique, folder):
+        facegan(*argv)
+    if technique != "stylegan":
         return
     from facegan.pipelines import StyleGANPipeline
 
-    facegan("generate", "stylegan", "--checkpoint", folder, "--seed", "0", "--count", "32", "--columns", "8",
-            "--psi", "0.7", "--out", folder / "samples.png")
-    facegan("interpolate", "stylegan", "--checkpoint", folder, "--seeds", "1,2,3,4,5,6,7,8,9", "--side-by-side",
-            "3", "--loop", "--psi", "0.7", "--frames", "12", "--size", "80", "--out", folder / "morph.gif")
     st = StyleGANPipeline.from_pretrained(folder, dtype="float32")
     st.mix([1, 2, 3, 4], [5, 6, 7, 8, 9], "coarse", psi=0.7).figure(128).save(folder / "mixing.png")
     subprocess.run([sys.executable, str(ROOT / "benchmarks" / "stylegan_directions.py"), "--checkpoint",

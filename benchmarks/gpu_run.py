@@ -77,6 +77,8 @@ for p in (ROOT, BENCH):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
+import card_pictures  # noqa: E402
+
 MiB = 2**20
 TREE_LIMIT = 64 * MiB  # what travels to the device machine: tracked + untracked files + carried paths
 OUT_FILES, OUT_FILE_BYTES, OUT_TOTAL = 8, 16 * MiB, 64 * MiB  # what comes back from $OUT
@@ -87,9 +89,6 @@ CONCURRENCY = 0.5  # a run's speed beside the five others, as a share of its spe
 STARTUP_S = 20  # a training subprocess's imports, decoding and CUDA warm-up before its first steps
 GRACE_S = 30  # from SIGTERM to SIGKILL
 TINY_WINDOW_S = 8  # --tiny: the training window; the runs without an lr decay stop at their cap, as on the GPU
-EXAMPLES = ROOT / "assets" / "examples"
-FACE = EXAMPLES / "facegan-anime-732d4e9480c10995a6e7dee79c05b0e9.png"  # made by facegan's DCGAN
-PHOTO = EXAMPLES / "astronaut.jpg"  # public domain
 OURS = ("results.json", "table.md", "log.txt", "runs.tar")  # and checkpoints-N.tar
 
 
@@ -640,27 +639,6 @@ def cli(*argv: str) -> tuple[int, str]:
     return rc, buf.getvalue().strip()
 
 
-def pictures(b: Bundle, folder: Path, run: Path) -> list[tuple[str, list[str]]]:
-    """The card's pictures: (file, the facegan command that draws it) per picture."""
-    f = str(folder)
-    return {
-        "stylegan": [("samples.png", ["generate", "stylegan", "--checkpoint", f, "--seed", "0", "--count", "32",
-                                      "--columns", "8", "--psi", "0.7", "--out", f"{f}/samples.png"]),
-                     ("morph.gif", ["interpolate", "stylegan", "--checkpoint", f, "--seeds", "1,2,3,4,5,6,7,8,9",
-                                    "--side-by-side", "3", "--loop", "--psi", "0.7", "--frames", "12", "--size", "80",
-                                    "--out", f"{f}/morph.gif"])],
-        "acgan": [("classes.png", ["generate", "acgan", "--checkpoint", f, "--count", "8", "--out", f"{f}/classes.png"])],
-        "stargan": [("examples.jpg", ["edit", "stargan", str(PHOTO), "--checkpoint", f, "--group", "expression",
-                                      "--crop", "photo", "--size", "96", "--out", f"{f}/examples.jpg"]
-                      if len(b.data) > 1 else
-                      ["edit", "stargan", str(FACE), "--checkpoint", f, "--group", "hair", "--crop", "none",
-                       "--size", "96", "--out", f"{f}/examples.jpg"])],
-        "ugatit": [("examples.png", ["translate", "ugatit", str(PHOTO), "--checkpoint", f, "--side-by-side",
-                                     f"{f}/examples.png"])],
-        "dcgan": [],  # samples.png: the run's last grid (the EMA generator on the run's 64 fixed latents)
-    }[b.technique]
-
-
 def card_section(r: dict, data_info: dict, exported: dict, made: list[str]) -> str:
     b_img, n = r["bundled_images"], r.get("n_images")
     gpu, stopped = "CPU" not in (r["hardware"] or "CPU"), r["state"] == "stopped"
@@ -718,11 +696,7 @@ def export_one(args, r: dict, b: Bundle, folder: Path, data_info: dict, device, 
         r["export_error"] = text
         return
     made, failed = [], []
-    run = Path(r["checkpoint"]).parent.parent
-    if b.technique == "dcgan" and (run / "samples" / "latest.png").is_file():
-        shutil.copyfile(run / "samples" / "latest.png", folder / "samples.png")
-        made.append("samples.png: the run's last sample grid")
-    for name, argv in pictures(b, folder, run):
+    for name, argv in card_pictures.commands(b.technique, folder, expressions=len(b.data) > 1):
         if log.elapsed() > end:
             failed.append(f"{name}: skipped (time)")
             continue
