@@ -19,7 +19,8 @@ defaults to the technique's bundled folder of ``checkpoints/manifest.json``.
    of the bundled model made with the same protocol, and so do the figures a bundled folder's
    ``config.json`` keeps (``summary.quality``, written at step 4) unless ``--remeasure``: the seeded real
    faces are the same on every machine.
-4. With ``--replace``, and only when Inception FID *and* anime-FD both improved, the candidate
+4. With ``--replace``, and only when Inception FID *and* anime-FD both improved (an AC-GAN's class accuracy
+   and diversity, ``benchmarks/acgan_quality.py``, also at least ``ACGAN_FLOORS``), the candidate
    replaces the bundled folder (atomically), with the manifest's sha256, the cost in ``config.json``'s
    summary (images seen and CPU-hours from the run's status, which count what the model it started from
    had cost) and the card's running figures (its ``| images seen |``, ``| CPU-hours |`` and ``| **this
@@ -50,6 +51,7 @@ from facegan import data, hub, quality  # noqa: E402
 from facegan.train import latest_checkpoint, read_json  # noqa: E402
 
 HISTORY = "## Sessions"
+ACGAN_FLOORS = {"accuracy": 0.95, "diversity": 0.8}  # issue #20's class figures an AC-GAN must keep to be bundled
 # a bundled model's figures kept in its config.json summary, and what must match for them to be reused
 QUALITY_KEYS = ("fid", "kid", "anime_fd", "precision", "recall", "faces_found", "n", "n_real", "psi", "full_real")  # the card's section that each replacement appends a row to
 
@@ -70,6 +72,14 @@ def pictures(folder: Path, technique: str) -> None:
     st.mix([1, 2, 3, 4], [5, 6, 7, 8, 9], "coarse", psi=0.7).figure(128).save(folder / "mixing.png")
     subprocess.run([sys.executable, str(ROOT / "benchmarks" / "stylegan_directions.py"), "--checkpoint",
                     str(folder), "--write"], check=True, cwd=ROOT)
+
+
+def class_figures(folder: Path) -> dict:
+    """AC-GAN: class accuracy and intra-class diversity (``benchmarks/acgan_quality.py --write``, which keeps
+    them in the folder's config.json under "measured", where the tab shows them)."""
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "acgan_quality.py"), "--checkpoint", str(folder),
+                    "--write"], check=True, cwd=ROOT)
+    return hub.read_config(folder)["measured"]
 
 
 def measured(folder: Path, real_n: int | None) -> dict:
@@ -202,13 +212,20 @@ def main() -> int:
     new = measured(candidate, real_n)
     status = read_json(args.run / "status.json") or {}
     better = new["fid"] < old["fid"] and new["anime_fd"] < old["anime_fd"]
+    if technique == "acgan" and better:  # and its classes still right and varied
+        classes = class_figures(candidate)
+        short = {k: classes[k] for k, floor in ACGAN_FLOORS.items() if not classes[k] >= floor}
+        print(f"class accuracy {classes['accuracy']:.1%}, diversity {classes['diversity']:.2f}"
+              + (f": below the floors {ACGAN_FLOORS}" if short else ""))
+        better = not short
     (args.run / "campaign.json").write_text(json.dumps({"bundled": old, "candidate": new, "better": better,
                                                         "checkpoint": str(ckpt)}, indent=1, default=float))
     print(line("bundled  ", old))
     print(line("candidate", new))
     print(f"images seen {status.get('images_seen', 0):,}, CPU-hours {status.get('cpu_hours', 0):.2f} (all sessions)")
     if not better:
-        print("not replaced: FID and anime-FD did not both improve")
+        print("not replaced: FID and anime-FD did not both improve" + (" (or AC-GAN's classes fell short)"
+                                                                         if technique == "acgan" else ""))
         if args.keep:
             keep(candidate, args.keep, status, new)
             print(f"kept the run's model in {args.keep}: the next session continues with --init {args.keep}")
