@@ -4,7 +4,7 @@
                                       [--bundled-json q-bundled.json] [--remeasure] [--replace]
                                       [--keep campaign/<name>] [--session NOTE]
 
-For the generative techniques (StyleGAN, DCGAN, AC-GAN; the run's own, from its run.json): ``--bundled``
+For the generative techniques (StyleGAN, DCGAN, AC-GAN: the run's, as its exported config.json says): ``--bundled``
 defaults to the technique's bundled folder of ``checkpoints/manifest.json``.
 
 1. The run's last checkpoint is exported (``facegan export --fp16``: with D, so the next session
@@ -119,10 +119,8 @@ def replace(candidate: Path, bundled: Path, status: dict, new: dict, old: dict, 
     (candidate / hub.CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
     card = (bundled / hub.CARD_NAME).read_text()
     # the card's running figures: images seen and CPU-hours, the "this model" row of its quality table
-    seen = f"| images seen | **{int(cost[0]):,}**"
-    card = re.sub(r"^\| images seen \| \*\*[\d,]+\*\*", seen, card, flags=re.M)
     figures = {
-        r"^\| images seen \| \*\*[\d,]+\*\*": seen,
+        r"^\| images seen \| \*\*[\d,]+\*\*": f"| images seen | **{int(cost[0]):,}**",
         r"^(\| CPU-hours \| )[\d.]+": rf"\g<1>{float(cost[1]):.2f}",  # the number; what the card says of it stays
         r"^\| \*\*this model\*\* \|.*$": (
             f"| **this model** | {int(cost[0]):,} | **{new['fid']:.1f}** | {new['kid']:.3f} | **{new['anime_fd']:.2f}** "
