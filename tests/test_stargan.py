@@ -743,6 +743,44 @@ def test_init_continues_an_image_model_with_an_attention_mask(tmp_path):
         Trainer("stargan", root, tmp_path / "c", tiny(spec), TrainConfig(steps=2, **BASE), init=again)
 
 
+def test_init_continues_an_anime_model_on_anime_and_fer(tmp_path):
+    """--init of an anime-only model with --data anime:fer (the mixed model of issue #22 started from the
+    bundled anime one): the run's labels are the data's, G's first conv keeps the image and anime weights
+    and has zeros for the expression and mask entries, so every anime edit is the source's own; D's
+    anime logits are the source's. A run that would drop labels the model knows is refused."""
+    anime, fer = make_tag_set(tmp_path / "anime"), make_class_set(tmp_path / "fer")
+    exported = Trainer("stargan", anime, tmp_path / "a", tiny(LabelSpec.of(ANIME), upsample="resize", output="mask"),
+                       TrainConfig(steps=2, **BASE)).run()
+    source = hub.load(exported).eval()
+    r = subprocess.run([sys.executable, "-m", "facegan", "train", "stargan", "--init", str(exported),
+                        "--data", f"{anime}{os.pathsep}{fer}", "--out", str(tmp_path / "run"), "--steps", "1",
+                        "--batch-size", "2", "--device", "cpu", "--quiet"], check=False, capture_output=True,
+                       text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr
+    assert hub.load(tmp_path / "run" / "checkpoints" / "step-000001").labels == BOTH
+
+    warm = Trainer("stargan", f"{anime}{os.pathsep}{fer}", tmp_path / "b",
+                   tiny(BOTH, upsample="resize", output="mask"), TrainConfig(steps=1, **BASE), init=exported)
+    first = warm.model.generator.main[0].weight.detach()
+    old = source.generator.main[0].weight
+    n_anime = ANIME.dim
+    assert torch.equal(first[:, :3 + n_anime], old) and not first[:, 3 + n_anime:].any()  # FER entries, mask
+    x = torch.rand(3, 3, S, S) * 2 - 1
+    for hair, eyes in (("pink", "green"), ("black", "red"), ("blue", "red")):
+        want = source.edit(x, {"hair": hair, "eyes": eyes})
+        got = warm.model.eval().edit(x, {"hair": hair, "eyes": eyes})  # BOTH's vector: mask (1, 0)
+        assert torch.allclose(got, want, atol=1e-5), (hair, eyes)
+    with torch.no_grad():
+        logits = warm.model.discriminator(x)[1]
+    assert torch.allclose(logits[:, :n_anime], source.discriminator(x)[1], atol=1e-5)
+
+    fewer = LabelSpec.of(labels.anime_labels(HAIR[:2], EYES), FER)  # "pink" hair missing
+    with pytest.raises(ValueError, match="leave out 1 of the model's"):
+        stargan.label_entries(LabelSpec.of(ANIME), fewer)
+    with pytest.raises(ValueError, match="hair/pink"):
+        stargan.init_state(source, stargan.Model(tiny(fewer, upsample="resize", output="mask")))
+
+
 def test_the_fixed_pictures_show_input_before_and_after(tmp_path):
     """benchmarks/fixed_pictures.py stargan: one PNG per edit the models know (input, before, after: 8
     faces each, from the committed inputs), the eye band for an eye edit; the before and after rows

@@ -30,11 +30,14 @@ def _train(args) -> int:
             raise ValueError(f"--model cannot change a resumed run (it keeps its own {', '.join(other)})")
     cfg = None if args.resume else TrainConfig(**overrides)
     given = dict(args.model or {})
-    if args.init and not args.resume:  # the exported model's config, then --model's changes
+    if args.init and not args.resume:
+        # the exported model's config, then --model's changes; what the technique reads from its
+        # data (StarGAN's labels, AC-GAN's classes) comes from --data, so a run can add labels
         from facegan import hub
-        fields = {f.name for f in dataclasses.fields(technique.Config)}
-        given = {k: v for k, v in hub.read_config(hub.resolve(args.init, args.technique)).items() if k in fields
-                 and k != "discriminators"} | given
+
+        fields = {f.name for f in dataclasses.fields(technique.Config)} - {"discriminators", *technique.data_fields}
+        given = {k: v for k, v in hub.read_config(hub.resolve(args.init, args.technique)).items()
+                 if k in fields} | given
     model_cfg = None if args.resume else models.make_config(
         args.technique, {**models.read_from_data(args.technique, args.data, given), **given})
     trainer = Trainer(args.technique, args.data, args.out, model_cfg, cfg, resume=args.resume, init=args.init,

@@ -269,6 +269,56 @@ def init_state(source: "Model", target: "Model") -> dict[str, torch.Tensor]:
         conv = target.generator.attention
         state["generator.attention.weight"] = torch.zeros_like(conv.weight)
         state["generator.attention.bias"] = torch.full_like(conv.bias, ATTENTION_START)
+    if source.labels != target.labels:
+        state = _carry_labels(state, source.labels, target)
+    return state
+
+
+def label_entries(source: LabelSpec, target: LabelSpec) -> tuple[list[int], list[int]]:
+    """Where each entry of ``source``'s label vectors is in ``target``'s: (source indices, target
+    indices), matched by data set, group and value names, the mask entries by data set name. The
+    first ``n_cls`` entries are also D's classifier outputs. ValueError unless the target has every
+    label of the source (a run may add data sets, groups or values, not drop them)."""
+    where = {(d.name, g.name, v): sl.start + i for k, g, sl in target.groups()
+             for d in [target.datasets[k]] for i, v in enumerate(g.values)}
+    src, dst, lost = [], [], []
+    for k, g, sl in source.groups():
+        for i, v in enumerate(g.values):
+            key = (source.datasets[k].name, g.name, v)
+            if key in where:
+                src.append(sl.start + i)
+                dst.append(where[key])
+            else:
+                lost.append("/".join(key))
+    if lost:
+        raise ValueError(f"--init: this run's labels leave out {len(lost)} of the model's ({', '.join(lost[:4])}"
+                         f"{', ...' if len(lost) > 4 else ''}); train on data with every label the model knows")
+    if source.mask_slice is not None and target.mask_slice is not None:
+        names = [d.name for d in target.datasets]
+        for k, d in enumerate(source.datasets):
+            src.append(source.n_cls + k)
+            dst.append(target.n_cls + names.index(d.name))
+    return src, dst
+
+
+def _carry_labels(state: dict[str, torch.Tensor], source: LabelSpec, target: "Model") -> dict[str, torch.Tensor]:
+    """A model continued on more labels (``--data anime:fer`` from an anime model): G's first conv
+    keeps its image and known-label weights and gets zeros for the new label entries (so every edit
+    the source made it still makes, and the new labels start from nothing), D's classifier keeps
+    the rows of the known labels and gets freshly initialised ones for the new."""
+    src, dst = label_entries(source, target.labels)
+    state = dict(state)
+    g_key, d_key = "generator.main.0.weight", "discriminator.conv2.weight"
+    old = state[g_key]
+    w = torch.zeros_like(target.generator.main[0].weight, dtype=old.dtype)
+    w[:, :3] = old[:, :3]
+    w[:, [3 + i for i in dst]] = old[:, [3 + i for i in src]]
+    state[g_key] = w
+    n = source.n_cls  # the group entries are D's rows; the mask has none
+    rows = [(a, b) for a, b in zip(src, dst) if a < n]
+    d = target.discriminator.conv2.weight.detach().clone().to(state[d_key].dtype)
+    d[[b for _, b in rows]] = state[d_key][[a for a, _ in rows]]
+    state[d_key] = d
     return state
 
 
