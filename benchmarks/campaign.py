@@ -4,8 +4,11 @@
                                       [--bundled-json q-bundled.json] [--remeasure] [--replace]
                                       [--keep campaign/<name>] [--session NOTE]
 
-For the generative techniques (StyleGAN, DCGAN, AC-GAN: the run's, as its exported config.json says): ``--bundled``
-defaults to the technique's bundled folder of ``checkpoints/manifest.json``.
+For the generative techniques (StyleGAN, DCGAN, AC-GAN) and U-GAT-IT: the run's, as its exported config.json
+says; ``--bundled`` defaults to the technique's bundled folder of ``checkpoints/manifest.json``. A U-GAT-IT is
+measured on selfie2anime's test pictures instead of the 10k protocol (``Translations``: KID x100 both ways,
+the paper's protocol, and the A -> B anime-FD and layout) and exported without its four discriminators (14 MB
+in fp16; its sessions start fresh ones, with the lr warm-up of ``--init``).
 
 1. The run's last checkpoint is exported (``facegan export --fp16``: with D, so the next session
    continues from it with ``--init``) into ``RUN/candidate``.
@@ -19,7 +22,8 @@ defaults to the technique's bundled folder of ``checkpoints/manifest.json``.
    of the bundled model made with the same protocol, and so do the figures a bundled folder's
    ``config.json`` keeps (``summary.quality``, written at step 4) unless ``--remeasure``: the seeded real
    faces are the same on every machine.
-4. With ``--replace``, and only when Inception FID *and* anime-FD both improved (an AC-GAN's class accuracy
+4. With ``--replace``, and only when Inception FID *and* anime-FD both improved (U-GAT-IT: KID both ways
+   and the anime-FD; an AC-GAN's class accuracy
    and diversity, ``benchmarks/acgan_quality.py``, also at least ``ACGAN_FLOORS``), the candidate
    replaces the bundled folder (atomically), with the manifest's sha256, the cost in ``config.json``'s
    summary (images seen and CPU-hours from the run's status, which count what the model it started from
@@ -50,10 +54,10 @@ import card_pictures  # noqa: E402 (beside this script)
 from facegan import data, hub, quality  # noqa: E402
 from facegan.train import latest_checkpoint, read_json  # noqa: E402
 
-HISTORY = "## Sessions"
+HISTORY = "## Sessions"  # the card's section that each replacement appends a row to
 ACGAN_FLOORS = {"accuracy": 0.95, "diversity": 0.8}  # issue #20's class figures an AC-GAN must keep to be bundled
 # a bundled model's figures kept in its config.json summary, and what must match for them to be reused
-QUALITY_KEYS = ("fid", "kid", "anime_fd", "precision", "recall", "faces_found", "n", "n_real", "psi", "full_real")  # the card's section that each replacement appends a row to
+QUALITY_KEYS = ("fid", "kid", "anime_fd", "precision", "recall", "faces_found", "n", "n_real", "psi", "full_real")
 
 
 def facegan(*args: str) -> None:
@@ -82,61 +86,147 @@ def class_figures(folder: Path) -> dict:
     return hub.read_config(folder)["measured"]
 
 
-def measured(folder: Path, real_n: int | None) -> dict:
-    model = hub.load_folder(folder)
-    row = quality.measure(model, data.data_set("anime-faces-64"), folder.name, real_n=real_n,
-                          progress=lambda text: print(text, flush=True))
-    return {k: v for k, v in vars(row).items() if not k.startswith("_")}
+class Faces:
+    """The 10k protocol of the generative techniques (``facegan.quality.measure``): Inception FID and KID,
+    anime-FD, precision / recall, faces found; better when FID and anime-FD both fell."""
+
+    keys = QUALITY_KEYS
+    rule = "Inception FID and anime-FD"
+    export = ("--fp16",)  # with D: the next session's --init continues it
+
+    @staticmethod
+    def measure(folder: Path, real_n: int | None) -> dict:
+        row = quality.measure(hub.load_folder(folder), data.data_set("anime-faces-64"), folder.name, real_n=real_n,
+                              progress=lambda text: print(text, flush=True))
+        return {k: v for k, v in vars(row).items() if not k.startswith("_")}
+
+    @staticmethod
+    def same_protocol(row: dict, real_n: int | None) -> bool:
+        """10,000 faces at psi 1 against the same number of seeded real faces (the same on every machine)."""
+        same_real = row["n_real"] == real_n and not row["full_real"] if real_n else row["full_real"]
+        return (row["n"], row["psi"]) == (quality.N_PROTOCOL, 1.0) and same_real
+
+    @staticmethod
+    def better(new: dict, old: dict) -> bool:
+        return new["fid"] < old["fid"] and new["anime_fd"] < old["anime_fd"]
+
+    @staticmethod
+    def line(name: str, r: dict) -> str:
+        return (f"{name}: FID {r['fid']:.1f}, KID {r['kid']:.3f}, anime-FD {r['anime_fd']:.2f}, precision "
+                f"{r['precision']:.2f}, recall {r['recall']:.2f}, faces found {r['faces_found']:.0%}")
+
+    @staticmethod
+    def figures(r: dict, technique: str) -> str:
+        return (f"FID {r['fid']:.1f}, anime-FD {r['anime_fd']:.2f}, precision {r['precision']:.2f}, recall "
+                f"{r['recall']:.2f} ({'psi 1; ' if technique == 'stylegan' else ''}10,000 faces vs {r['n_real']:,} real)")
+
+    @staticmethod
+    def card_row(r: dict) -> str:
+        """The cells after "| **this model** | images |" of the card's quality table."""
+        return (f"**{r['fid']:.1f}** | {r['kid']:.3f} | **{r['anime_fd']:.2f}** | {r['precision']:.2f} | "
+                f"{r['recall']:.2f} | {r['faces_found']:.0%} |")
+
+    header = ("Each row: a session of `benchmarks/campaign.py --replace` (10k protocol, psi 1, against the same "
+              "seeded real faces as the model it replaced).\n\n| date | session | images seen | CPU-hours (all) | "
+              "Inception FID | anime-FD | precision / recall | faces found |\n|---|---|---|---|---|---|---|---|\n")
+
+    @staticmethod
+    def history(old: dict, new: dict) -> str:
+        return (f"{old['fid']:.1f} -> **{new['fid']:.1f}** | {old['anime_fd']:.2f} -> **{new['anime_fd']:.2f}** | "
+                f"{new['precision']:.2f} / {new['recall']:.2f} | {new['faces_found']:.0%} |")
+
+
+class Translations:
+    """U-GAT-IT on selfie2anime's test pictures (``facegan.quality.TranslationMetric``, what its runs log
+    as their curve): KID x100 A -> B and B -> A (the paper's protocol, Inception), the A -> B anime-FD (anime
+    tag classifier) and layout kept; better when both KIDs and the anime-FD fell."""
+
+    keys = ("kid_a2b", "kid_b2a", "anime_fd", "layout_a2b", "n")
+    rule = "KID x100 both ways and the A -> B anime-FD"
+    export = ("--fp16", "--generators-only")  # its four D are 7 M weights: 14 MB more in fp16
+
+    @staticmethod
+    def measure(folder: Path, real_n: int | None) -> dict:
+        model = hub.load_folder(folder)
+        sets = data.load_two_domain(data.data_root() / "selfie2anime" / "128", model.config.image_size)
+        return quality.TranslationMetric(sets)(model)
+
+    @staticmethod
+    def same_protocol(row: dict, real_n: int | None) -> bool:
+        return row["n"] == TEST_PICTURES
+
+    @staticmethod
+    def better(new: dict, old: dict) -> bool:
+        return all(new[k] < old[k] for k in ("kid_a2b", "kid_b2a", "anime_fd"))
+
+    @staticmethod
+    def line(name: str, r: dict) -> str:
+        return (f"{name}: KID x100 A->B {r['kid_a2b']:.2f}, B->A {r['kid_b2a']:.2f}, anime-FD A->B "
+                f"{r['anime_fd']:.2f}, layout A->B {r['layout_a2b']:.3f}")
+
+    @staticmethod
+    def figures(r: dict, technique: str) -> str:
+        return (f"KID\u00d7100 {r['kid_a2b']:.1f} selfie \u2192 anime, {r['kid_b2a']:.1f} anime \u2192 selfie, "
+                f"anime-FD {r['anime_fd']:.1f} ({r['n']} vs {r['n']} test pictures)")
+
+    @staticmethod
+    def card_row(r: dict) -> str:
+        return (f"**{r['kid_a2b']:.2f}** | **{r['kid_b2a']:.2f}** | **{r['anime_fd']:.2f}** | "
+                f"{r['layout_a2b']:.3f} |")
+
+    header = ("Each row: a session of `benchmarks/campaign.py --replace` (the 100 + 100 test pictures, "
+              "`quality.TranslationMetric`).\n\n| date | session | images seen | CPU-hours (all) | KID x100 A→B | "
+              "KID x100 B→A | anime-FD A→B | layout A→B |\n|---|---|---|---|---|---|---|---|\n")
+
+    @staticmethod
+    def history(old: dict, new: dict) -> str:
+        return (f"{old['kid_a2b']:.2f} -> **{new['kid_a2b']:.2f}** | {old['kid_b2a']:.2f} -> **{new['kid_b2a']:.2f}** "
+                f"| {old['anime_fd']:.2f} -> **{new['anime_fd']:.2f}** | {new['layout_a2b']:.3f} |")
+
+
+TEST_PICTURES = 100  # selfie2anime's testA / testB
+PROTOCOLS = {**{t: Faces for t in quality.GENERATIVE}, "ugatit": Translations}
+
+
+def protocol(folder: Path) -> type[Faces] | type[Translations]:
+    return PROTOCOLS[hub.read_config(folder)["technique"]]
 
 
 def kept_row(bundled: Path, real_n: int | None) -> dict | None:
     """The bundled model's figures from its config.json summary (written when campaign.py bundled it)
-    when they are of this protocol: 10,000 faces at psi 1 against the same number of real faces
-    (the seeded real faces are the same on every machine); else None."""
+    when they are of this protocol; else None."""
+    judge = protocol(bundled)
     row = hub.read_config(bundled).get(hub.SUMMARY_KEY, {}).get("quality")
-    if not isinstance(row, dict) or set(QUALITY_KEYS) - set(row):
+    if not isinstance(row, dict) or set(judge.keys) - set(row):
         return None
-    same_real = row["n_real"] == real_n and not row["full_real"] if real_n else row["full_real"]
-    return row if (row["n"], row["psi"]) == (quality.N_PROTOCOL, 1.0) and same_real else None
-
-
-def line(name: str, r: dict) -> str:
-    return (f"{name}: FID {r['fid']:.1f}, KID {r['kid']:.3f}, anime-FD {r['anime_fd']:.2f}, precision "
-            f"{r['precision']:.2f}, recall {r['recall']:.2f}, faces found {r['faces_found']:.0%}")
+    return row if judge.same_protocol(row, real_n) else None
 
 
 def replace(candidate: Path, bundled: Path, status: dict, new: dict, old: dict, session: str) -> None:
+    judge, technique = protocol(candidate), hub.read_config(candidate)["technique"]
     cost = status.get("images_seen"), status.get("cpu_hours")
     config = hub.read_config(candidate)
     config[hub.SUMMARY_KEY] = {
         "images_seen": int(cost[0]), "cpu_hours": round(float(cost[1]), 2),
-        "figures": (f"FID {new['fid']:.1f}, anime-FD {new['anime_fd']:.2f}, precision {new['precision']:.2f}, "
-                    f"recall {new['recall']:.2f} ({'psi 1; ' if config['technique'] == 'stylegan' else ''}"
-                    f"10,000 faces vs {new['n_real']:,} real)"),
+        "figures": judge.figures(new, technique),
         # the row itself: the next session compares against it instead of measuring this model again
-        "quality": {k: new[k] for k in QUALITY_KEYS},
+        "quality": {k: new[k] for k in judge.keys},
         "interim": True}
     (candidate / hub.CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
     card = (bundled / hub.CARD_NAME).read_text()
     # the card's running figures: images seen and CPU-hours, the "this model" row of its quality table
     figures = {
         r"^\| images seen \| \*\*[\d,]+\*\*": f"| images seen | **{int(cost[0]):,}**",
-        r"^(\| CPU-hours \| )[\d.]+": rf"\g<1>{float(cost[1]):.2f}",  # the number; what the card says of it stays
-        r"^\| \*\*this model\*\* \|.*$": (
-            f"| **this model** | {int(cost[0]):,} | **{new['fid']:.1f}** | {new['kid']:.3f} | **{new['anime_fd']:.2f}** "
-            f"| {new['precision']:.2f} | {new['recall']:.2f} | {new['faces_found']:.0%} |")}
+        r"^(\| CPU-hours \| )(\*\*)?[\d.]+": rf"\g<1>\g<2>{float(cost[1]):.2f}",  # the number; the rest stays
+        r"^\| \*\*this model\*\* \|.*$": f"| **this model** | {int(cost[0]):,} | {judge.card_row(new)}"}
     for pattern, to in figures.items():
         card, found = re.subn(pattern, to, card, flags=re.M)
         if not found:
             print(f"warning: {bundled / hub.CARD_NAME} has no row matching {pattern!r}: update it by hand", file=sys.stderr)
     row = (f"| {time.strftime('%Y-%m-%d')} | {session} | {int(cost[0]):,} | {float(cost[1]):.2f} | "
-           f"{old['fid']:.1f} -> **{new['fid']:.1f}** | {old['anime_fd']:.2f} -> **{new['anime_fd']:.2f}** | "
-           f"{new['precision']:.2f} / {new['recall']:.2f} | {new['faces_found']:.0%} |")
+           f"{judge.history(old, new)}")
     if HISTORY not in card:
-        card += (f"\n{HISTORY}\n\nEach row: a session of `benchmarks/campaign.py --replace` (10k protocol, psi 1, "
-                 "against the same seeded real faces as the model it replaced).\n\n"
-                 "| date | session | images seen | CPU-hours (all) | Inception FID | anime-FD | precision / recall "
-                 "| faces found |\n|---|---|---|---|---|---|---|---|\n")
+        card += f"\n{HISTORY}\n\n{judge.header}"
     (candidate / hub.CARD_NAME).write_text(card.rstrip("\n") + "\n" + row + "\n")
     staged = bundled.parent / f".{bundled.name}.new"
     shutil.rmtree(staged, ignore_errors=True)
@@ -150,12 +240,14 @@ def replace(candidate: Path, bundled: Path, status: dict, new: dict, old: dict, 
 
 
 def keep(candidate: Path, folder: Path, status: dict, new: dict) -> None:
-    """The run's model, not bundled, as the state the next session continues from: weights (fp16, with D)
-    and config.json (its cost and figures in the summary), small enough to commit; written atomically."""
+    """The run's model, not bundled, as the state the next session continues from: weights (fp16, with D
+    but for U-GAT-IT's) and config.json (its cost and figures in the summary), small enough to commit;
+    written atomically."""
+    judge = protocol(candidate)
     config = hub.read_config(candidate)
     config[hub.SUMMARY_KEY] = {"images_seen": int(status.get("images_seen", 0)),
                                "cpu_hours": round(float(status.get("cpu_hours", 0)), 2),
-                               "quality": {k: new[k] for k in QUALITY_KEYS}, "interim": True}
+                               "quality": {k: new[k] for k in judge.keys}, "interim": True}
     staged = folder.parent / f".{folder.name}.new"
     shutil.rmtree(staged, ignore_errors=True)
     staged.mkdir(parents=True)
@@ -163,8 +255,8 @@ def keep(candidate: Path, folder: Path, status: dict, new: dict) -> None:
     (staged / hub.CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
     (staged / hub.CARD_NAME).write_text(
         f"# {folder.name}: a training campaign's state, not a bundled model\n\n"
-        f"The last session's model (EMA G and D, fp16), kept because its 10k figures did not beat the bundled "
-        f"model's: {line('this state', new)}. {config[hub.SUMMARY_KEY]['images_seen']:,} images seen, "
+        f"The last session's model (fp16), kept because its figures did not beat the bundled "
+        f"model's: {judge.line('this state', new)}. {config[hub.SUMMARY_KEY]['images_seen']:,} images seen, "
         f"{config[hub.SUMMARY_KEY]['cpu_hours']:.2f} CPU-hours in all. The next session continues from it with "
         f"`facegan train ... --init {folder}`; `benchmarks/campaign.py --keep` removes it when a later "
         "session's model is bundled.\n")
@@ -182,7 +274,7 @@ def main() -> int:
     p.add_argument("--remeasure", action="store_true", help="measure the bundled model even when its config.json "
                                                              "keeps its figures of this protocol")
     p.add_argument("--replace", action="store_true", help="replace the bundled folder when both figures improved")
-    p.add_argument("--keep", type=Path, help="when the candidate is not bundled, keep its model here (fp16 with D, to "
+    p.add_argument("--keep", type=Path, help="when the candidate is not bundled, keep its model here (fp16, to "
                                              "commit) for the next session's --init; removed when one is bundled")
     p.add_argument("--session", default="", help="what the session ran, for the card's history row")
     args = p.parse_args()
@@ -191,10 +283,11 @@ def main() -> int:
         raise SystemExit(f"campaign: {args.run} has no checkpoint")
     candidate = args.run / "candidate"
     shutil.rmtree(candidate, ignore_errors=True)
-    facegan("export", ckpt, "--out", candidate, "--fp16")
-    technique = hub.read_config(candidate)["technique"]
-    if technique not in quality.GENERATIVE:
-        raise SystemExit(f"campaign: {args.run} trains {technique}; this script measures {', '.join(quality.GENERATIVE)}")
+    technique = hub.read_config(ckpt)["technique"]
+    if technique not in PROTOCOLS:
+        raise SystemExit(f"campaign: {args.run} trains {technique}; this script measures {', '.join(PROTOCOLS)}")
+    judge = PROTOCOLS[technique]
+    facegan("export", ckpt, "--out", candidate, *judge.export)
     args.bundled = args.bundled or hub.MANIFEST.parent / hub.read_manifest()[technique]["bundled"]
     pictures(candidate, technique)
     real_n = args.real_n or None
@@ -206,10 +299,10 @@ def main() -> int:
         old = kept
         print(f"bundled: the figures its config.json keeps ({args.bundled.name}; --remeasure measures it again)")
     else:
-        old = measured(args.bundled, real_n)
-    new = measured(candidate, real_n)
+        old = judge.measure(args.bundled, real_n)
+    new = judge.measure(candidate, real_n)
     status = read_json(args.run / "status.json") or {}
-    better = new["fid"] < old["fid"] and new["anime_fd"] < old["anime_fd"]
+    better = judge.better(new, old)
     if technique == "acgan" and better:  # and its classes still right and varied
         classes = class_figures(candidate)
         short = {k: classes[k] for k, floor in ACGAN_FLOORS.items() if not classes[k] >= floor}
@@ -218,12 +311,12 @@ def main() -> int:
         better = not short
     (args.run / "campaign.json").write_text(json.dumps({"bundled": old, "candidate": new, "better": better,
                                                         "checkpoint": str(ckpt)}, indent=1, default=float))
-    print(line("bundled  ", old))
-    print(line("candidate", new))
+    print(judge.line("bundled  ", old))
+    print(judge.line("candidate", new))
     print(f"images seen {status.get('images_seen', 0):,}, CPU-hours {status.get('cpu_hours', 0):.2f} (all sessions)")
     if not better:
-        print("not replaced: FID and anime-FD did not both improve" + (" (or AC-GAN's classes fell short)"
-                                                                         if technique == "acgan" else ""))
+        print(f"not replaced: {judge.rule} did not all improve"
+              + (" or AC-GAN's classes fell short" if technique == "acgan" else ""))
         if args.keep:
             keep(candidate, args.keep, status, new)
             print(f"kept the run's model in {args.keep}: the next session continues with --init {args.keep}")

@@ -65,6 +65,44 @@ def test_a_replacement_updates_the_card_the_summary_and_the_manifest(tmp_path, m
     assert hub.sha256_of(bundled / hub.WEIGHTS_NAME) == hub.sha256_of(candidate / hub.WEIGHTS_NAME)
 
 
+def test_a_ugatit_replacement_writes_its_test_set_figures(tmp_path, monkeypatch):
+    """U-GAT-IT is judged on the test pictures (KID both ways and the anime-FD must all fall), and its
+    replacement writes those figures into the bundled card's rows and config.json, like the faces' ones."""
+    from facegan.models import ugatit
+
+    old = {"kid_a2b": 33.03, "kid_b2a": 19.55, "anime_fd": 30.9, "layout_a2b": 0.659, "n": 100}
+    new = {"kid_a2b": 28.5, "kid_b2a": 18.25, "anime_fd": 27.125, "layout_a2b": 0.671, "n": 100}
+    judge = campaign.PROTOCOLS["ugatit"]
+    assert judge.better(new, old) and not judge.better(old, new)
+    assert not judge.better({**new, "kid_b2a": 19.6}, old)  # one direction worse: not bundled
+    assert not judge.better({**new, "anime_fd": 31.0}, old)  # Inception KID alone is not enough
+
+    folders = []
+    for seed, where in ((0, tmp_path / "checkpoints" / "ugatit-selfie2anime-128"), (1, tmp_path / "run" / "candidate")):
+        torch.manual_seed(seed)
+        cfg = ugatit.Config(image_size=32, ch=2, n_res=1, discriminators=False)
+        folders.append(hub.save_pretrained(ugatit.Model(cfg).eval(), where))
+    bundled, candidate = folders
+    shutil.copy(ROOT / "checkpoints" / "ugatit-selfie2anime-128" / hub.CARD_NAME, bundled / hub.CARD_NAME)
+    manifest = tmp_path / "checkpoints" / "manifest.json"
+    manifest.write_text(json.dumps({"ugatit": {"sha256": "0" * 64, "bundled": "ugatit-selfie2anime-128"}}))
+    monkeypatch.setattr(hub, "MANIFEST", manifest)
+    config = hub.read_config(bundled)
+    config[hub.SUMMARY_KEY] = {"quality": old}
+    (bundled / hub.CONFIG_NAME).write_text(json.dumps(config))
+    assert campaign.kept_row(bundled, 10_000) == old
+    campaign.replace(candidate, bundled, {"images_seen": 8_396, "cpu_hours": 4.004}, new, old, "session 2: test")
+
+    card = (bundled / hub.CARD_NAME).read_text()
+    assert "| images seen | **8,396** |" in card and "| CPU-hours | 4.00 in all (session 1's" in card
+    assert "| **this model** | 8,396 | **28.50** | **18.25** | **27.12** | 0.671 |" in card
+    assert card.rstrip().endswith("| session 2: test | 8,396 | 4.00 | 33.03 -> **28.50** | 19.55 -> **18.25** | "
+                                  "30.90 -> **27.12** | 0.671 |")
+    summary = hub.read_config(bundled)[hub.SUMMARY_KEY]
+    assert summary["quality"] == new and "KID\u00d7100 28.5 selfie \u2192 anime, 18.2 anime" in summary["figures"]
+    assert json.loads(manifest.read_text())["ugatit"]["sha256"] == hub.sha256_of(candidate / hub.WEIGHTS_NAME)
+
+
 @pytest.mark.parametrize("technique", ["dcgan", "acgan", "stylegan", "stargan", "ugatit"])
 def test_every_technique_has_card_pictures_drawn_by_facegan_commands(technique, tmp_path):
     from facegan.cli import build_parser
