@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from conftest import random_image
 from PIL import Image
 from test_train import _assert_tree_equal
@@ -146,6 +147,54 @@ def test_train_step_reports_each_term_and_learns():
     for k in ("loss_d", "loss_cycle", "loss_identity", "loss_cam"):
         assert last[k] < 0.8 * first[k], k
     assert all(p.requires_grad for p in model.discriminator.parameters())
+
+
+def test_a_step_is_the_official_one_with_one_forward_pass_fewer():
+    """TrainStep runs G's two translations once for D's step and G's (G is unchanged in between); the
+    official loop (znxlwm/UGATIT-pytorch's train(), written out here: D's step on translations made
+    without gradients, then G's step translating again) gives the same weights after two steps."""
+    from facegan.losses import cam_bce, lsgan_d, lsgan_g
+
+    torch.manual_seed(0)
+    cfg = tiny()
+    ours = ugatit.Model(cfg)
+    theirs, start = copy.deepcopy(ours), copy.deepcopy(ours.state_dict())
+    step = ugatit.TrainStep(ours, cfg)
+    kw = {"lr": cfg.lr, "betas": (cfg.beta1, cfg.beta2), "weight_decay": cfg.weight_decay}
+    opt_g = torch.optim.Adam(theirs.generator.parameters(), **kw)
+    opt_d = torch.optim.Adam(theirs.discriminator.parameters(), **kw)
+    G, D = theirs.generator, theirs.discriminator
+    g = torch.Generator().manual_seed(1)
+    for _ in range(2):
+        a, b = (torch.rand(1, 3, S, S, generator=g) * 2 - 1 for _ in range(2))
+        step((a, b), contextlib.nullcontext)
+
+        with torch.no_grad():
+            fake_b, fake_a = G["a2b"](a)[0], G["b2a"](b)[0]
+        loss_d = sum(lsgan_d(r, f) for x, real, fake in (("a", a, fake_a), ("b", b, fake_b))
+                     for d in (f"g{x}", f"l{x}") for r, f in zip(D[d](real)[:2], D[d](fake)[:2]))
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        fake_b, cam_ab, _ = G["a2b"](a)
+        fake_a, cam_ba, _ = G["b2a"](b)
+        rec_a, rec_b = G["b2a"](fake_b)[0], G["a2b"](fake_a)[0]
+        idt_a, cam_aa, _ = G["b2a"](a)
+        idt_b, cam_bb, _ = G["a2b"](b)
+        adv = sum(lsgan_g(logit) for x, fake in (("a", fake_a), ("b", fake_b)) for d in (f"g{x}", f"l{x}")
+                  for logit in D[d](fake)[:2])
+        loss_g = (adv + 10 * (F.l1_loss(rec_a, a) + F.l1_loss(rec_b, b)) + 10 * (F.l1_loss(idt_a, a) + F.l1_loss(idt_b, b))
+                  + 1000 * (cam_bce(cam_ba, cam_aa) + cam_bce(cam_ab, cam_bb)))
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        for m in G.modules():  # the official RhoClipper(0, 1)
+            if hasattr(m, "rho"):
+                m.rho.data.clamp_(0, 1)
+    for name, want in theirs.state_dict().items():
+        assert torch.allclose(ours.state_dict()[name], want, atol=1e-6), name
+    first = "generator.a2b.DownBlock.1.weight"
+    assert not torch.allclose(ours.state_dict()[first], start[first], atol=1e-6)  # the steps did train
 
 
 def test_linear_decay_over_the_second_half():

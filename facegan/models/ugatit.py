@@ -391,19 +391,19 @@ class TrainStep:
         real_a, real_b = batch
         G, cfg = self.G, self.cfg
 
+        # The translations D judges are the ones G's step trains: G does not change in between, so one
+        # forward pass serves both (the official code runs it twice, once without gradients).
         with autocast():
-            with torch.no_grad():
-                fake_b = G["a2b"](real_a)[0]
-                fake_a = G["b2a"](real_b)[0]
-            loss_d = cfg.adv_weight * (self.loss_d("a", real_a, fake_a) + self.loss_d("b", real_b, fake_b))
+            fake_b, cam_ab, _ = G["a2b"](real_a)
+            fake_a, cam_ba, _ = G["b2a"](real_b)
+            loss_d = cfg.adv_weight * (self.loss_d("a", real_a, fake_a.detach())
+                                       + self.loss_d("b", real_b, fake_b.detach()))
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
 
         self.model.discriminator.requires_grad_(False)
         with autocast():
-            fake_b, cam_ab, _ = G["a2b"](real_a)
-            fake_a, cam_ba, _ = G["b2a"](real_b)
             rec_a, rec_b = G["b2a"](fake_b)[0], G["a2b"](fake_a)[0]
             idt_a, cam_aa, _ = G["b2a"](real_a)
             idt_b, cam_bb, _ = G["a2b"](real_b)
