@@ -514,15 +514,18 @@ class TrainStep:
         c_all = distributed.gather(c_org)
         c_trg = distributed.shard(c_all[permute_within_datasets(spec.dataset_of(c_all))])
 
+        g_due = self.g_step_due(self.step)
         with autocast():
             out_src, out_cls = D(x_real)
             d_loss_real = -out_src.float().mean()
             d_loss_cls = classification_loss(out_cls, c_org, spec)
-            with torch.no_grad():
-                x_fake = G(x_real, c_trg)
-            d_loss_fake = D(x_fake)[0].float().mean()
+            # On a step with G's update, the edits D judges are the ones G's step trains (G does not
+            # change in between): one pass of G for both, where the official code runs it twice.
+            with torch.set_grad_enabled(g_due):
+                x_fake, a_fake = G(x_real, c_trg, with_attention=True)
+            d_loss_fake = D(x_fake.detach())[0].float().mean()
             alpha = distributed.rand(x_real.shape[0], 1, 1, 1, device=x_real.device)
-            x_hat = (alpha * x_real + (1 - alpha) * x_fake).requires_grad_(True)
+            x_hat = (alpha * x_real + (1 - alpha) * x_fake.detach()).requires_grad_(True)
             d_loss_gp = gradient_penalty(D(x_hat)[0], x_hat)
             d_loss = d_loss_real + d_loss_fake + cfg.lambda_cls * d_loss_cls + cfg.lambda_gp * d_loss_gp
         self.opt_d.zero_grad(set_to_none=True)
@@ -531,10 +534,9 @@ class TrainStep:
         losses = {"loss_d_real": d_loss_real.detach(), "loss_d_fake": d_loss_fake.detach(),
                   "loss_d_cls": d_loss_cls.detach(), "loss_gp": d_loss_gp.detach()}
 
-        if self.g_step_due(self.step):
+        if g_due:
             self.model.discriminator.requires_grad_(False)
             with autocast():
-                x_fake, a_fake = G(x_real, c_trg, with_attention=True)
                 out_src, out_cls = D(x_fake)
                 g_loss_fake = -out_src.float().mean()
                 g_loss_cls = classification_loss(out_cls, c_trg, spec)
