@@ -6,7 +6,7 @@
 
 For the generative techniques (StyleGAN, DCGAN, AC-GAN) and U-GAT-IT: the run's, as its exported config.json
 says; ``--bundled`` defaults to the technique's bundled folder of ``checkpoints/manifest.json``. A U-GAT-IT is
-measured on selfie2anime's test pictures instead of the 10k protocol (``Translations``: KID x100 both ways,
+measured on selfie2anime's test pictures instead of the 10k protocol (``TRANSLATIONS``: KID x100 both ways,
 the paper's protocol, and the A -> B anime-FD and layout) and exported without its four discriminators (14 MB
 in fp16; its sessions start fresh ones, with the lr warm-up of ``--init``).
 
@@ -44,6 +44,8 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,109 +88,87 @@ def class_figures(folder: Path) -> dict:
     return hub.read_config(folder)["measured"]
 
 
-class Faces:
-    """The 10k protocol of the generative techniques (``facegan.quality.measure``): Inception FID and KID,
-    anime-FD, precision / recall, faces found; better when FID and anime-FD both fell."""
+@dataclass(frozen=True)
+class Protocol:
+    """How a kind of model is measured and judged: ``measure(folder, real_n)`` gives a row of figures
+    (``keys``); the candidate is better when every one of ``judged`` fell; the rest are ``str.format``
+    templates of a row (``r``; ``old`` and ``new`` for a history row)."""
 
-    keys = QUALITY_KEYS
-    rule = "Inception FID and anime-FD"
-    export = ("--fp16",)  # with D: the next session's --init continues it
+    keys: tuple[str, ...]
+    judged: tuple[str, ...]
+    rule: str  # the judged figures, in words
+    export: tuple[str, ...]  # ``facegan export`` flags of the candidate
+    measure: Callable[[Path, int | None], dict]
+    same_protocol: Callable[[dict, int | None], bool]  # may a kept row stand in for measuring again
+    line: str  # one printed line
+    figures: str  # config.json's summary text ({psi}: "psi 1; " for StyleGAN)
+    card_row: str  # the cells after "| **this model** | images |" of the card's quality table
+    history: str  # the cells after "| date | session | images | CPU-hours |" of a session row
+    header: str  # the card's session table, the first time one is written
 
-    @staticmethod
-    def measure(folder: Path, real_n: int | None) -> dict:
-        row = quality.measure(hub.load_folder(folder), data.data_set("anime-faces-64"), folder.name, real_n=real_n,
-                              progress=lambda text: print(text, flush=True))
-        return {k: v for k, v in vars(row).items() if not k.startswith("_")}
-
-    @staticmethod
-    def same_protocol(row: dict, real_n: int | None) -> bool:
-        """10,000 faces at psi 1 against the same number of seeded real faces (the same on every machine)."""
-        same_real = row["n_real"] == real_n and not row["full_real"] if real_n else row["full_real"]
-        return (row["n"], row["psi"]) == (quality.N_PROTOCOL, 1.0) and same_real
-
-    @staticmethod
-    def better(new: dict, old: dict) -> bool:
-        return new["fid"] < old["fid"] and new["anime_fd"] < old["anime_fd"]
-
-    @staticmethod
-    def line(name: str, r: dict) -> str:
-        return (f"{name}: FID {r['fid']:.1f}, KID {r['kid']:.3f}, anime-FD {r['anime_fd']:.2f}, precision "
-                f"{r['precision']:.2f}, recall {r['recall']:.2f}, faces found {r['faces_found']:.0%}")
-
-    @staticmethod
-    def figures(r: dict, technique: str) -> str:
-        return (f"FID {r['fid']:.1f}, anime-FD {r['anime_fd']:.2f}, precision {r['precision']:.2f}, recall "
-                f"{r['recall']:.2f} ({'psi 1; ' if technique == 'stylegan' else ''}10,000 faces vs {r['n_real']:,} real)")
-
-    @staticmethod
-    def card_row(r: dict) -> str:
-        """The cells after "| **this model** | images |" of the card's quality table."""
-        return (f"**{r['fid']:.1f}** | {r['kid']:.3f} | **{r['anime_fd']:.2f}** | {r['precision']:.2f} | "
-                f"{r['recall']:.2f} | {r['faces_found']:.0%} |")
-
-    header = ("Each row: a session of `benchmarks/campaign.py --replace` (10k protocol, psi 1, against the same "
-              "seeded real faces as the model it replaced).\n\n| date | session | images seen | CPU-hours (all) | "
-              "Inception FID | anime-FD | precision / recall | faces found |\n|---|---|---|---|---|---|---|---|\n")
-
-    @staticmethod
-    def history(old: dict, new: dict) -> str:
-        return (f"{old['fid']:.1f} -> **{new['fid']:.1f}** | {old['anime_fd']:.2f} -> **{new['anime_fd']:.2f}** | "
-                f"{new['precision']:.2f} / {new['recall']:.2f} | {new['faces_found']:.0%} |")
+    def better(self, new: dict, old: dict) -> bool:
+        return all(new[k] < old[k] for k in self.judged)
 
 
-class Translations:
-    """U-GAT-IT on selfie2anime's test pictures (``facegan.quality.TranslationMetric``, what its runs log
-    as their curve): KID x100 A -> B and B -> A (the paper's protocol, Inception), the A -> B anime-FD (anime
-    tag classifier) and layout kept; better when both KIDs and the anime-FD fell."""
+def _measure_faces(folder: Path, real_n: int | None) -> dict:
+    row = quality.measure(hub.load_folder(folder), data.data_set("anime-faces-64"), folder.name, real_n=real_n,
+                          progress=lambda text: print(text, flush=True))
+    return {k: v for k, v in vars(row).items() if not k.startswith("_")}
 
-    keys = ("kid_a2b", "kid_b2a", "anime_fd", "layout_a2b", "n")
-    rule = "KID x100 both ways and the A -> B anime-FD"
-    export = ("--fp16", "--generators-only")  # its four D are 7 M weights: 14 MB more in fp16
 
-    @staticmethod
-    def measure(folder: Path, real_n: int | None) -> dict:
-        model = hub.load_folder(folder)
-        sets = data.load_two_domain(data.data_root() / "selfie2anime" / "128", model.config.image_size)
-        return quality.TranslationMetric(sets)(model)
+def _same_faces_protocol(row: dict, real_n: int | None) -> bool:
+    """10,000 faces at psi 1 against the same number of seeded real faces (the same on every machine)."""
+    same_real = row["n_real"] == real_n and not row["full_real"] if real_n else row["full_real"]
+    return (row["n"], row["psi"]) == (quality.N_PROTOCOL, 1.0) and same_real
 
-    @staticmethod
-    def same_protocol(row: dict, real_n: int | None) -> bool:
-        return row["n"] == TEST_PICTURES
 
-    @staticmethod
-    def better(new: dict, old: dict) -> bool:
-        return all(new[k] < old[k] for k in ("kid_a2b", "kid_b2a", "anime_fd"))
-
-    @staticmethod
-    def line(name: str, r: dict) -> str:
-        return (f"{name}: KID x100 A->B {r['kid_a2b']:.2f}, B->A {r['kid_b2a']:.2f}, anime-FD A->B "
-                f"{r['anime_fd']:.2f}, layout A->B {r['layout_a2b']:.3f}")
-
-    @staticmethod
-    def figures(r: dict, technique: str) -> str:
-        return (f"KID\u00d7100 {r['kid_a2b']:.1f} selfie \u2192 anime, {r['kid_b2a']:.1f} anime \u2192 selfie, "
-                f"anime-FD {r['anime_fd']:.1f} ({r['n']} vs {r['n']} test pictures)")
-
-    @staticmethod
-    def card_row(r: dict) -> str:
-        return (f"**{r['kid_a2b']:.2f}** | **{r['kid_b2a']:.2f}** | **{r['anime_fd']:.2f}** | "
-                f"{r['layout_a2b']:.3f} |")
-
-    header = ("Each row: a session of `benchmarks/campaign.py --replace` (the 100 + 100 test pictures, "
-              "`quality.TranslationMetric`).\n\n| date | session | images seen | CPU-hours (all) | KID x100 A→B | "
-              "KID x100 B→A | anime-FD A→B | layout A→B |\n|---|---|---|---|---|---|---|---|\n")
-
-    @staticmethod
-    def history(old: dict, new: dict) -> str:
-        return (f"{old['kid_a2b']:.2f} -> **{new['kid_a2b']:.2f}** | {old['kid_b2a']:.2f} -> **{new['kid_b2a']:.2f}** "
-                f"| {old['anime_fd']:.2f} -> **{new['anime_fd']:.2f}** | {new['layout_a2b']:.3f} |")
+def _measure_translations(folder: Path, real_n: int | None) -> dict:
+    model = hub.load_folder(folder)
+    sets = data.load_two_domain(data.data_root() / "selfie2anime" / "128", model.config.image_size)
+    return quality.TranslationMetric(sets)(model)
 
 
 TEST_PICTURES = 100  # selfie2anime's testA / testB
-PROTOCOLS = {**{t: Faces for t in quality.GENERATIVE}, "ugatit": Translations}
+
+# The 10k protocol of the generative techniques (facegan.quality.measure).
+FACES = Protocol(
+    keys=QUALITY_KEYS, judged=("fid", "anime_fd"), rule="Inception FID and anime-FD",
+    export=("--fp16",),  # with D: the next session's --init continues it
+    measure=_measure_faces, same_protocol=_same_faces_protocol,
+    line=("{name}: FID {r[fid]:.1f}, KID {r[kid]:.3f}, anime-FD {r[anime_fd]:.2f}, precision {r[precision]:.2f}, "
+          "recall {r[recall]:.2f}, faces found {r[faces_found]:.0%}"),
+    figures=("FID {r[fid]:.1f}, anime-FD {r[anime_fd]:.2f}, precision {r[precision]:.2f}, recall {r[recall]:.2f} "
+             "({psi}10,000 faces vs {r[n_real]:,} real)"),
+    card_row=("**{r[fid]:.1f}** | {r[kid]:.3f} | **{r[anime_fd]:.2f}** | {r[precision]:.2f} | {r[recall]:.2f} | "
+              "{r[faces_found]:.0%} |"),
+    history=("{old[fid]:.1f} -> **{new[fid]:.1f}** | {old[anime_fd]:.2f} -> **{new[anime_fd]:.2f}** | "
+             "{new[precision]:.2f} / {new[recall]:.2f} | {new[faces_found]:.0%} |"),
+    header=("Each row: a session of `benchmarks/campaign.py --replace` (10k protocol, psi 1, against the same "
+            "seeded real faces as the model it replaced).\n\n| date | session | images seen | CPU-hours (all) | "
+            "Inception FID | anime-FD | precision / recall | faces found |\n|---|---|---|---|---|---|---|---|\n"))
+
+# U-GAT-IT on selfie2anime's test pictures (facegan.quality.TranslationMetric, what its runs log as their
+# curve): KID x100 both ways (the paper's protocol, Inception), the A -> B anime-FD (anime tag classifier)
+# and layout kept. Exported without its four D (7 M weights: 14 MB more in fp16).
+TRANSLATIONS = Protocol(
+    keys=("kid_a2b", "kid_b2a", "anime_fd", "layout_a2b", "n"), judged=("kid_a2b", "kid_b2a", "anime_fd"),
+    rule="KID x100 both ways and the A -> B anime-FD", export=("--fp16", "--generators-only"),
+    measure=_measure_translations, same_protocol=lambda row, real_n: row["n"] == TEST_PICTURES,
+    line=("{name}: KID x100 A->B {r[kid_a2b]:.2f}, B->A {r[kid_b2a]:.2f}, anime-FD A->B {r[anime_fd]:.2f}, "
+          "layout A->B {r[layout_a2b]:.3f}"),
+    figures=("KID\u00d7100 {r[kid_a2b]:.1f} selfie \u2192 anime, {r[kid_b2a]:.1f} anime \u2192 selfie, "
+             "anime-FD {r[anime_fd]:.1f} ({r[n]} vs {r[n]} test pictures)"),
+    card_row="**{r[kid_a2b]:.2f}** | **{r[kid_b2a]:.2f}** | **{r[anime_fd]:.2f}** | {r[layout_a2b]:.3f} |",
+    history=("{old[kid_a2b]:.2f} -> **{new[kid_a2b]:.2f}** | {old[kid_b2a]:.2f} -> **{new[kid_b2a]:.2f}** | "
+             "{old[anime_fd]:.2f} -> **{new[anime_fd]:.2f}** | {new[layout_a2b]:.3f} |"),
+    header=("Each row: a session of `benchmarks/campaign.py --replace` (the 100 + 100 test pictures, "
+            "`quality.TranslationMetric`).\n\n| date | session | images seen | CPU-hours (all) | KID x100 A→B | "
+            "KID x100 B→A | anime-FD A→B | layout A→B |\n|---|---|---|---|---|---|---|---|\n"))
+
+PROTOCOLS = {**{t: FACES for t in quality.GENERATIVE}, "ugatit": TRANSLATIONS}
 
 
-def protocol(folder: Path) -> type[Faces] | type[Translations]:
+def protocol(folder: Path) -> Protocol:
     return PROTOCOLS[hub.read_config(folder)["technique"]]
 
 
@@ -208,7 +188,7 @@ def replace(candidate: Path, bundled: Path, status: dict, new: dict, old: dict, 
     config = hub.read_config(candidate)
     config[hub.SUMMARY_KEY] = {
         "images_seen": int(cost[0]), "cpu_hours": round(float(cost[1]), 2),
-        "figures": judge.figures(new, technique),
+        "figures": judge.figures.format(r=new, psi="psi 1; " if technique == "stylegan" else ""),
         # the row itself: the next session compares against it instead of measuring this model again
         "quality": {k: new[k] for k in judge.keys},
         "interim": True}
@@ -218,13 +198,13 @@ def replace(candidate: Path, bundled: Path, status: dict, new: dict, old: dict, 
     figures = {
         r"^\| images seen \| \*\*[\d,]+\*\*": f"| images seen | **{int(cost[0]):,}**",
         r"^(\| CPU-hours \| )(\*\*)?[\d.]+": rf"\g<1>\g<2>{float(cost[1]):.2f}",  # the number; the rest stays
-        r"^\| \*\*this model\*\* \|.*$": f"| **this model** | {int(cost[0]):,} | {judge.card_row(new)}"}
+        r"^\| \*\*this model\*\* \|.*$": f"| **this model** | {int(cost[0]):,} | {judge.card_row.format(r=new)}"}
     for pattern, to in figures.items():
         card, found = re.subn(pattern, to, card, flags=re.M)
         if not found:
             print(f"warning: {bundled / hub.CARD_NAME} has no row matching {pattern!r}: update it by hand", file=sys.stderr)
     row = (f"| {time.strftime('%Y-%m-%d')} | {session} | {int(cost[0]):,} | {float(cost[1]):.2f} | "
-           f"{judge.history(old, new)}")
+           f"{judge.history.format(old=old, new=new)}")
     if HISTORY not in card:
         card += f"\n{HISTORY}\n\n{judge.header}"
     (candidate / hub.CARD_NAME).write_text(card.rstrip("\n") + "\n" + row + "\n")
@@ -256,7 +236,7 @@ def keep(candidate: Path, folder: Path, status: dict, new: dict) -> None:
     (staged / hub.CARD_NAME).write_text(
         f"# {folder.name}: a training campaign's state, not a bundled model\n\n"
         f"The last session's model (fp16), kept because its figures did not beat the bundled "
-        f"model's: {judge.line('this state', new)}. {config[hub.SUMMARY_KEY]['images_seen']:,} images seen, "
+        f"model's: {judge.line.format(name='this state', r=new)}. {config[hub.SUMMARY_KEY]['images_seen']:,} images seen, "
         f"{config[hub.SUMMARY_KEY]['cpu_hours']:.2f} CPU-hours in all. The next session continues from it with "
         f"`facegan train ... --init {folder}`; `benchmarks/campaign.py --keep` removes it when a later "
         "session's model is bundled.\n")
@@ -311,8 +291,8 @@ def main() -> int:
         better = not short
     (args.run / "campaign.json").write_text(json.dumps({"bundled": old, "candidate": new, "better": better,
                                                         "checkpoint": str(ckpt)}, indent=1, default=float))
-    print(judge.line("bundled  ", old))
-    print(judge.line("candidate", new))
+    print(judge.line.format(name="bundled  ", r=old))
+    print(judge.line.format(name="candidate", r=new))
     print(f"images seen {status.get('images_seen', 0):,}, CPU-hours {status.get('cpu_hours', 0):.2f} (all sessions)")
     if not better:
         print(f"not replaced: {judge.rule} did not all improve"
