@@ -14,7 +14,8 @@ budget: a longer budget later continues the same runs. Then:
 - ``<recipe>.png``: 64 faces of each run's last checkpoint (seed 0), to look at (a collapse
   shows there and in recall before FID notices); for U-GAT-IT the 8 fixed test pictures each way
   (``benchmarks/fixed_pictures.py``) under their inputs;
-- ``results.md``: per recipe, images per CPU-second and the last figures.
+- ``results.md``: per recipe, its images and CPU-hours (an --init run's own, without its model's),
+  images per CPU-second and the last figures.
 
 U-GAT-IT (issue #22: the light model, a wider one, the projected D on the anime side or both)
 logs KID x100 both ways on the test pictures, the A -> B anime-FD and layout instead
@@ -22,6 +23,14 @@ logs KID x100 both ways on the test pictures, the A -> B anime-FD and layout ins
 
     python benchmarks/disc_compare.py ugatit --data ../shared/data/selfie2anime/128 --out runs/disc-ugatit \
         --cpu-minutes 60 --eval-every 2000 --cpu-bf16
+
+With ``--init FOLDER`` every run continues that exported model instead (``facegan train --init``: fresh
+optimisers, the lr warm-up), the campaign's own question, which recipe improves the bundled model most per
+CPU-hour; ``{}`` is then the model's own recipe, and the DCGAN recipes ``no-fm``, ``lr-5e-5`` and
+``no-fm-lr-5e-5`` change what the bundled DCGAN's networks allow (feature matching off, a lower lr):
+
+    python benchmarks/disc_compare.py dcgan --init checkpoints/dcgan-anime-64 --data ../shared/data/anime-faces-64 \
+        --out runs/dcgan-recipes --recipes dcgan no-fm lr-5e-5 no-fm-lr-5e-5 --cpu-minutes 25 --batch-size 64
 
 Quick figures compare recipes with each other; a bundled model's figure of record is the 10k
 protocol of ``benchmarks/quality.py``.
@@ -46,7 +55,10 @@ from facegan.train import latest_checkpoint, read_json, read_jsonl  # noqa: E402
 
 PROJECTED = {"disc": "projected", "beta1": 0.0, "beta2": 0.99}  # Projected GAN's Adam (Sauer et al. 2021)
 RECIPES = {  # technique -> recipe name -> --model settings
-    "dcgan": {"dcgan": {}, "projected": PROJECTED, "projected-224": {**PROJECTED, "disc_resize": 224}},
+    # (with --init, {} is the recipe the model was trained with; the others change only what the
+    # networks' shapes allow: the bundled DCGAN's feature matching and learning rate)
+    "dcgan": {"dcgan": {}, "projected": PROJECTED, "projected-224": {**PROJECTED, "disc_resize": 224},
+              "no-fm": {"feature_matching": 0.0}, "lr-5e-5": {"lr": 5e-5}, "no-fm-lr-5e-5": {"feature_matching": 0.0, "lr": 5e-5}},
     "acgan": {"backbone": {}, "projected": {"disc": "projected", "beta1": 0.0, "beta2": 0.99}},
     "stylegan": {"stylegan2": {}, "projected": {"disc": "projected"},
                  "projected-224": {"disc": "projected", "disc_resize": 224}},
@@ -62,10 +74,16 @@ COLUMNS = {"faces": [("fid", "FID (quick)", ".1f"), ("anime_fd", "anime-FD (quic
                       ("anime_fd", "anime-FD A→B", ".2f"), ("layout_a2b", "layout A→B", ".3f")]}
 
 
+def own_cost(run: Path) -> tuple[int, float]:
+    """What an --init run's model had cost before it (images, CPU-hours), which its figures count in."""
+    info = read_json(run / "run.json") or {}
+    return int(info.get("init_images_seen", 0)), float(info.get("init_cpu_hours", 0.0))
+
+
 def train_to_budget(technique: str, recipe: dict, data: str, out: Path, budget_h: float, args) -> None:
-    """One run on one thread until a quick figure is logged past ``budget_h`` CPU-hours."""
+    """One run on one thread until a quick figure is logged past ``budget_h`` CPU-hours of its own."""
     done = read_jsonl(out / "quality.jsonl")
-    if done and done[-1].get("cpu_hours", 0) >= budget_h:
+    if done and done[-1].get("cpu_hours", 0) - own_cost(out)[1] >= budget_h:
         return
     cmd = [sys.executable, "-m", "facegan", "train", technique, "--out", str(out), "--steps", "10000000",
            "--eval-every", str(args.eval_every), "--eval-n", str(args.eval_n), "--quiet"]
@@ -73,6 +91,8 @@ def train_to_budget(technique: str, recipe: dict, data: str, out: Path, budget_h
         cmd.append("--resume")
     else:
         cmd += ["--data", data, "--checkpoint-every", "200", "--sample-every", "1000", "--device", "cpu"]
+        if args.init:
+            cmd += ["--init", args.init]
         if args.batch_size:
             cmd += ["--batch-size", str(args.batch_size)]
         if recipe:
@@ -87,7 +107,7 @@ def train_to_budget(technique: str, recipe: dict, data: str, out: Path, budget_h
         while proc.poll() is None:
             time.sleep(5)
             rows = read_jsonl(out / "quality.jsonl")
-            if rows and rows[-1].get("cpu_hours", 0) >= budget_h:
+            if rows and rows[-1].get("cpu_hours", 0) - own_cost(out)[1] >= budget_h:
                 proc.send_signal(signal.SIGTERM)  # the trainer saves a checkpoint and exits
                 proc.wait()
     finally:
@@ -117,6 +137,8 @@ def main() -> int:
     p.add_argument("--out", type=Path, required=True, help="a folder: one run per recipe, the curve, the results")
     p.add_argument("--recipes", nargs="+", help="default: all of the technique's (" +
                    "; ".join(f"{t}: {', '.join(r)}" for t, r in RECIPES.items()) + ")")
+    p.add_argument("--init", help="continue this exported model in every run (facegan train --init) instead of "
+                                  "starting from random weights: which recipe improves a trained model most per CPU-hour")
     p.add_argument("--cpu-minutes", type=float, default=25.0)
     p.add_argument("--eval-every", type=int, default=25_600, help="images between quick figures")
     p.add_argument("--eval-n", type=int, default=500,
@@ -146,10 +168,11 @@ def main() -> int:
     for name, run in zip(recipes, runs):
         last = read_jsonl(run / "quality.jsonl")[-1]
         status = read_json(run / "status.json") or {}
-        rate = last["images_seen"] / max(last["cpu_hours"] * 3600, 1e-9)
+        images, hours = (a - b for a, b in zip((last["images_seen"], last["cpu_hours"]), own_cost(run)))
+        rate = images / max(hours * 3600, 1e-9)
         figures = " | ".join(format(last.get(key, float("nan")), spec) for key, _, spec in columns)
-        lines.append(f"| {name} | `{json.dumps(RECIPES[args.technique][name])}` | {last['images_seen']:,} | "
-                     f"{last['cpu_hours']:.2f} | {rate:.1f} | {figures} |")
+        lines.append(f"| {name} | `{json.dumps(RECIPES[args.technique][name])}` | {images:,} | "
+                     f"{hours:.2f} | {rate:.1f} | {figures} |")
         hardware = status.get("hardware") or hardware
     what = ("KID on the test pictures" if args.technique == "ugatit"
             else f"quick figures of {args.eval_n} faces vs {args.eval_n} training images")
