@@ -392,7 +392,7 @@ class TrainStep:
         G, cfg = self.G, self.cfg
 
         # The translations D judges are the ones G's step trains: G does not change in between, so one
-        # forward pass serves both (the official code runs it twice, once without gradients).
+        # forward pass serves both (the official code translates again for G's step).
         with autocast():
             fake_b, cam_ab, _ = G["a2b"](real_a)
             fake_a, cam_ba, _ = G["b2a"](real_b)
